@@ -1,0 +1,50 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "mptunnel",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mpclient", targets: ["mpclient"]),
+        .executable(name: "mpserver", targets: ["mpserver"]),
+        .executable(name: "mplab", targets: ["mplab"]),
+        .library(name: "MPCore", targets: ["MPCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libev through a system module map (Debian's libev-dev ships no pkg-config file).
+        .systemLibrary(name: "CLibev", path: "Modules/CLibev", providers: [.apt(["libev-dev"])]),
+        // recvmmsg/sendmmsg, UDP GSO/GRO and CMSG macros that Glibc's Swift module hides.
+        .systemLibrary(name: "CSocketExtras", path: "Modules/CSocketExtras"),
+        // Pure protocol logic: no sockets, no clock, no logging.
+        .target(name: "MPCore"),
+        // libev loop, sockets, resolution, logging, and the daemons.
+        .target(
+            name: "MPRuntime",
+            dependencies: [
+                "MPCore", "CLibev", "CSocketExtras",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "mpclient",
+            dependencies: ["MPRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "mpserver",
+            dependencies: ["MPRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // Lossy relays, echo target, load generator and the loopback demonstration.
+        .executableTarget(
+            name: "mplab",
+            dependencies: ["MPRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .target(name: "MPTestSupport", dependencies: ["MPRuntime"], path: "Tests/MPTestSupport"),
+        .testTarget(name: "MPCoreTests", dependencies: ["MPCore"]),
+        .testTarget(name: "MPRuntimeTests", dependencies: ["MPRuntime", "MPTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MPRuntime", "MPTestSupport"]),
+    ]
+)
