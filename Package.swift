@@ -29,14 +29,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(
-            name: "mpclient",
+        // Flags and start-up shared by the two daemons' command lines.
+        .target(
+            name: "MPCommandLine",
             dependencies: ["MPRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(
-            name: "mpserver",
-            dependencies: ["MPRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
-        ),
+        .executableTarget(name: "mpclient", dependencies: ["MPCommandLine"]),
+        .executableTarget(name: "mpserver", dependencies: ["MPCommandLine"]),
         // Lossy relays, echo target, load generator and the loopback demonstration.
         .executableTarget(
             name: "mplab",

@@ -1,0 +1,57 @@
+/// One endpoint as written in the config: a host name or an IP literal, and a port.
+///
+/// The host is unresolved (resolution is I/O and belongs to the runtime). An IPv6 literal is
+/// stored without brackets (`::1`, possibly with a zone such as `fe80::1%eth0`).
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    /// A host name, an IPv4 literal or an IPv6 literal without brackets.
+    public var host: String
+    /// The UDP port. The parser only produces 1-65535; 0 is left to callers that build an
+    /// endpoint themselves (a test binding an ephemeral port, say).
+    public var port: UInt16
+
+    /// Creates an endpoint; `host` is taken as is, without validation.
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `host:port`, with an IPv6 host in brackets: `[::1]:2000`.
+    public var description: String {
+        host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}
+
+/// One path: a `HOST PORT` line of mpclient.conf.
+public struct PathConfiguration: Hashable, Sendable {
+    /// Where frames for this path are sent: a bridge, or mpserver itself.
+    public var endpoint: Endpoint
+    /// The line of the config the path came from (from 1), for log lines and errors.
+    public var lineNumber: Int
+
+    /// Creates a path to `endpoint`, written on line `lineNumber`.
+    public init(endpoint: Endpoint, lineNumber: Int) {
+        self.endpoint = endpoint
+        self.lineNumber = lineNumber
+    }
+}
+
+/// Everything mpclient.conf says, as parsed by ``ConfigParser``.
+///
+/// A configuration from the parser has between 1 and ``Defaults/maximumPaths`` paths, in the
+/// order of their lines, and no two with the same endpoint.
+public struct ClientConfiguration: Hashable, Sendable {
+    /// The listen address used when the config has no `listen` line:
+    /// ``Defaults/listenHost``:``Defaults/listenPort``.
+    public static let defaultListen = Endpoint(host: Defaults.listenHost, port: Defaults.listenPort)
+
+    /// Where mpclient receives the application's datagrams.
+    public var listen: Endpoint
+    /// The paths, in the order of their lines; the index in this array is the path id.
+    public var paths: [PathConfiguration]
+
+    /// Creates a configuration; the values are taken as is, without validation.
+    public init(listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration]) {
+        self.listen = listen
+        self.paths = paths
+    }
+}

@@ -1,0 +1,143 @@
+/// mpclient's side of one session: turns application payloads into frames and frames from
+/// mpserver into payloads for the application, and says when to probe.
+///
+/// Pure: the runtime passes in bytes, the path they came on and the time, and carries out
+/// what the returned values say. A payload is read from, and a frame written to, the same
+/// buffer: the runtime receives a payload at offset ``FrameLayout/headerSize`` of a frame
+/// buffer, and the header is written in front of it, so no payload is copied.
+/// Not safe for concurrent use.
+public final class ClientSession<Address: Hashable> {
+    /// What to do with an application payload.
+    public enum Outbound: Hashable {
+        /// Send the frame's first `frameLength` bytes on every path (after setting the path id).
+        case send(frameLength: Int)
+        /// Held until mpserver accepts the session; ``nextHeldFrame(now:into:)`` returns it then.
+        case held
+        /// Dropped and counted.
+        case dropped(DropReason)
+    }
+
+    /// What a frame from mpserver means.
+    public enum Inbound: Hashable {
+        /// Give the bytes at `payload` of the frame buffer to the application at `address`.
+        case deliver(payload: Range<Int>, to: Address)
+        /// mpserver accepted the session under a new server tag (at start, or because it
+        /// restarted): held payloads are ready in ``nextHeldFrame(now:into:)``.
+        case accepted(serverTag: UInt64, restarted: Bool)
+        /// A probe echo or another frame with nothing to deliver.
+        case consumed
+        /// Dropped and counted.
+        case dropped(DropReason)
+    }
+
+    struct HeldPayload {
+        var flowID: UInt32
+        var bytes: [UInt8]
+        var heldAt: Timestamp
+    }
+
+    /// The session id that names this mpclient's run at mpserver; random and nonzero.
+    public let sessionID: UInt64
+    /// mpserver's tag for the session; zero until the first acceptance.
+    public internal(set) var serverTag: UInt64 = 0
+    /// Per-path statistics, indexed by path id.
+    public internal(set) var paths: [PathStatistics]
+    /// Drops by reason.
+    public internal(set) var drops = DropCounters()
+    /// Payloads delivered to the application.
+    public internal(set) var payloadsDelivered = 0
+    /// Probe interval per path.
+    public let probeInterval: TimeSpan
+
+    var flows: FlowTable<Address>
+    var receiveWindow = ReplayWindow()
+    var nextSequence: UInt64 = 1
+    /// The client sequence number the current server tag's acceptance answered: a later
+    /// acceptance must answer a later frame, so a replayed one cannot roll the tag back.
+    var acceptedAtSequence: UInt64 = 0
+    var held: [HeldPayload] = []
+    let upstream: FrameProtection
+    let downstream: FrameProtection
+
+    /// A session with `pathCount` paths (1...``Defaults/maximumPaths``), id `sessionID` (nonzero).
+    public init(
+        sessionID: UInt64, pathCount: Int, probeInterval: TimeSpan = Defaults.probeInterval,
+        maximumFlows: Int = Defaults.maximumFlowsPerSession, protection: FrameProtection = .keyless
+    ) {
+        self.sessionID = sessionID
+        self.paths = Array(repeating: PathStatistics(), count: min(max(pathCount, 1), Defaults.maximumPaths))
+        self.probeInterval = probeInterval
+        self.flows = FlowTable(capacity: maximumFlows)
+        self.upstream = protection
+        self.downstream = protection
+    }
+
+    /// True once mpserver has accepted the session.
+    public var isAccepted: Bool { serverTag != 0 }
+
+    /// Number of flows (application addresses) the session knows.
+    public var flowCount: Int { flows.count }
+
+    /// Frames the payload of `payloadLength` bytes at offset ``FrameLayout/headerSize`` of
+    /// `frame`, sent by the application at `address`. `frame` must hold the payload plus
+    /// ``FrameLayout/maximumOverhead`` bytes.
+    public func encodePayload(
+        length payloadLength: Int, from address: Address, now: Timestamp, in frame: UnsafeMutableRawBufferPointer
+    ) -> Outbound {
+        guard payloadLength <= Defaults.maximumPayload,
+            frame.count >= payloadLength + FrameLayout.maximumOverhead
+        else {
+            drops.record(.oversized)
+            return .dropped(.oversized)
+        }
+        let flowID = flows.flowID(for: address, now: now)
+        guard isAccepted else {
+            hold(flowID: flowID, payload: UnsafeRawBufferPointer(rebasing: frame[FrameLayout.headerSize...].prefix(payloadLength)), now: now)
+            return .held
+        }
+        return .send(frameLength: seal(.upstreamData, flowID: flowID, bodyLength: payloadLength, in: frame))
+    }
+
+    /// Writes the frame of a probe for path `path` into `frame` if one is due at `now`,
+    /// returning its length. Call until it returns `nil` for each path; then wait until
+    /// ``nextWakeup``. `frame` must hold ``FrameLayout/maximumOverhead`` + 8 bytes.
+    public func probe(path: Int, now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> Int? {
+        guard paths.indices.contains(path) else { return nil }
+        if let last = paths[path].lastProbeSent, now - last < probeInterval { return nil }
+        paths[path].lastProbeSent = now
+        var writer = ByteWriter(frame, offset: FrameLayout.headerSize)
+        writer.write(now.nanoseconds)
+        return seal(.probe, flowID: 0, bodyLength: FrameLayout.probeBodySize, in: frame)
+    }
+
+    /// When the next probe falls due.
+    public var nextWakeup: Timestamp {
+        let earliest = paths.map { $0.lastProbeSent ?? Timestamp(nanoseconds: 0) }.min() ?? Timestamp(nanoseconds: 0)
+        return earliest + probeInterval
+    }
+
+    /// Forgets flows idle for `flowIdleTimeout` and held payloads older than
+    /// ``Defaults/pendingPayloadLifetime``.
+    public func expire(now: Timestamp, flowIdleTimeout: TimeSpan = Defaults.flowIdleTimeout) {
+        flows.expire(idleFor: flowIdleTimeout, now: now)
+        let before = held.count
+        held.removeAll { now - $0.heldAt > Defaults.pendingPayloadLifetime }
+        for _ in 0..<(before - held.count) { drops.record(.acceptanceTimeout) }
+    }
+
+    /// Seals `bodyLength` bytes already at the body offset of `frame` under the next sequence number.
+    func seal(_ type: FrameType, flowID: UInt32, bodyLength: Int, in frame: UnsafeMutableRawBufferPointer) -> Int {
+        let header = FrameHeader(
+            type: type, sessionID: sessionID, serverTag: serverTag, sequence: nextSequence, flowID: flowID)
+        nextSequence += 1
+        return upstream.seal(header, bodyLength: bodyLength, in: frame)
+    }
+
+    private func hold(flowID: UInt32, payload: UnsafeRawBufferPointer, now: Timestamp) {
+        if held.count >= Defaults.maximumPendingPayloads {
+            held.removeFirst()
+            drops.record(.acceptanceTimeout)
+        }
+        held.append(HeldPayload(flowID: flowID, bytes: Array(payload), heldAt: now))
+    }
+}

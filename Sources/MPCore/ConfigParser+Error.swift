@@ -1,0 +1,97 @@
+/// Why mpclient.conf was rejected, and on which line.
+///
+/// Tests compare errors exactly; users read ``message(fileName:)``, which names the line
+/// and quotes the offending text: ``mpclient.conf:4: port `70000' is out of range 1-65535``.
+public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The line the error is on (from 1); `nil` for an error about the whole file.
+    public var lineNumber: Int?
+    /// What is wrong.
+    public var kind: Kind
+
+    /// What is wrong with a config. Associated strings are the text as written.
+    public enum Kind: Hashable, Sendable {
+        /// A port of decimal digits outside 1-65535 (`0`, `70000`).
+        case portOutOfRange(String)
+        /// A port that is not plain decimal digits (`abc`, `3000x`, `+3000`, `-1`).
+        case invalidPort(String)
+        /// A host that is neither a valid host name nor an IPv4 or IPv6 literal.
+        case invalidHost(String)
+        /// A first word that is no directive, and not a host followed by a port.
+        case unknownDirective(String)
+        /// A word after a complete directive (`listen HOST PORT extra`).
+        case unexpectedToken(String)
+        /// A directive without all its arguments; carries the directive's name (`listen`).
+        case missingArgument(String)
+        /// A host with no port after it; carries the host as written.
+        case missingPort(String)
+        /// A word after `HOST PORT` that is not a known path option.
+        case unknownOption(String)
+        /// A second `listen` line.
+        case duplicateListen
+        /// A path whose host and port an earlier line already has; carries `host:port`.
+        case duplicatePath(String)
+        /// More paths than `limit` (``Defaults/maximumPaths``).
+        case tooManyPaths(limit: Int)
+        /// A config with no path at all (whole-file error).
+        case noPaths
+    }
+
+    /// Creates an error of `kind` on line `lineNumber` (`nil` for the whole file).
+    public init(lineNumber: Int?, kind: Kind) {
+        self.lineNumber = lineNumber
+        self.kind = kind
+    }
+
+    /// The full message: `fileName:line: reason`, or `fileName: reason` for a whole-file error.
+    public func message(fileName: String) -> String {
+        guard let lineNumber else { return "\(fileName): \(reason)" }
+        return "\(fileName):\(lineNumber): \(reason)"
+    }
+
+    /// The message with the file name `config`.
+    public var description: String { message(fileName: "config") }
+
+    /// What is wrong, without the location: ``port `70000' is out of range 1-65535``.
+    public var reason: String {
+        switch kind {
+        case .portOutOfRange(let text): "port \(quote(text)) is out of range 1-65535"
+        case .invalidPort(let text): "invalid port \(quote(text)): expected a number 1-65535"
+        case .invalidHost(let text):
+            "invalid host \(quote(text)): expected a host name, an IPv4 address or an IPv6 address"
+        case .unknownDirective(let text):
+            "unknown directive \(quote(text)): expected `HOST PORT' or `listen HOST PORT'"
+        case .unexpectedToken(let text): "unexpected \(quote(text)) at the end of the line"
+        case .missingArgument(let name): "\(quote(name)) needs a host and a port: expected `\(name) HOST PORT'"
+        case .missingPort(let host): "missing port after \(quote(host)): expected `HOST PORT'"
+        case .unknownOption(let text): "unknown option \(quote(text)) after `HOST PORT'"
+        case .duplicateListen: "second `listen' line: mpclient listens on one address"
+        case .duplicatePath(let text): "path \(quote(text)) is listed twice"
+        case .tooManyPaths(let limit): "too many paths: at most \(limit) are allowed"
+        case .noPaths: "no path: add a line `HOST PORT'"
+        }
+    }
+}
+
+extension ConfigError {
+    /// Quoted text longer than this is cut: a config line is hostile input, and a log line
+    /// should stay one readable line (64 is longer than any sensible token but a host name).
+    static let maximumQuotedLength = 64
+
+    /// `` `text' ``, with anything but printable ASCII escaped as `\u{…}` (a config could
+    /// otherwise inject terminal escapes or line breaks into the log) and long text cut.
+    func quote(_ text: String) -> String {
+        var result = "`"
+        for (offset, scalar) in text.unicodeScalars.enumerated() {
+            if offset == Self.maximumQuotedLength {
+                result += "..."
+                break
+            }
+            if (0x20...0x7E).contains(scalar.value) {
+                result.unicodeScalars.append(scalar)
+            } else {
+                result += "\\u{" + String(scalar.value, radix: 16) + "}"
+            }
+        }
+        return result + "'"
+    }
+}

@@ -1,0 +1,69 @@
+/// Why an engine dropped a datagram or a payload. Every drop is counted under its reason;
+/// none is an error that stops the daemon.
+public enum DropReason: Int, CaseIterable, Hashable, Sendable, Error {
+    /// Shorter than a header, or than its flags announce.
+    case truncated
+    /// A protocol version this build does not speak.
+    case unknownVersion
+    /// A frame type, flag or field this version does not define, or a body of the wrong size.
+    case malformed
+    /// A frame of the other direction (a client frame at the client, say).
+    case wrongDirection
+    /// A frame for a session this side does not have (at mpclient: another session id).
+    case unknownSession
+    /// A frame stamped with a server tag other than the session's current one: sent before
+    /// mpserver restarted, or replayed from an earlier incarnation.
+    case staleServerTag
+    /// Seen before: the copy from a slower path (normal), or a replay.
+    case duplicate
+    /// Too far behind the newest sequence number to judge: treated as a replay.
+    case tooOld
+    /// A payload larger than ``Defaults/maximumPayload``; never split.
+    case oversized
+    /// The frame carries an authentication tag, but this side has no key.
+    case unexpectedAuthentication
+    /// This side has a key, but the frame carries no authentication tag.
+    case missingAuthentication
+    /// The authentication tag does not verify: a different key, or a forged or damaged frame.
+    case authenticationFailed
+    /// A reply for a flow this side no longer knows.
+    case unknownFlow
+    /// A path id beyond ``Defaults/maximumPaths``.
+    case pathOutOfRange
+    /// Held for mpserver's acceptance longer than ``Defaults/pendingPayloadLifetime``, or
+    /// pushed out of the full hold queue.
+    case acceptanceTimeout
+
+    /// The reason a frame decoding error is counted under.
+    public init(_ error: FrameError) {
+        switch error {
+        case .truncated: self = .truncated
+        case .unknownVersion: self = .unknownVersion
+        case .unknownType, .invalidFlags, .invalidHeader, .invalidBody: self = .malformed
+        }
+    }
+
+    /// A short name for logs and status tables.
+    public var name: String { String(describing: self) }
+}
+
+/// Counts of dropped datagrams by reason. The zero value has every count at zero.
+public struct DropCounters: Hashable, Sendable {
+    private var counts = [Int](repeating: 0, count: DropReason.allCases.count)
+
+    /// All counts zero.
+    public init() {}
+
+    /// The count for `reason`.
+    public subscript(reason: DropReason) -> Int {
+        counts[reason.rawValue]
+    }
+
+    /// Adds one to the count for `reason`.
+    public mutating func record(_ reason: DropReason) {
+        counts[reason.rawValue] &+= 1
+    }
+
+    /// The sum of every count.
+    public var total: Int { counts.reduce(0, +) }
+}

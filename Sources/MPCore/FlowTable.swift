@@ -1,0 +1,63 @@
+/// mpclient's flows: one per application address, each with a nonzero 32-bit id that travels
+/// in the frames, so that a reply goes back to the address that owns the flow and nowhere else.
+///
+/// Bounded by `capacity`: a new address when the table is full replaces the flow idle the
+/// longest. Ids are never reused within a session. Not safe for concurrent use.
+public struct FlowTable<Address: Hashable> {
+    struct Entry {
+        var address: Address
+        var lastActivity: Timestamp
+    }
+
+    private var idsByAddress: [Address: UInt32] = [:]
+    private var entries: [UInt32: Entry] = [:]
+    private var lastID: UInt32 = 0
+    /// The most flows kept at once.
+    public let capacity: Int
+
+    /// An empty table holding at most `capacity` flows (at least one).
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// Number of flows.
+    public var count: Int { entries.count }
+
+    /// The flow id of `address`, created if new; marks the flow active at `now`.
+    public mutating func flowID(for address: Address, now: Timestamp) -> UInt32 {
+        if let id = idsByAddress[address] {
+            entries[id]?.lastActivity = now
+            return id
+        }
+        if entries.count >= capacity { evictLeastRecentlyActive() }
+        lastID = lastID == .max ? 1 : lastID + 1
+        idsByAddress[address] = lastID
+        entries[lastID] = Entry(address: address, lastActivity: now)
+        return lastID
+    }
+
+    /// The address that owns flow `id`, marking it active at `now`; `nil` for an unknown id.
+    public mutating func address(of id: UInt32, now: Timestamp) -> Address? {
+        guard let entry = entries[id] else { return nil }
+        entries[id]?.lastActivity = now
+        return entry.address
+    }
+
+    /// Forgets flows idle for `timeout` or longer at `now`; returns how many.
+    @discardableResult
+    public mutating func expire(idleFor timeout: TimeSpan, now: Timestamp) -> Int {
+        let expired = entries.filter { now - $0.value.lastActivity >= timeout }
+        for (id, entry) in expired { remove(id: id, address: entry.address) }
+        return expired.count
+    }
+
+    private mutating func evictLeastRecentlyActive() {
+        guard let oldest = entries.min(by: { $0.value.lastActivity < $1.value.lastActivity }) else { return }
+        remove(id: oldest.key, address: oldest.value.address)
+    }
+
+    private mutating func remove(id: UInt32, address: Address) {
+        entries[id] = nil
+        idsByAddress[address] = nil
+    }
+}

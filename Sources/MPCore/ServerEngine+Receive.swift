@@ -1,0 +1,80 @@
+extension ServerEngine {
+    /// Judges a datagram that arrived from `address` at `now`. The frame is opened in place,
+    /// so a delivered payload is a range of `frame`; a reply (probe echo or acceptance) is
+    /// written into `reply`, which must hold ``FrameLayout/maximumOverhead`` + 8 bytes.
+    /// A session evicted to make room for a new one is passed to `onEvicted`.
+    public func receiveFrame(
+        _ frame: UnsafeMutableRawBufferPointer, from address: Address, now: Timestamp,
+        reply: UnsafeMutableRawBufferPointer, using rng: inout some RandomNumberGenerator,
+        onEvicted: (ServerSession<Address>) -> Void = { _ in }
+    ) -> Inbound {
+        let header: FrameHeader
+        do {
+            header = try FrameHeader.decode(UnsafeRawBufferPointer(frame))
+        } catch {
+            return drop(DropReason(error))
+        }
+        guard !header.type.isDownstream else { return drop(.wrongDirection) }
+        let path = Int(header.pathID)
+        guard path < Defaults.maximumPaths else { return drop(.pathOutOfRange) }
+        let body: Range<Int>
+        switch protection.open(header, in: frame) {
+        case .success(let range): body = range
+        case .failure(let reason): return drop(reason)
+        }
+        let session = session(header.sessionID, now: now, using: &rng, onEvicted: onEvicted)
+        guard header.serverTag == session.serverTag else {
+            return acceptance(for: session, answering: header.sequence, path: path, to: address, now: now, into: reply)
+        }
+        switch session.receiveWindow.check(header.sequence) {
+        case .fresh: break
+        case .duplicate:
+            session.paths[path].recordReceive(bytes: frame.count, now: now)
+            return drop(.duplicate)
+        case .tooOld: return drop(.tooOld)
+        }
+        // Only a fresh authentic frame moves a path: NAT rebinding is followed, a replay is not.
+        session.pathAddresses[path] = address
+        session.lastReceive = now
+        session.paths[path].recordReceive(bytes: frame.count, now: now)
+        if header.type == .probe {
+            return echo(UnsafeRawBufferPointer(rebasing: frame[body]), session: session, to: address, into: reply)
+        }
+        session.payloadsDelivered &+= 1
+        return .deliver(payload: body, session: session, flowID: header.flowID)
+    }
+
+    /// Tells mpclient the session's current tag, in answer to frame `sequence` stamped with
+    /// another: at start, after mpserver restarted, or a replay (which gains nothing: the
+    /// acceptance goes only to the sender and is rate-limited per path).
+    private func acceptance(
+        for session: ServerSession<Address>, answering sequence: UInt64, path: Int, to address: Address,
+        now: Timestamp, into reply: UnsafeMutableRawBufferPointer
+    ) -> Inbound {
+        if let last = session.lastAcceptance[path], now - last < Defaults.acceptanceInterval {
+            return drop(.staleServerTag)
+        }
+        guard reply.count >= FrameLayout.maximumOverhead + FrameLayout.acceptanceBodySize else {
+            return drop(.staleServerTag)
+        }
+        session.lastAcceptance[path] = now
+        var writer = ByteWriter(reply, offset: FrameLayout.headerSize)
+        writer.write(sequence)
+        let length = session.seal(.acceptance, flowID: 0, bodyLength: FrameLayout.acceptanceBodySize, in: reply)
+        FrameHeader.setPathID(UInt8(path), in: reply)
+        return .reply(length: length, to: address)
+    }
+
+    private func echo(
+        _ body: UnsafeRawBufferPointer, session: ServerSession<Address>, to address: Address,
+        into reply: UnsafeMutableRawBufferPointer
+    ) -> Inbound {
+        guard let timestamp = readBodyValue(body),
+            reply.count >= FrameLayout.maximumOverhead + FrameLayout.probeBodySize
+        else { return drop(.malformed) }
+        var writer = ByteWriter(reply, offset: FrameLayout.headerSize)
+        writer.write(timestamp)
+        let length = session.seal(.probeEcho, flowID: 0, bodyLength: FrameLayout.probeBodySize, in: reply)
+        return .reply(length: length, to: address)
+    }
+}

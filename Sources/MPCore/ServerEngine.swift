@@ -1,0 +1,87 @@
+/// mpserver's sessions: judges frames from mpclients, creates and expires sessions, and
+/// frames the target's replies.
+///
+/// Sessions are keyed by session id, never by source address: the copies of one frame
+/// arrive from several bridges with different addresses. Pure: the runtime passes in bytes,
+/// addresses and the time and carries out what the returned values say.
+/// Not safe for concurrent use.
+public final class ServerEngine<Address: Hashable> {
+    /// What a frame from an mpclient means.
+    public enum Inbound {
+        /// Forward the bytes at `payload` of the frame buffer to the target, on the socket of
+        /// flow `flowID` of `session`.
+        case deliver(payload: Range<Int>, session: ServerSession<Address>, flowID: UInt32)
+        /// Send the first `length` bytes of the reply buffer back to `address` (the frame's sender).
+        case reply(length: Int, to: Address)
+        /// Nothing to do (counted).
+        case dropped(DropReason)
+    }
+
+    /// The sessions by id.
+    public private(set) var sessions: [UInt64: ServerSession<Address>] = [:]
+    /// Drops by reason.
+    public private(set) var drops = DropCounters()
+    /// Sessions created since start.
+    public private(set) var sessionsCreated = 0
+    /// The most sessions kept; past it, the one idle longest goes.
+    public let maximumSessions: Int
+    let protection: FrameProtection
+
+    /// An engine keeping at most `maximumSessions` sessions.
+    public init(maximumSessions: Int = Defaults.maximumSessions, protection: FrameProtection = .keyless) {
+        self.maximumSessions = max(1, maximumSessions)
+        self.protection = protection
+    }
+
+    /// Frames the target's datagram of `payloadLength` bytes, already at offset
+    /// ``FrameLayout/headerSize`` of `frame`, for flow `flowID` of `session`. Returns the
+    /// frame's length (send it to every address in `session.pathAddresses`, after setting
+    /// the path id), or `nil` when the payload is too large (counted).
+    public func encodePayload(
+        length payloadLength: Int, session: ServerSession<Address>, flowID: UInt32,
+        in frame: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        guard payloadLength <= Defaults.maximumPayload, frame.count >= payloadLength + FrameLayout.maximumOverhead
+        else {
+            drops.record(.oversized)
+            return nil
+        }
+        return session.seal(.downstreamData, flowID: flowID, bodyLength: payloadLength, in: frame)
+    }
+
+    /// Forgets sessions with no fresh authentic frame for `timeout`; calls `onExpired` with
+    /// each one forgotten so the runtime can close its flows.
+    public func expire(idleFor timeout: TimeSpan, now: Timestamp, onExpired: (ServerSession<Address>) -> Void) {
+        let expired = sessions.values.filter { now - $0.lastReceive >= timeout }
+        for session in expired {
+            sessions[session.sessionID] = nil
+            onExpired(session)
+        }
+    }
+
+    /// The session `sessionID`, created with a fresh random tag if unknown. When the table
+    /// is full the session idle the longest is dropped first and passed to `onEvicted`.
+    func session(
+        _ sessionID: UInt64, now: Timestamp, using rng: inout some RandomNumberGenerator,
+        onEvicted: (ServerSession<Address>) -> Void
+    ) -> ServerSession<Address> {
+        if let session = sessions[sessionID] { return session }
+        if sessions.count >= maximumSessions,
+            let oldest = sessions.values.min(by: { $0.lastReceive < $1.lastReceive })
+        {
+            sessions[oldest.sessionID] = nil
+            onEvicted(oldest)
+        }
+        var tag: UInt64 = 0
+        while tag == 0 { tag = rng.next() }
+        let session = ServerSession<Address>(sessionID: sessionID, serverTag: tag, now: now, protection: protection)
+        sessions[sessionID] = session
+        sessionsCreated += 1
+        return session
+    }
+
+    func drop(_ reason: DropReason) -> Inbound {
+        drops.record(reason)
+        return .dropped(reason)
+    }
+}

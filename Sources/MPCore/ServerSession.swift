@@ -1,0 +1,51 @@
+/// mpserver's state for one session (one running mpclient). Created by ``ServerEngine`` from
+/// the first authentic frame of an unknown session id. Not safe for concurrent use.
+public final class ServerSession<Address: Hashable> {
+    /// The session id mpclient drew.
+    public let sessionID: UInt64
+    /// This incarnation's random nonzero tag: frames stamped with another are never delivered.
+    public let serverTag: UInt64
+    /// When the session was created.
+    public let createdAt: Timestamp
+    /// When the last fresh authentic frame arrived.
+    public internal(set) var lastReceive: Timestamp
+    /// Where each path was last heard from by a fresh authentic frame, indexed by path id;
+    /// replies on that path go there. `nil` for a path not heard from yet.
+    public internal(set) var pathAddresses: [Address?]
+    /// Per-path statistics, indexed by path id.
+    public internal(set) var paths: [PathStatistics]
+    /// Payloads delivered to the target.
+    public internal(set) var payloadsDelivered = 0
+
+    var receiveWindow = ReplayWindow()
+    var nextSequence: UInt64 = 1
+    /// When an acceptance was last sent on each path: at most one per
+    /// ``Defaults/acceptanceInterval`` per path.
+    var lastAcceptance: [Timestamp?]
+    let upstream: FrameProtection
+    let downstream: FrameProtection
+
+    init(sessionID: UInt64, serverTag: UInt64, now: Timestamp, protection: FrameProtection) {
+        self.sessionID = sessionID
+        self.serverTag = serverTag
+        self.createdAt = now
+        self.lastReceive = now
+        self.pathAddresses = Array(repeating: nil, count: Defaults.maximumPaths)
+        self.paths = Array(repeating: PathStatistics(), count: Defaults.maximumPaths)
+        self.lastAcceptance = Array(repeating: nil, count: Defaults.maximumPaths)
+        self.upstream = protection
+        self.downstream = protection
+    }
+
+    /// Number of paths heard from.
+    public var activePathCount: Int { pathAddresses.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+
+    /// Seals `bodyLength` bytes already at the body offset of `frame` under the next
+    /// downstream sequence number; returns the frame's length.
+    func seal(_ type: FrameType, flowID: UInt32, bodyLength: Int, in frame: UnsafeMutableRawBufferPointer) -> Int {
+        let header = FrameHeader(
+            type: type, sessionID: sessionID, serverTag: serverTag, sequence: nextSequence, flowID: flowID)
+        nextSequence += 1
+        return downstream.seal(header, bodyLength: bodyLength, in: frame)
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import MPCommandLine
+import Logging
+import MPCore
+import MPRuntime
+
+@main
+struct MPServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mpserver",
+        abstract: "Multipath UDP tunnel, server side: forwards the first copy of each datagram to the target.",
+        discussion: """
+            Example: mpserver 2000 127.0.0.1 1194 listens on UDP port 2000 (IPv6 and IPv4) and \
+            forwards to an OpenVPN server on 127.0.0.1:1194. Replies go back on every path.
+
+            Environment: MPTUNNEL_ENCRYPT=0 or 1 is accepted for compatibility with the \
+            original mptunnel; with no key configured the tunnel is keyless either way.
+
+            Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs per-session statistics.
+            """
+    )
+
+    @Argument(help: "The UDP port mpclients and bridges send to (1-65535).")
+    var listenPort: UInt16
+
+    @Argument(help: "The target's host name or address.")
+    var targetHost: String
+
+    @Argument(help: "The target's UDP port (1-65535).")
+    var targetPort: UInt16
+
+    @Option(name: .customLong("bind"), help: "The local address to listen on: `::` is every IPv6 and IPv4 address.")
+    var bindAddress = "::"
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard listenPort != 0 else { throw ValidationError("LISTEN_PORT `0' is out of range 1-65535") }
+        guard targetPort != 0 else { throw ValidationError("TARGET_PORT `0' is out of range 1-65535") }
+    }
+
+    func run() throws {
+        let logger = common.makeLogger(label: "mpserver")
+        try common.checkEncryptionSetting(logger: logger)
+        let settings = ServerSettings(
+            listenPort: listenPort, listenHost: bindAddress, target: Endpoint(host: targetHost, port: targetPort))
+        try runDaemon(logger: logger) { loop in
+            try ServerDaemon(settings: settings, loop: loop, logger: logger)
+        }
+    }
+}

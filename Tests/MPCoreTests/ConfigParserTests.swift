@@ -1,0 +1,299 @@
+import Testing
+
+@testable import MPCore
+
+/// One numbered case of a table: a config text and what parsing it must give.
+private struct ConfigCase<Expected: Sendable>: Sendable, CustomTestStringConvertible {
+    var number: Int
+    var text: String
+    var expected: Expected
+    var testDescription: String { "#\(number)" }
+}
+
+private func path(_ host: String, _ port: UInt16, line: Int) -> PathConfiguration {
+    PathConfiguration(endpoint: Endpoint(host: host, port: port), lineNumber: line)
+}
+
+private func error(_ line: Int?, _ kind: ConfigError.Kind) -> ConfigError {
+    ConfigError(lineNumber: line, kind: kind)
+}
+
+/// `count` paths `10.0.0.N 4000`, one a line, N from 1.
+private func manyPaths(_ count: Int) -> String {
+    (1...count).map { "10.0.\($0 / 256).\($0 % 256) 4000\n" }.joined()
+}
+
+private let defaultListen = ClientConfiguration.defaultListen
+
+private let validCases: [ConfigCase<ClientConfiguration>] = [
+    // The original mptunnel's example: comments, a blank line, three paths.
+    ConfigCase(
+        number: 1,
+        text: """
+            # mpclient.conf: one bridge per line
+            # bridge 1
+            10.0.0.1 4000
+            # bridge 2
+            10.0.0.2 4001
+
+            server.example.com 2000   # straight to mpserver
+            """,
+        expected: ClientConfiguration(paths: [
+            path("10.0.0.1", 4000, line: 3), path("10.0.0.2", 4001, line: 5),
+            path("server.example.com", 2000, line: 7),
+        ])),
+    ConfigCase(
+        number: 2, text: "::1 2000\n[2001:db8::1] 2001\n",
+        expected: ClientConfiguration(paths: [path("::1", 2000, line: 1), path("2001:db8::1", 2001, line: 2)])),
+    ConfigCase(
+        number: 3, text: "listen 0.0.0.0 3210\nbridge 1\n",
+        expected: ClientConfiguration(
+            listen: Endpoint(host: "0.0.0.0", port: 3210), paths: [path("bridge", 1, line: 2)])),
+    ConfigCase(
+        number: 4, text: "10.0.0.1 4000# no space before the comment\n  # indented comment\n",
+        expected: ClientConfiguration(paths: [path("10.0.0.1", 4000, line: 1)])),
+    ConfigCase(
+        number: 5, text: "listen 127.0.0.1 3001\r\n\r\n10.0.0.1 4000\r\n",
+        expected: ClientConfiguration(
+            listen: Endpoint(host: "127.0.0.1", port: 3001), paths: [path("10.0.0.1", 4000, line: 3)])),
+    ConfigCase(
+        number: 6, text: "\t10.0.0.1\t4000\t\n \t \n",
+        expected: ClientConfiguration(paths: [path("10.0.0.1", 4000, line: 1)])),
+    ConfigCase(
+        number: 7, text: "LISTEN [::1] 65535\nlocalhost 65535",
+        expected: ClientConfiguration(
+            listen: Endpoint(host: "::1", port: 65535), paths: [path("localhost", 65535, line: 2)])),
+    // A host named `listen` is written fully qualified.
+    ConfigCase(
+        number: 8, text: "listen. 2000\n",
+        expected: ClientConfiguration(paths: [path("listen.", 2000, line: 1)])),
+    ConfigCase(
+        number: 9, text: "fe80::1%eth0 2000\n::ffff:192.0.2.1 2001\n[1:2:3:4:5:6:7:8] 2002\n:: 2003\n",
+        expected: ClientConfiguration(paths: [
+            path("fe80::1%eth0", 2000, line: 1), path("::ffff:192.0.2.1", 2001, line: 2),
+            path("1:2:3:4:5:6:7:8", 2002, line: 3), path("::", 2003, line: 4),
+        ])),
+    ConfigCase(
+        number: 10, text: "\u{FEFF}_srv.example.com 08080\nexample.com. 1\nxn--bcher-kva.example 2",
+        expected: ClientConfiguration(paths: [
+            path("_srv.example.com", 8080, line: 1), path("example.com.", 1, line: 2),
+            path("xn--bcher-kva.example", 2, line: 3),
+        ])),
+    // Same host, different ports are different paths.
+    ConfigCase(
+        number: 11, text: "10.0.0.1 4000\n10.0.0.1 4001\n",
+        expected: ClientConfiguration(paths: [path("10.0.0.1", 4000, line: 1), path("10.0.0.1", 4001, line: 2)])),
+    ConfigCase(
+        number: 12, text: manyPaths(Defaults.maximumPaths),
+        expected: ClientConfiguration(
+            paths: (1...Defaults.maximumPaths).map { path("10.0.\($0 / 256).\($0 % 256)", 4000, line: $0) })),
+]
+
+private let invalidCases: [ConfigCase<ConfigError>] = [
+    ConfigCase(number: 1, text: "example.com 70000", expected: error(1, .portOutOfRange("70000"))),
+    ConfigCase(number: 2, text: "example.com 0", expected: error(1, .portOutOfRange("0"))),
+    ConfigCase(number: 3, text: "example.com 65536", expected: error(1, .portOutOfRange("65536"))),
+    ConfigCase(number: 4, text: "a.b 99999999999999999999999", expected: error(1, .portOutOfRange("99999999999999999999999"))),
+    ConfigCase(number: 5, text: "example.com abc", expected: error(1, .invalidPort("abc"))),
+    ConfigCase(number: 6, text: "localhost 3000x", expected: error(1, .invalidPort("3000x"))),
+    ConfigCase(number: 7, text: "example.com +3000", expected: error(1, .invalidPort("+3000"))),
+    ConfigCase(number: 8, text: "example.com -1", expected: error(1, .invalidPort("-1"))),
+    ConfigCase(number: 9, text: "localhost abc", expected: error(1, .unknownDirective("localhost"))),
+    ConfigCase(number: 10, text: "mode duplicate", expected: error(1, .unknownDirective("mode"))),
+    ConfigCase(number: 11, text: "key-file /etc/mptunnel/key", expected: error(1, .unknownDirective("key-file"))),
+    ConfigCase(number: 12, text: "gateway", expected: error(1, .unknownDirective("gateway"))),
+    ConfigCase(number: 13, text: "lisen 127.0.0.1 3000", expected: error(1, .unknownDirective("lisen"))),
+    ConfigCase(number: 14, text: "example.com # port forgotten", expected: error(1, .missingPort("example.com"))),
+    ConfigCase(number: 15, text: "listen", expected: error(1, .missingArgument("listen"))),
+    ConfigCase(number: 16, text: "listen 3000", expected: error(1, .missingArgument("listen"))),
+    ConfigCase(number: 17, text: "listen 127.0.0.1", expected: error(1, .missingArgument("listen"))),
+    ConfigCase(number: 18, text: "listen 127.0.0.1 3000 x", expected: error(1, .unexpectedToken("x"))),
+    ConfigCase(number: 19, text: "listen 127.0.0.1 0", expected: error(1, .portOutOfRange("0"))),
+    ConfigCase(number: 20, text: "listen a..b 3000", expected: error(1, .invalidHost("a..b"))),
+    ConfigCase(
+        number: 21, text: "listen ::1 3000\na 1\nlisten ::1 3001\n", expected: error(3, .duplicateListen)),
+    ConfigCase(number: 22, text: "1.2.3.4 2000 backup", expected: error(1, .unknownOption("backup"))),
+    ConfigCase(
+        number: 23, text: "10.0.0.1 4000\n10.0.0.1 4000", expected: error(2, .duplicatePath("10.0.0.1:4000"))),
+    ConfigCase(
+        number: 24, text: "Example.com 2000\nexample.COM 2000", expected: error(2, .duplicatePath("example.COM:2000"))),
+    ConfigCase(number: 25, text: "[::1] 2000\n::1 2000", expected: error(2, .duplicatePath("[::1]:2000"))),
+    ConfigCase(
+        number: 26, text: manyPaths(Defaults.maximumPaths + 1),
+        expected: error(Defaults.maximumPaths + 1, .tooManyPaths(limit: Defaults.maximumPaths))),
+    ConfigCase(number: 27, text: "", expected: error(nil, .noPaths)),
+    ConfigCase(number: 28, text: "# only a comment\n\n  \n", expected: error(nil, .noPaths)),
+    ConfigCase(number: 29, text: "listen 127.0.0.1 3000\n", expected: error(nil, .noPaths)),
+    ConfigCase(number: 30, text: "256.1.1.1 2000", expected: error(1, .invalidHost("256.1.1.1"))),
+    ConfigCase(number: 31, text: "1.2.3 2000", expected: error(1, .invalidHost("1.2.3"))),
+    ConfigCase(number: 32, text: "01.2.3.4 2000", expected: error(1, .invalidHost("01.2.3.4"))),
+    ConfigCase(number: 33, text: "[1.2.3.4] 2000", expected: error(1, .invalidHost("[1.2.3.4]"))),
+    ConfigCase(number: 34, text: "[::1 2000", expected: error(1, .invalidHost("[::1"))),
+    ConfigCase(number: 35, text: "::1] 2000", expected: error(1, .invalidHost("::1]"))),
+    ConfigCase(number: 36, text: "[] 2000", expected: error(1, .invalidHost("[]"))),
+    ConfigCase(number: 37, text: "1:2:3:4:5:6:7:8:9 2000", expected: error(1, .invalidHost("1:2:3:4:5:6:7:8:9"))),
+    ConfigCase(number: 38, text: "1:2:3:4:5:6:7 2000", expected: error(1, .invalidHost("1:2:3:4:5:6:7"))),
+    ConfigCase(number: 39, text: "1::2::3 2000", expected: error(1, .invalidHost("1::2::3"))),
+    ConfigCase(number: 40, text: "gggg::1 2000", expected: error(1, .invalidHost("gggg::1"))),
+    ConfigCase(number: 41, text: "fe80::1% 2000", expected: error(1, .invalidHost("fe80::1%"))),
+    ConfigCase(number: 42, text: "::1.2.3.4:5 2000", expected: error(1, .invalidHost("::1.2.3.4:5"))),
+    ConfigCase(number: 43, text: "-bad.example 2000", expected: error(1, .invalidHost("-bad.example"))),
+    ConfigCase(number: 44, text: "bad-.example 2000", expected: error(1, .invalidHost("bad-.example"))),
+    ConfigCase(number: 45, text: "ex!ample.com 2000", expected: error(1, .invalidHost("ex!ample.com"))),
+    ConfigCase(number: 46, text: "bücher.example 2000", expected: error(1, .invalidHost("bücher.example"))),
+    ConfigCase(
+        number: 47, text: String(repeating: "a", count: 64) + ".example 1",
+        expected: error(1, .invalidHost(String(repeating: "a", count: 64) + ".example"))),
+    ConfigCase(
+        number: 48, text: String(repeating: "abcdefg.", count: 32) + "z 1",
+        expected: error(1, .invalidHost(String(repeating: "abcdefg.", count: 32) + "z"))),
+    // The error is on the third line, and the carriage return is not part of the port.
+    ConfigCase(number: 49, text: "a.example 1\r\n\r\nb.example 70000\r\n", expected: error(3, .portOutOfRange("70000"))),
+    ConfigCase(number: 50, text: "12345 2000", expected: error(1, .invalidHost("12345"))),
+]
+
+@Suite("mpclient.conf parser")
+struct ConfigParserTests {
+    @Test("valid configs", arguments: validCases)
+    fileprivate func valid(_ testCase: ConfigCase<ClientConfiguration>) throws {
+        #expect(try ConfigParser.parse(testCase.text) == testCase.expected)
+    }
+
+    @Test("invalid configs", arguments: invalidCases)
+    fileprivate func invalid(_ testCase: ConfigCase<ConfigError>) {
+        #expect(throws: testCase.expected) { try ConfigParser.parse(testCase.text) }
+    }
+
+    @Test func defaultListenAddress() throws {
+        let configuration = try ConfigParser.parse("10.0.0.1 4000")
+        #expect(configuration.listen == Endpoint(host: Defaults.listenHost, port: Defaults.listenPort))
+    }
+
+    @Test func messages() {
+        let file = "mpclient.conf"
+        #expect(
+            error(4, .portOutOfRange("70000")).message(fileName: file)
+                == "mpclient.conf:4: port `70000' is out of range 1-65535")
+        #expect(error(nil, .noPaths).message(fileName: file) == "mpclient.conf: no path: add a line `HOST PORT'")
+        #expect(
+            error(2, .missingArgument("listen")).description
+                == "config:2: `listen' needs a host and a port: expected `listen HOST PORT'")
+        #expect(
+            error(7, .unknownOption("backup")).message(fileName: file)
+                == "mpclient.conf:7: unknown option `backup' after `HOST PORT'")
+        #expect(
+            error(1, .unknownDirective("mode")).message(fileName: file)
+                == "mpclient.conf:1: unknown directive `mode': expected `HOST PORT' or `listen HOST PORT'")
+        #expect(
+            error(3, .invalidPort("3000x")).message(fileName: file)
+                == "mpclient.conf:3: invalid port `3000x': expected a number 1-65535")
+    }
+
+    @Test func messagesEscapeAndShortenHostileText() {
+        let escaped = error(1, .invalidHost("\u{1B}[2J\nx")).message(fileName: "c")
+        #expect(escaped == "c:1: invalid host `\\u{1b}[2J\\u{a}x': expected a host name, an IPv4 address or an IPv6 address")
+        let long = error(1, .invalidPort(String(repeating: "9x", count: 100))).reason
+        #expect(long == "invalid port `" + String(repeating: "9x", count: 32) + "...': expected a number 1-65535")
+    }
+
+    @Test func endpointDescription() {
+        #expect(Endpoint(host: "::1", port: 2000).description == "[::1]:2000")
+        #expect(Endpoint(host: "10.0.0.1", port: 4000).description == "10.0.0.1:4000")
+        #expect(Endpoint(host: "example.com", port: 1).description == "example.com:1")
+    }
+
+    /// A line that throws changes nothing: a caller can report every error and go on.
+    @Test func failedLineLeavesParserUnchanged() throws {
+        var parser = ConfigParser()
+        try parser.feed(line: "10.0.0.1 4000", lineNumber: 1)
+        #expect(throws: error(2, .unknownOption("backup"))) { try parser.feed(line: "10.0.0.2 4000 backup", lineNumber: 2) }
+        #expect(throws: error(3, .unexpectedToken("x"))) { try parser.feed(line: "listen ::1 1 x", lineNumber: 3) }
+        try parser.feed(line: "10.0.0.2 4000" as Substring, lineNumber: 4)
+        try parser.feed(line: "listen ::1 1", lineNumber: 5)
+        let expected = ClientConfiguration(
+            listen: Endpoint(host: "::1", port: 1), paths: [path("10.0.0.1", 4000, line: 1), path("10.0.0.2", 4000, line: 4)])
+        #expect(try parser.finish() == expected)
+    }
+}
+
+/// SplitMix64, seeded, so the sweep is the same on every run. (The test target's shared
+/// helpers have a `SplitMix64` too; this one is private so the sweep does not depend on them.)
+private struct SweepGenerator: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Pieces a sweep line is built from: the grammar's words, near misses, separators and
+/// hostile scalars (controls, a combining mark, a byte order mark, a lone `\r`).
+private let sweepFragments: [String] = [
+    "listen", "LISTEN", "listen.", "#", " ", "\t", "\r", "\n", "::", "::1", "[::1]", "[", "]", ":", ".", "-", "+",
+    "%", "%eth0", "_", "1.2.3.4", "256.0.0.1", "example.com", "a..b", "3000", "0", "65535", "65536", "08080",
+    "99999999999999999999", "backup", "mode", "fe80::", "ffff", "é", "\u{301}", "\u{FEFF}", "\u{0}", "\u{1B}",
+    "\u{7F}", "\u{202E}", "🦆", String(repeating: "a", count: 70), String(repeating: "b.", count: 130),
+]
+
+private func sweepLine(using random: inout SweepGenerator) -> String {
+    var line = ""
+    for _ in 0..<Int.random(in: 0...7, using: &random) {
+        if Bool.random(using: &random) {
+            line += sweepFragments.randomElement(using: &random)!
+        } else {
+            let scalar = Unicode.Scalar(UInt32.random(in: 0...0x7F, using: &random))!
+            line.unicodeScalars.append(scalar)
+        }
+        if Int.random(in: 0..<3, using: &random) == 0 { line += " " }
+    }
+    return line
+}
+
+extension ConfigParserTests {
+    /// Thousands of pseudo-random lines in short documents: each line parses or throws a
+    /// ConfigError (never a trap), every message is one printable line, and every accepted
+    /// configuration keeps the parser's promises.
+    @Test func pseudoRandomLinesNeverCrash() {
+        var random = SweepGenerator(state: 0x6D70_7475_6E6E_656C)
+        var accepted = 0
+        var rejected = 0
+        for _ in 0..<300 {
+            var parser = ConfigParser()
+            for lineNumber in 1...10 {
+                do {
+                    try parser.feed(line: sweepLine(using: &random), lineNumber: lineNumber)
+                } catch {
+                    rejected += 1
+                    #expect(error.lineNumber == lineNumber)
+                    #expect(error.message(fileName: "f").unicodeScalars.allSatisfy { (0x20...0x7E).contains($0.value) })
+                }
+            }
+            if let configuration = try? parser.finish() {
+                accepted += 1
+                #expect((1...Defaults.maximumPaths).contains(configuration.paths.count))
+                #expect(configuration.paths.allSatisfy { $0.endpoint.port != 0 && !$0.endpoint.host.isEmpty })
+                #expect(Set(configuration.paths.map(\.endpoint)).count == configuration.paths.count)
+            }
+        }
+        #expect(rejected > 0)
+        #expect(accepted > 0)
+    }
+
+    /// Whole pseudo-random texts through `parse`, which also splits lines.
+    @Test func pseudoRandomTextsNeverCrash() {
+        var random = SweepGenerator(state: 42)
+        for _ in 0..<200 {
+            let text = (0..<Int.random(in: 0...5, using: &random)).map { _ in sweepLine(using: &random) }
+                .joined(separator: Bool.random(using: &random) ? "\n" : "\r\n")
+            do {
+                _ = try ConfigParser.parse(text)
+            } catch {
+                #expect(!error.message(fileName: "f").isEmpty)
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Testing
+@testable import MPCore
+
+@Suite("Replay window")
+struct ReplayWindowTests {
+    /// Numbered cases run in order on one window, in the manner of wireguard-go's replay_test.go.
+    static let size = ReplayWindow.size
+    static let steps: [(sequence: UInt64, verdict: ReplayVerdict)] = [
+        (0, .tooOld),  // T1: zero is never a sequence number
+        (1, .fresh),  // T2
+        (1, .duplicate),  // T3
+        (3, .fresh),  // T4: a gap
+        (2, .fresh),  // T5: the gap filled late
+        (2, .duplicate),  // T6
+        (size + 3, .fresh),  // T7: far ahead
+        (3, .tooOld),  // T8: slid out: highest - 3 == size
+        (4, .fresh),  // T9: just inside the window, never seen
+        (4, .duplicate),  // T10
+        (size + 2, .fresh),  // T11: below the highest, unseen
+        (size + 3, .duplicate),  // T12
+        (3 * size, .fresh),  // T13: a jump larger than the ring
+        (size + 2, .tooOld),  // T14
+        (2 * size + 1, .fresh),  // T15: at the far edge
+        (2 * size, .tooOld),  // T16: just past it
+        (.max, .fresh),  // T17
+        (.max, .duplicate),  // T18
+        (.max - 1, .fresh),  // T19
+    ]
+
+    @Test("numbered cases")
+    func numberedCases() {
+        var window = ReplayWindow()
+        for (index, step) in Self.steps.enumerated() {
+            #expect(window.check(step.sequence) == step.verdict, "T\(index + 1): \(step.sequence)")
+        }
+    }
+
+    @Test("every number in order is fresh once, then a duplicate")
+    func inOrderSweep() {
+        var window = ReplayWindow()
+        for sequence in UInt64(1)...50_000 { #expect(window.check(sequence) == .fresh) }
+        for sequence in UInt64(50_000 - Self.size + 1)...50_000 { #expect(window.check(sequence) == .duplicate) }
+        #expect(window.check(50_000 - Self.size) == .tooOld)
+    }
+
+    @Test("a slow path 10,000 packets behind is still deduplicated, not rejected")
+    func pathSkew() {
+        var window = ReplayWindow()
+        let skew: UInt64 = 10_000
+        for sequence in UInt64(1)...100_000 {
+            #expect(window.check(sequence) == .fresh)
+            if sequence > skew { #expect(window.check(sequence - skew) == .duplicate) }
+        }
+    }
+
+    @Test("random reordering within the window: each number fresh exactly once")
+    func shuffledSweep() {
+        var random = SplitMix64(seed: 42)
+        var window = ReplayWindow()
+        // Shuffled in chunks of 8,000, so no number arrives more than a window late.
+        let sequences = stride(from: UInt64(1), to: 20_001, by: 8_000).flatMap { start in
+            Array(start..<min(start + 8_000, 20_001)).shuffled(using: &random)
+        }
+        var fresh = 0
+        for sequence in sequences + sequences where window.check(sequence) == .fresh { fresh += 1 }
+        #expect(fresh == 20_000)
+    }
+
+    @Test("reset forgets everything")
+    func reset() {
+        var window = ReplayWindow()
+        #expect(window.check(100) == .fresh)
+        window.reset()
+        #expect(window.highest == 0)
+        #expect(window.check(100) == .fresh)
+        #expect(window.check(1) == .fresh)
+    }
+}

@@ -1,0 +1,132 @@
+@testable import MPCore
+
+/// A client and a server session wired back to back through in-memory paths that can
+/// drop, duplicate and reorder, driven by a seeded generator. No socket, no clock.
+final class TunnelHarness {
+    /// What an application at `address` got back.
+    struct Delivery: Equatable {
+        var address: Int
+        var payload: [UInt8]
+    }
+
+    var client: ClientSession<Int>
+    var server: ServerEngine<Int>
+    var random: SplitMix64
+    var now = ms(1_000)
+    let pathCount: Int
+    /// Chance (0...1) that a frame on path i is lost, each direction.
+    var lossRates: [Double]
+    var toTarget: [(flow: UInt32, session: UInt64, payload: [UInt8])] = []
+    var toApplication: [Delivery] = []
+    /// Every frame mpclient sent, as an attacker on the path would capture it.
+    var capturedUpstream: [[UInt8]] = []
+    var capturedDownstream: [[UInt8]] = []
+    private var buffer = [UInt8](repeating: 0, count: Defaults.maximumPayload + FrameLayout.maximumOverhead)
+    private var reply = [UInt8](repeating: 0, count: 64)
+
+    init(paths: Int, loss: Double = 0, seed: UInt64 = 1, sessionID: UInt64 = 0xC11E_0001) {
+        pathCount = paths
+        lossRates = Array(repeating: loss, count: paths)
+        random = SplitMix64(seed: seed)
+        client = ClientSession(sessionID: sessionID, pathCount: paths)
+        server = ServerEngine()
+    }
+
+    /// The address path `path` has at the server (a bridge's address).
+    func bridgeAddress(_ path: Int) -> Int { 1_000 + path }
+
+    func lost(on path: Int) -> Bool {
+        Double(random.next() % 1_000_000) / 1_000_000 < lossRates[path]
+    }
+
+    /// Sends probes due now, as the runtime's timer would.
+    func tick() {
+        for path in 0..<pathCount {
+            let length = buffer.withUnsafeMutableBytes { client.probe(path: path, now: now, into: $0) }
+            if let length { sendUpstream(Array(buffer[..<length]), paths: [path]) }
+        }
+    }
+
+    /// The application at `address` sends `payload`.
+    func send(_ payload: [UInt8], from address: Int = 1) {
+        let outcome = buffer.withUnsafeMutableBytes { frame in
+            UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize...]).copyBytes(from: payload)
+            return client.encodePayload(length: payload.count, from: address, now: now, in: frame)
+        }
+        if case .send(let length) = outcome { sendUpstream(Array(buffer[..<length]), paths: Array(0..<pathCount)) }
+    }
+
+    /// mpserver's target replies on flow `flow` of session `session`.
+    func reply(_ payload: [UInt8], flow: UInt32, session sessionID: UInt64? = nil) {
+        guard let session = server.sessions[sessionID ?? client.sessionID] else { return }
+        let length = buffer.withUnsafeMutableBytes { frame in
+            UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize...]).copyBytes(from: payload)
+            return server.encodePayload(length: payload.count, session: session, flowID: flow, in: frame)
+        }
+        guard let length else { return }
+        for (path, address) in session.pathAddresses.enumerated() where address != nil {
+            var frame = Array(buffer[..<length])
+            frame[FrameLayout.pathIDOffset] = UInt8(path)
+            capturedDownstream.append(frame)
+            if !lost(on: path) { deliverDownstream(frame, path: path) }
+        }
+    }
+
+    func sendUpstream(_ frame: [UInt8], paths: [Int]) {
+        for path in paths {
+            var copy = frame
+            copy[FrameLayout.pathIDOffset] = UInt8(path)
+            capturedUpstream.append(copy)
+            if !lost(on: path) { deliverUpstream(copy, from: bridgeAddress(path)) }
+        }
+    }
+
+    /// A frame reaches mpserver from `address`.
+    func deliverUpstream(_ frame: [UInt8], from address: Int) {
+        var frame = frame
+        let verdict = frame.withUnsafeMutableBytes { bytes in
+            reply.withUnsafeMutableBytes { replyBytes in
+                server.receiveFrame(bytes, from: address, now: now, reply: replyBytes, using: &random)
+            }
+        }
+        switch verdict {
+        case .deliver(let payload, let session, let flow):
+            toTarget.append((flow, session.sessionID, Array(frame[payload])))
+        case .reply(let length, let to):
+            let path = to - 1_000
+            let frame = Array(reply[..<length])
+            capturedDownstream.append(frame)
+            if path >= 0, path < pathCount, !lost(on: path) { deliverDownstream(frame, path: path) }
+        case .dropped: break
+        }
+    }
+
+    /// A frame reaches mpclient on `path`.
+    @discardableResult
+    func deliverDownstream(_ frame: [UInt8], path: Int) -> ClientSession<Int>.Inbound {
+        var frame = frame
+        let verdict = frame.withUnsafeMutableBytes { client.receiveFrame($0, path: path, now: now) }
+        switch verdict {
+        case .deliver(let payload, let address):
+            toApplication.append(Delivery(address: address, payload: Array(frame[payload])))
+        case .accepted:
+            flushHeld()
+        default: break
+        }
+        return verdict
+    }
+
+    func flushHeld() {
+        while let length = buffer.withUnsafeMutableBytes({ client.nextHeldFrame(now: now, into: $0) }) {
+            sendUpstream(Array(buffer[..<length]), paths: Array(0..<pathCount))
+        }
+    }
+
+    /// Moves time on and lets the timer run, until accepted or `limit` ticks.
+    func establish(limit: Int = 20) {
+        for _ in 0..<limit where !client.isAccepted {
+            tick()
+            now = now + .seconds(1)
+        }
+    }
+}
