@@ -1,0 +1,109 @@
+// mpclient's event handlers: what each watcher does when libev wakes it.
+import Logging
+import MPCore
+
+extension ClientDaemon {
+    /// Starts the watchers, sends the first probes (which get the session accepted before
+    /// the application sends anything), and runs the loop until SIGINT or SIGTERM.
+    public func run() {
+        start()
+        loop.run()
+        logger.info("stopped", metadata: ["session": "\(hex(session.sessionID))"])
+    }
+
+    /// Starts the watchers without running the loop (tests run the loop themselves).
+    public func start() {
+        logStart()
+        let listenWatcher = IOWatcher(loop: loop, fd: listenSocket.fd) { [unowned self] in applicationReadable() }
+        listenWatcher.start()
+        watchers.append(listenWatcher)
+        for path in paths {
+            let watcher = IOWatcher(loop: loop, fd: path.socket.fd) { [unowned self, unowned path] in
+                pathReadable(path)
+            }
+            watcher.start()
+            path.watcher = watcher
+        }
+        let timer = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: true) { [unowned self] in tick() }
+        timer.start()
+        watchers.append(timer)
+        watchers.append(contentsOf: signalWatchers(loop: loop, logger: logger) { [unowned self] in logStatistics() })
+        tick()
+    }
+
+    func applicationReadable() {
+        for _ in 0..<Self.receiveBatch {
+            switch listenSocket.receive(into: outbound.payloadArea) {
+            case .datagram(let length, let source):
+                let now = MonotonicClock.now()
+                switch session.encodePayload(length: length, from: source, now: now, in: outbound.bytes) {
+                case .send(let frameLength): sendOnAllPaths(length: frameLength)
+                case .held: break
+                case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
+                }
+            case .wouldBlock: return
+            case .failed: continue
+            }
+        }
+    }
+
+    func pathReadable(_ path: ClientPath) {
+        for _ in 0..<Self.receiveBatch {
+            switch path.socket.receive(into: inbound.bytes) {
+            case .datagram(let length, _):
+                let now = MonotonicClock.now()
+                guard length < FrameBuffer.capacity else {
+                    dropLog.record(.oversized, firstByte: nil, source: path.endpoint, now: now)
+                    continue
+                }
+                handle(session.receiveFrame(inbound.prefix(length), path: path.index, now: now), path: path, now: now)
+            case .wouldBlock: return
+            case .failed: continue  // ICMP from an earlier send: the bridge or mpserver is not there yet
+            }
+        }
+    }
+
+    private func handle(_ verdict: ClientSession<SocketAddress>.Inbound, path: ClientPath, now: Timestamp) {
+        switch verdict {
+        case .deliver(let payload, let address):
+            if listenSocket.send(inbound.slice(payload), to: address) != .sent { applicationSendFailures += 1 }
+        case .accepted(let tag, let restarted):
+            logger.info(
+                restarted ? "mpserver restarted; session accepted again" : "session accepted by mpserver",
+                metadata: ["server-tag": "\(hex(tag))", "path": "\(path.endpoint)"])
+            while let length = session.nextHeldFrame(now: now, into: outbound.bytes) { sendOnAllPaths(length: length) }
+        case .consumed: break
+        case .dropped(let reason):
+            dropLog.record(reason, firstByte: inbound.bytes[0], source: path.endpoint, now: now)
+        }
+    }
+
+    /// Sends the frame in the outbound buffer on every path: the same bytes but for the
+    /// path-id hint. A path whose send fails is counted and skipped; the others go on.
+    func sendOnAllPaths(length: Int) {
+        let frame = outbound.prefix(length)
+        for path in paths {
+            FrameHeader.setPathID(UInt8(path.index), in: frame)
+            send(frame, on: path)
+        }
+    }
+
+    private func send(_ frame: UnsafeMutableRawBufferPointer, on path: ClientPath) {
+        if path.socket.send(UnsafeRawBufferPointer(frame)) == .sent {
+            path.framesSent += 1
+        } else {
+            path.sendFailures += 1
+        }
+    }
+
+    func tick() {
+        let now = MonotonicClock.now()
+        for path in paths {
+            guard let length = session.probe(path: path.index, now: now, into: outbound.bytes) else { continue }
+            let frame = outbound.prefix(length)
+            FrameHeader.setPathID(UInt8(path.index), in: frame)
+            send(frame, on: path)
+        }
+        session.expire(now: now)
+    }
+}

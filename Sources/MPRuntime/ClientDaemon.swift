@@ -1,0 +1,78 @@
+// mpclient at run time: one libev loop on one thread. The listen socket's watcher takes
+// application payloads, the session frames them once, and the same bytes go out on every
+// path's socket; each path socket's watcher takes frames from mpserver and hands the first
+// copy of each payload back to the application address that owns its flow.
+import Logging
+import MPCore
+
+/// One path: a connected socket towards a bridge (or mpserver itself).
+final class ClientPath {
+    let index: Int
+    let endpoint: Endpoint
+    let address: SocketAddress
+    let socket: UDPSocket
+    var watcher: IOWatcher?
+    var framesSent = 0
+    var sendFailures = 0
+
+    init(index: Int, endpoint: Endpoint, address: SocketAddress) throws {
+        self.index = index
+        self.endpoint = endpoint
+        self.address = address
+        self.socket = try UDPSocket(family: address.family)
+        try socket.connect(to: address)
+        socket.setBufferSizes(receive: ClientDaemon.socketBufferSize, send: ClientDaemon.socketBufferSize)
+    }
+}
+
+/// The mpclient daemon. Create it, then call ``run()``; it returns after SIGINT or SIGTERM.
+public final class ClientDaemon {
+    /// 4 MB kernel buffers: about 3,000 full-size VPN datagrams, so a burst or a slow
+    /// wake-up of the loop does not overflow the socket.
+    static let socketBufferSize = 4 << 20
+    /// Datagrams taken from one socket per wake-up before the loop serves the others.
+    static let receiveBatch = 64
+    /// How often the timer checks probes and expiry: a quarter of the probe interval.
+    static let tickInterval = TimeSpan.milliseconds(250)
+
+    let loop: EventLoop
+    let logger: Logger
+    let session: ClientSession<SocketAddress>
+    let listenSocket: UDPSocket
+    let paths: [ClientPath]
+    let outbound = FrameBuffer()
+    let inbound = FrameBuffer()
+    var dropLog: DropLog
+    var watchers: [AnyObject] = []
+    var applicationSendFailures = 0
+
+    /// Binds the listen address and connects one socket per path of `configuration`.
+    /// Throws when an address cannot be resolved or bound; the message names it.
+    public init(configuration: ClientConfiguration, loop: EventLoop, logger: Logger) throws {
+        self.loop = loop
+        self.logger = logger
+        self.dropLog = DropLog(logger: logger)
+        let listenAddress = try Self.resolve(configuration.listen)
+        listenSocket = try UDPSocket(bindingTo: listenAddress)
+        listenSocket.setBufferSizes(receive: Self.socketBufferSize, send: Self.socketBufferSize)
+        paths = try configuration.paths.enumerated().map { index, path in
+            try ClientPath(index: index, endpoint: path.endpoint, address: Self.resolve(path.endpoint))
+        }
+        var random = SystemRandomNumberGenerator()
+        var sessionID: UInt64 = 0
+        while sessionID == 0 { sessionID = random.next() }
+        session = ClientSession(sessionID: sessionID, pathCount: paths.count)
+    }
+
+    /// The address the listen socket is bound to (useful with port 0).
+    public var listenAddress: SocketAddress {
+        get throws { try listenSocket.localAddress }
+    }
+
+    static func resolve(_ endpoint: Endpoint) throws -> SocketAddress {
+        guard let first = try Resolver.resolve(host: endpoint.host, port: endpoint.port).first else {
+            throw ResolutionError(host: endpoint.host, reason: "no address")
+        }
+        return first
+    }
+}

@@ -1,0 +1,74 @@
+// mpserver's flows: one connected socket to the target per flow of each session, so the
+// target sees every application behind every mpclient as its own client. Both the flows
+// of one session and all flows are bounded (Defaults), so no sender can exhaust descriptors.
+import Logging
+import MPCore
+
+extension ServerDaemon {
+    func openFlow(_ key: FlowKey, session: ServerSession<SocketAddress>, now: Timestamp) -> TargetFlow? {
+        guard flowCounts[key.sessionID, default: 0] < Defaults.maximumFlowsPerSession,
+            flows.count < Defaults.maximumFlows
+        else {
+            counters.flowsRefused += 1
+            return nil
+        }
+        do {
+            let flow = try TargetFlow(key: key, session: session, target: target, now: now)
+            let watcher = IOWatcher(loop: loop, fd: flow.socket.fd) { [unowned self, unowned flow] in
+                targetReadable(flow)
+            }
+            watcher.start()
+            flow.watcher = watcher
+            flows[key] = flow
+            flowCounts[key.sessionID, default: 0] += 1
+            counters.flowsCreated += 1
+            logger.debug("flow opened", metadata: ["session": "\(hex(key.sessionID))", "flow": "\(key.flowID)"])
+            return flow
+        } catch {
+            counters.flowsRefused += 1
+            logger.warning("cannot open a socket to the target", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    func closeFlows(of sessionID: UInt64) {
+        for flow in flows.values where flow.key.sessionID == sessionID { closeFlow(flow) }
+    }
+
+    func closeFlow(_ flow: TargetFlow) {
+        flow.watcher?.stop()
+        flow.watcher = nil
+        flows[flow.key] = nil
+        let remaining = flowCounts[flow.key.sessionID, default: 1] - 1
+        flowCounts[flow.key.sessionID] = remaining > 0 ? remaining : nil
+    }
+
+    func logStart() {
+        let listen = (try? listenSocket.localAddress).map { "\($0)" } ?? "?"
+        logger.info("mpserver listening", metadata: ["address": "\(listen)", "target": "\(target)"])
+        logger.warning(ClientDaemon.keylessWarning)
+    }
+
+    /// One line per session and a summary, at info level.
+    func logStatistics() {
+        let now = MonotonicClock.now()
+        for session in engine.sessions.values {
+            logger.info(
+                "session statistics",
+                metadata: [
+                    "session": "\(hex(session.sessionID))", "paths": "\(session.activePathCount)",
+                    "flows": "\(flowCounts[session.sessionID, default: 0])",
+                    "delivered": "\(session.payloadsDelivered)",
+                    "last-heard": "\((now - session.lastReceive).seconds)s ago",
+                ])
+        }
+        logger.info(
+            "server statistics",
+            metadata: [
+                "sessions": "\(engine.sessions.count)", "flows": "\(flows.count)",
+                "duplicates": "\(engine.drops[.duplicate])", "dropped": "\(engine.drops.total)",
+                "target-send-failures": "\(counters.targetSendFailures)",
+                "path-send-failures": "\(counters.pathSendFailures)", "flows-refused": "\(counters.flowsRefused)",
+            ])
+    }
+}

@@ -1,0 +1,102 @@
+// mpserver at run time: one libev loop on one thread. The listen socket's watcher takes
+// frames from every bridge; the engine judges them by session; the first copy of each
+// payload goes to the target on the socket of its flow. Each flow socket's watcher takes
+// the target's replies, which the engine frames once and the daemon sends on every path
+// of the session, each to the address that path was last heard from.
+import Logging
+import MPCore
+
+/// What mpserver listens on and forwards to.
+public struct ServerSettings: Sendable {
+    /// The UDP port bridges and mpclients send to.
+    public var listenPort: UInt16
+    /// The address to bind; `::` (every IPv6 and IPv4 address) by default.
+    public var listenHost: String
+    /// The target: host name or address, and port.
+    public var target: Endpoint
+
+    public init(listenPort: UInt16, listenHost: String = "::", target: Endpoint) {
+        self.listenPort = listenPort
+        self.listenHost = listenHost
+        self.target = target
+    }
+}
+
+/// The socket one flow of one session uses to talk to the target.
+final class TargetFlow {
+    let key: FlowKey
+    unowned let session: ServerSession<SocketAddress>
+    let socket: UDPSocket
+    var watcher: IOWatcher?
+    var lastActivity: Timestamp
+
+    init(key: FlowKey, session: ServerSession<SocketAddress>, target: SocketAddress, now: Timestamp) throws {
+        self.key = key
+        self.session = session
+        self.socket = try UDPSocket(family: target.family)
+        try socket.connect(to: target)
+        self.lastActivity = now
+    }
+}
+
+/// A flow's identity at mpserver: the session and the flow id mpclient gave it.
+struct FlowKey: Hashable {
+    var sessionID: UInt64
+    var flowID: UInt32
+}
+
+/// The mpserver daemon. Create it, then call ``run()``; it returns after SIGINT or SIGTERM.
+public final class ServerDaemon {
+    let loop: EventLoop
+    let logger: Logger
+    let settings: ServerSettings
+    let engine = ServerEngine<SocketAddress>()
+    let listenSocket: UDPSocket
+    let target: SocketAddress
+    let inbound = FrameBuffer()
+    let outbound = FrameBuffer()
+    let reply = FrameBuffer()
+    var flows: [FlowKey: TargetFlow] = [:]
+    var flowCounts: [UInt64: Int] = [:]
+    var random = SystemRandomNumberGenerator()
+    var dropLog: DropLog
+    var watchers: [AnyObject] = []
+    var counters = ServerCounters()
+
+    /// Resolves the target and binds the listen port; throws with a message naming the
+    /// address that failed.
+    public init(settings: ServerSettings, loop: EventLoop, logger: Logger) throws {
+        self.loop = loop
+        self.logger = logger
+        self.settings = settings
+        self.dropLog = DropLog(logger: logger)
+        target = try ClientDaemon.resolve(settings.target)
+        listenSocket = try Self.bindListenSocket(settings)
+        listenSocket.setBufferSizes(receive: ClientDaemon.socketBufferSize, send: ClientDaemon.socketBufferSize)
+    }
+
+    /// The address the listen socket is bound to (useful with port 0).
+    public var listenAddress: SocketAddress {
+        get throws { try listenSocket.localAddress }
+    }
+
+    /// Binds `::` (IPv6 and IPv4) by default; falls back to 0.0.0.0 on a host without IPv6.
+    static func bindListenSocket(_ settings: ServerSettings) throws -> UDPSocket {
+        guard let address = SocketAddress(ipAddress: settings.listenHost, port: settings.listenPort) else {
+            return try UDPSocket(bindingTo: ClientDaemon.resolve(Endpoint(host: settings.listenHost, port: settings.listenPort)))
+        }
+        do {
+            return try UDPSocket(bindingTo: address)
+        } catch let error as SystemError where settings.listenHost == "::" && error.call == "socket" {
+            return try UDPSocket(bindingTo: SocketAddress(ipAddress: "0.0.0.0", port: settings.listenPort)!)
+        }
+    }
+}
+
+/// What mpserver counts beyond the engine's drops.
+struct ServerCounters {
+    var targetSendFailures = 0
+    var pathSendFailures = 0
+    var flowsRefused = 0
+    var flowsCreated = 0
+}
