@@ -88,7 +88,8 @@ extension ConfigParser {
             address = bytes[..<percent]
         }
         guard let gap = firstDoubleColon(address) else { return ipv6GroupCount(address) == 8 }
-        let head = address[..<gap], tail = address[(gap + 2)...]
+        let head = address[..<gap]
+        let tail = address[(gap + 2)...]
         guard firstDoubleColon(tail) == nil else { return false }
         let headCount = head.isEmpty ? 0 : ipv6GroupCount(head, allowsIPv4: false)
         let tailCount = tail.isEmpty ? 0 : ipv6GroupCount(tail)

@@ -93,7 +93,8 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(number: 1, text: "example.com 70000", expected: error(1, .portOutOfRange("70000"))),
     ConfigCase(number: 2, text: "example.com 0", expected: error(1, .portOutOfRange("0"))),
     ConfigCase(number: 3, text: "example.com 65536", expected: error(1, .portOutOfRange("65536"))),
-    ConfigCase(number: 4, text: "a.b 99999999999999999999999", expected: error(1, .portOutOfRange("99999999999999999999999"))),
+    ConfigCase(
+        number: 4, text: "a.b 99999999999999999999999", expected: error(1, .portOutOfRange("99999999999999999999999"))),
     ConfigCase(number: 5, text: "example.com abc", expected: error(1, .invalidPort("abc"))),
     ConfigCase(number: 6, text: "localhost 3000x", expected: error(1, .invalidPort("3000x"))),
     ConfigCase(number: 7, text: "example.com +3000", expected: error(1, .invalidPort("+3000"))),
@@ -148,7 +149,8 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
         number: 48, text: String(repeating: "abcdefg.", count: 32) + "z 1",
         expected: error(1, .invalidHost(String(repeating: "abcdefg.", count: 32) + "z"))),
     // The error is on the third line, and the carriage return is not part of the port.
-    ConfigCase(number: 49, text: "a.example 1\r\n\r\nb.example 70000\r\n", expected: error(3, .portOutOfRange("70000"))),
+    ConfigCase(
+        number: 49, text: "a.example 1\r\n\r\nb.example 70000\r\n", expected: error(3, .portOutOfRange("70000"))),
     ConfigCase(number: 50, text: "12345 2000", expected: error(1, .invalidHost("12345"))),
 ]
 
@@ -191,7 +193,9 @@ struct ConfigParserTests {
 
     @Test func messagesEscapeAndShortenHostileText() {
         let escaped = error(1, .invalidHost("\u{1B}[2J\nx")).message(fileName: "c")
-        #expect(escaped == "c:1: invalid host `\\u{1b}[2J\\u{a}x': expected a host name, an IPv4 address or an IPv6 address")
+        #expect(
+            escaped == "c:1: invalid host `\\u{1b}[2J\\u{a}x': expected a host name, an IPv4 address or an IPv6 address"
+        )
         let long = error(1, .invalidPort(String(repeating: "9x", count: 100))).reason
         #expect(long == "invalid port `" + String(repeating: "9x", count: 32) + "...': expected a number 1-65535")
     }
@@ -206,12 +210,15 @@ struct ConfigParserTests {
     @Test func failedLineLeavesParserUnchanged() throws {
         var parser = ConfigParser()
         try parser.feed(line: "10.0.0.1 4000", lineNumber: 1)
-        #expect(throws: error(2, .unknownOption("backup"))) { try parser.feed(line: "10.0.0.2 4000 backup", lineNumber: 2) }
+        #expect(throws: error(2, .unknownOption("backup"))) {
+            try parser.feed(line: "10.0.0.2 4000 backup", lineNumber: 2)
+        }
         #expect(throws: error(3, .unexpectedToken("x"))) { try parser.feed(line: "listen ::1 1 x", lineNumber: 3) }
         try parser.feed(line: "10.0.0.2 4000" as Substring, lineNumber: 4)
         try parser.feed(line: "listen ::1 1", lineNumber: 5)
         let expected = ClientConfiguration(
-            listen: Endpoint(host: "::1", port: 1), paths: [path("10.0.0.1", 4000, line: 1), path("10.0.0.2", 4000, line: 4)])
+            listen: Endpoint(host: "::1", port: 1),
+            paths: [path("10.0.0.1", 4000, line: 1), path("10.0.0.2", 4000, line: 4)])
         #expect(try parser.finish() == expected)
     }
 }
