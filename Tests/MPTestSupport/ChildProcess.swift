@@ -1,0 +1,133 @@
+// Child processes for end-to-end tests: the built mpclient and mpserver, socat bridges and
+// mplab relays. Each is started with posix_spawn, its standard error goes to a log file,
+// and it is stopped by PID (SIGTERM, then SIGKILL) when the test ends or the object goes.
+import Glibc
+import MPRuntime
+
+/// A process started by a test and stopped by PID.
+public final class ChildProcess {
+    /// The process id.
+    public let pid: pid_t
+    /// The command line, for messages.
+    public let commandLine: String
+    /// Where the process's standard output and standard error go.
+    public let logPath: String
+    private var exitStatus: Int32?
+
+    /// Starts `executable` with `arguments` and extra `environment` entries; standard input
+    /// is /dev/null, output and errors go to `logPath`.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], logPath: String) throws {
+        self.commandLine = ([executable] + arguments).joined(separator: " ")
+        self.logPath = logPath
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let inherited = Self.currentEnvironment().merging(environment) { $1 }
+        let envp = inherited.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        var child: pid_t = 0
+        let result = posix_spawnp(&child, executable, &actions, nil, argv, envp)
+        guard result == 0 else { throw SpawnError(commandLine: commandLine, errno: result) }
+        pid = child
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// True while the process has not exited.
+    public var isRunning: Bool {
+        reap(options: WNOHANG)
+        return exitStatus == nil
+    }
+
+    /// Sends `signal` to the process.
+    public func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`; waits for it.
+    public func stop(grace: Duration = .seconds(2)) {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        if !waitUntil(timeout: grace, condition: { !isRunning }) {
+            kill(pid, SIGKILL)
+            reap(options: 0)
+        }
+    }
+
+    /// SIGKILL at once, as a crash would.
+    public func kill9() {
+        guard isRunning else { return }
+        kill(pid, SIGKILL)
+        reap(options: 0)
+    }
+
+    /// The exit code once the process has exited (128 + signal when killed).
+    public func waitForExit(timeout: Duration = .seconds(5)) -> Int32? {
+        _ = waitUntil(timeout: timeout) { !isRunning }
+        return exitStatus
+    }
+
+    /// What the process wrote so far.
+    public var log: String {
+        (try? TextFile.read(path: logPath)) ?? ""
+    }
+
+    private func reap(options: Int32) {
+        guard exitStatus == nil else { return }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, options)
+        guard result == pid else { return }
+        let signalled = status & 0x7f
+        exitStatus = signalled == 0 ? (status >> 8) & 0xff : 128 + signalled
+    }
+
+    private static func currentEnvironment() -> [String: String] {
+        Environment.all
+    }
+}
+
+/// posix_spawn failed.
+public struct SpawnError: Error, CustomStringConvertible {
+    public let commandLine: String
+    public let errno: Int32
+    public var description: String { "cannot start `\(commandLine)': \(String(cString: strerror(errno)))" }
+}
+
+/// A fresh temporary directory for one test's logs and config files.
+public func makeTemporaryDirectory(prefix: String = "mptunnel-test") -> String {
+    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { buffer in
+        guard let base = buffer.baseAddress, let path = mkdtemp(base) else { return "/tmp" }
+        return String(cString: path)
+    }
+}
+
+/// Writes `text` to `path`, replacing it.
+public func writeFile(_ path: String, _ text: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw SystemError(call: "open \(path)", errno: errno) }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    guard written == bytes.count else { throw SystemError(call: "write \(path)", errno: errno) }
+}
+
+/// The directory holding the built products (mpclient, mpserver, mplab): the directory of
+/// the running test binary.
+public func productsDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard length > 0 else { return ".build/debug" }
+    let path = String(cString: buffer)
+    var components = path.split(separator: "/", omittingEmptySubsequences: false)
+    // The test binary is .build/<triple>/debug/mptunnelPackageTests.xctest.
+    components.removeLast()
+    return components.joined(separator: "/")
+}

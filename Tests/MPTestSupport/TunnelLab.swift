@@ -1,0 +1,102 @@
+// A loopback laboratory for end-to-end tests: the built mpserver and mpclient, an echo
+// target, and bridges (socat or mplab's lossy relays), each a child process on 127.0.0.1
+// with free ports, all stopped by PID when the lab goes away.
+import MPCore
+import MPRuntime
+
+/// A set of processes forming one tunnel (or several) on loopback.
+public final class TunnelLab {
+    /// Scratch directory for logs and config files.
+    public let directory: String
+    /// Where mpclient, mpserver and mplab were built.
+    public let products: String
+    private(set) var processes: [ChildProcess] = []
+    private var counter = 0
+
+    public init() {
+        directory = makeTemporaryDirectory()
+        products = productsDirectory()
+    }
+
+    deinit {
+        stopAll()
+    }
+
+    /// Starts `executable` (a product name, or a command on PATH) and keeps it for cleanup.
+    @discardableResult
+    public func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
+        counter += 1
+        let name = executable.split(separator: "/").last.map(String.init) ?? executable
+        let path = ["mpclient", "mpserver", "mplab"].contains(executable) ? "\(products)/\(executable)" : executable
+        let process = try ChildProcess(
+            path, arguments, environment: environment, logPath: "\(directory)/\(counter)-\(name).log")
+        processes.append(process)
+        return process
+    }
+
+    /// `mpserver PORT 127.0.0.1 TARGET_PORT`.
+    @discardableResult
+    public func startServer(port: UInt16, targetPort: UInt16, arguments: [String] = []) throws -> ChildProcess {
+        try start("mpserver", ["\(port)", "127.0.0.1", "\(targetPort)", "--log-level", "debug"] + arguments)
+    }
+
+    /// Writes an mpclient.conf listening on `listenPort` with one path per port in
+    /// `pathPorts` (all on 127.0.0.1) plus `extraLines`, and starts `mpclient` on it.
+    @discardableResult
+    public func startClient(
+        listenPort: UInt16, pathPorts: [UInt16], extraLines: [String] = [], environment: [String: String] = [:]
+    ) throws -> ChildProcess {
+        counter += 1
+        let config = "\(directory)/mpclient-\(counter).conf"
+        let lines = ["# written by TunnelLab", "listen 127.0.0.1 \(listenPort)"]
+            + pathPorts.map { "127.0.0.1 \($0)" } + extraLines
+        try writeFile(config, lines.joined(separator: "\n") + "\n")
+        return try start("mpclient", [config, "--log-level", "debug"], environment: environment)
+    }
+
+    /// An echo target on `port`.
+    @discardableResult
+    public func startEcho(port: UInt16) throws -> ChildProcess {
+        try start("mplab", ["echo", "--listen", "127.0.0.1:\(port)"])
+    }
+
+    /// A lossy relay from `listenPort` to `targetPort` dropping `drop` of the datagrams each way.
+    @discardableResult
+    public func startRelay(listenPort: UInt16, targetPort: UInt16, drop: Double = 0, seed: Int = 1) throws -> ChildProcess {
+        try start("mplab", [
+            "relay", "--listen", "127.0.0.1:\(listenPort)", "--to", "127.0.0.1:\(targetPort)",
+            "--drop", "\(drop)", "--seed", "\(seed)",
+        ])
+    }
+
+    /// The socat bridge the README documents (see Configs/README.md): survives restarts
+    /// of mpserver and of mpclient, and carries datagrams up to 65,535 bytes.
+    @discardableResult
+    public func startSocatBridge(listenPort: UInt16, targetPort: UInt16) throws -> ChildProcess {
+        try start("socat", Self.socatArguments(listenPort: listenPort, target: "127.0.0.1:\(targetPort)"))
+    }
+
+    /// The README's bridge invocation, as arguments.
+    public static func socatArguments(listenPort: UInt16, target: String) -> [String] {
+        ["-b", "65536", "-T", "60", "udp4-listen:\(listenPort),reuseaddr,fork,max-children=64", "udp4-sendto:\(target)"]
+    }
+
+    /// Waits until a datagram sent to mpclient at `listenPort` comes back from the echo target.
+    public func waitForTunnel(listenPort: UInt16, timeout: Duration = .seconds(10)) throws -> Bool {
+        let prober = try Prober(to: .loopbackIPv4(port: listenPort))
+        return waitUntil(timeout: timeout, poll: .milliseconds(1)) {
+            prober.roundTrip(Array("ping".utf8), timeout: .milliseconds(200)) != nil
+        }
+    }
+
+    /// Stops every process, newest first.
+    public func stopAll() {
+        for process in processes.reversed() { process.stop() }
+        processes.removeAll()
+    }
+
+    /// The logs of every process, for a failing test's message.
+    public var logs: String {
+        processes.map { "== \($0.commandLine)\n\($0.log)" }.joined(separator: "\n")
+    }
+}
