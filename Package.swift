@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // libev through a system module map (Debian's libev-dev ships no pkg-config file).
@@ -20,7 +21,7 @@ let package = Package(
         // recvmmsg/sendmmsg, UDP GSO/GRO and CMSG macros that Glibc's Swift module hides.
         .systemLibrary(name: "CSocketExtras", path: "Modules/CSocketExtras"),
         // Pure protocol logic: no sockets, no clock, no logging.
-        .target(name: "MPCore"),
+        .target(name: "MPCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // libev loop, sockets, resolution, logging, and the daemons.
         .target(
             name: "MPRuntime",
@@ -41,9 +42,13 @@ let package = Package(
             name: "mplab",
             dependencies: ["MPRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .target(name: "MPTestSupport", dependencies: ["MPRuntime"], path: "Tests/MPTestSupport"),
+        .target(name: "MPTestSupport", dependencies: ["MPCore", "MPRuntime"], path: "Tests/MPTestSupport"),
         .testTarget(name: "MPCoreTests", dependencies: ["MPCore"]),
-        .testTarget(name: "MPRuntimeTests", dependencies: ["MPRuntime", "MPTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MPRuntime", "MPTestSupport"]),
+        .testTarget(name: "MPRuntimeTests", dependencies: ["MPCore", "MPRuntime", "MPTestSupport"]),
+        // Runs the built binaries; depending on them makes `swift test` build them first.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["MPCore", "MPRuntime", "MPTestSupport", "mpclient", "mpserver", "mplab"]
+        ),
     ]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import MPCore
 import MPRuntime
 
 /// Flags both daemons take.
@@ -9,7 +10,27 @@ public struct CommonOptions: ParsableArguments {
         help: "trace, debug, info, notice, warning, error or critical. Per-datagram lines appear only at trace.")
     public var logLevel: Logger.Level = .info
 
+    @Option(
+        name: .customLong("key-file"),
+        help: ArgumentHelp(
+            "The pre-shared key: a file holding one base64 key as --genkey prints it, readable by its owner only "
+                + "(chmod 600). Both sides need the same key; without one the tunnel is keyless.",
+            valueName: "path"))
+    public var keyFile: String?
+
+    @Flag(
+        name: .customLong("genkey"),
+        help: "Print a new random key (base64, from the system's cryptographic generator) and exit.")
+    public var generateKey = false
+
     public init() {}
+
+    /// Prints a fresh key for a key file when `--genkey` was given; returns whether it did.
+    public func printGeneratedKeyIfAsked() -> Bool {
+        guard generateKey else { return false }
+        print(PreSharedKey.generate().base64)
+        return true
+    }
 
     /// Sets up swift-log on standard error at the chosen level and returns a logger.
     public func makeLogger(label: String) -> Logger {
@@ -19,13 +40,34 @@ public struct CommonOptions: ParsableArguments {
         return logger
     }
 
-    /// Checks MPTUNNEL_ENCRYPT, which the original mptunnel read: `0` or `1`, or unset.
-    public func checkEncryptionSetting(logger: Logger, environment: [String: String] = Environment.all) throws {
-        guard let value = environment["MPTUNNEL_ENCRYPT"] else { return }
-        guard value == "0" || value == "1" else {
-            throw ValidationError("MPTUNNEL_ENCRYPT `\(value)' must be 0 or 1")
+    /// The keyring the daemon seals with: the key of `--key-file`, else of `configKeyFile`
+    /// (mpclient.conf's `key-file`), else none. MPTUNNEL_ENCRYPT, which the original
+    /// mptunnel read, is `0` (authenticate only), `1` or unset (encrypt); anything else is
+    /// an error, and so is a key file that cannot be read or holds no valid key. A key file
+    /// readable by group or others gets a warning.
+    public func makeKeyring(
+        configKeyFile: String? = nil, logger: Logger, environment: [String: String] = Environment.all
+    ) throws -> Keyring {
+        let setting = environment["MPTUNNEL_ENCRYPT"]
+        guard setting == nil || setting == "0" || setting == "1" else {
+            throw ValidationError("MPTUNNEL_ENCRYPT `\(setting ?? "")' must be 0 or 1")
         }
-        logger.info("MPTUNNEL_ENCRYPT has no effect without a key", metadata: ["MPTUNNEL_ENCRYPT": "\(value)"])
+        guard let path = keyFile ?? configKeyFile else {
+            if let setting {
+                logger.info("MPTUNNEL_ENCRYPT has no effect without a key", metadata: ["MPTUNNEL_ENCRYPT": "\(setting)"])
+            }
+            return .keyless
+        }
+        let file: KeyFile
+        do {
+            file = try KeyFile.load(path: path)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if file.isReadableByOthers {
+            logger.warning("key file \(path) is readable by group or others: chmod 600 \(path)", metadata: ["file": "\(path)"])
+        }
+        return Keyring(key: file.key, encrypts: setting != "0")
     }
 }
 

@@ -48,10 +48,14 @@ public struct ClientConfiguration: Hashable, Sendable {
     public var listen: Endpoint
     /// The paths, in the order of their lines; the index in this array is the path id.
     public var paths: [PathConfiguration]
+    /// The `key-file` line's path as written (relative paths are the caller's business);
+    /// `nil` when the config names no key file.
+    public var keyFile: String?
 
     /// Creates a configuration; the values are taken as is, without validation.
-    public init(listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration]) {
+    public init(listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration], keyFile: String? = nil) {
         self.listen = listen
         self.paths = paths
+        self.keyFile = keyFile
     }
 }

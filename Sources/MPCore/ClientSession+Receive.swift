@@ -11,13 +11,18 @@ extension ClientSession {
         guard header.type.isDownstream else { return drop(.wrongDirection) }
         guard header.sessionID == sessionID else { return drop(.unknownSession) }
         guard paths.indices.contains(path) else { return drop(.pathOutOfRange) }
+        // Another tag's frames open under that tag's key, derived here: an acceptance must
+        // authenticate before it can change the tag (receiver rule R9).
+        let protection = isAccepted && header.serverTag == serverTag
+            ? downstream : keyring.downstream(sessionID: sessionID, serverTag: header.serverTag)
         let body: Range<Int>
-        switch downstream.open(header, in: frame) {
+        switch protection.open(header, in: frame) {
         case .success(let range): body = range
         case .failure(let reason): return drop(reason)
         }
         if header.type == .acceptance {
-            return accept(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
+            let body = UnsafeRawBufferPointer(rebasing: frame[body])
+            return accept(header, body: body, protection: protection, path: path, now: now)
         }
         guard header.serverTag == serverTag, isAccepted else { return drop(.staleServerTag) }
         switch receiveWindow.check(header.sequence) {
@@ -53,7 +58,9 @@ extension ClientSession {
     /// An acceptance counts only if it answers a frame sent after the one the current tag's
     /// acceptance answered: a replayed acceptance from an earlier incarnation cannot roll
     /// the session back (receiver rule R9).
-    private func accept(_ header: FrameHeader, body: UnsafeRawBufferPointer, path: Int, now: Timestamp) -> Inbound {
+    private func accept(
+        _ header: FrameHeader, body: UnsafeRawBufferPointer, protection: FrameProtection, path: Int, now: Timestamp
+    ) -> Inbound {
         guard let answered = readBodyValue(body), header.serverTag != 0 else { return drop(.malformed) }
         guard answered < nextSequence else { return drop(.malformed) }
         guard answered > acceptedAtSequence else {
@@ -66,6 +73,7 @@ extension ClientSession {
         }
         let restarted = isAccepted
         serverTag = header.serverTag
+        downstream = protection
         acceptedAtSequence = answered
         receiveWindow.reset()
         _ = receiveWindow.check(header.sequence)

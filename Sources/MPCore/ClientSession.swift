@@ -56,20 +56,24 @@ public final class ClientSession<Address: Hashable> {
     /// acceptance must answer a later frame, so a replayed one cannot roll the tag back.
     var acceptedAtSequence: UInt64 = 0
     var held: [HeldPayload] = []
+    /// The key (or none) the session's frames are sealed with.
+    public let keyring: Keyring
     let upstream: FrameProtection
-    let downstream: FrameProtection
+    /// The protection of the current server tag's frames; derived on each acceptance.
+    var downstream = FrameProtection.keyless
 
-    /// A session with `pathCount` paths (1...``Defaults/maximumPaths``), id `sessionID` (nonzero).
+    /// A session with `pathCount` paths (1...``Defaults/maximumPaths``), id `sessionID` (nonzero),
+    /// whose frames `keyring` seals (keyless by default).
     public init(
         sessionID: UInt64, pathCount: Int, probeInterval: TimeSpan = Defaults.probeInterval,
-        maximumFlows: Int = Defaults.maximumFlowsPerSession, protection: FrameProtection = .keyless
+        maximumFlows: Int = Defaults.maximumFlowsPerSession, keyring: Keyring = .keyless
     ) {
         self.sessionID = sessionID
         self.paths = Array(repeating: PathStatistics(), count: min(max(pathCount, 1), Defaults.maximumPaths))
         self.probeInterval = probeInterval
         self.flows = FlowTable(capacity: maximumFlows)
-        self.upstream = protection
-        self.downstream = protection
+        self.keyring = keyring
+        self.upstream = keyring.upstream(sessionID: sessionID)
     }
 
     /// True once mpserver has accepted the session.

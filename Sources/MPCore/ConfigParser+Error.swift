@@ -22,6 +22,10 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         case unexpectedToken(String)
         /// A directive without all its arguments; carries the directive's name (`listen`).
         case missingArgument(String)
+        /// A directive that takes a path, without one; carries the directive's name (`key-file`).
+        case missingPath(String)
+        /// A second `key-file` line.
+        case duplicateKeyFile
         /// A host with no port after it; carries the host as written.
         case missingPort(String)
         /// A word after `HOST PORT` that is not a known path option.
@@ -62,6 +66,8 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
             "unknown directive \(quote(text)): expected `HOST PORT' or `listen HOST PORT'"
         case .unexpectedToken(let text): "unexpected \(quote(text)) at the end of the line"
         case .missingArgument(let name): "\(quote(name)) needs a host and a port: expected `\(name) HOST PORT'"
+        case .missingPath(let name): "\(quote(name)) needs a path: expected `\(name) PATH'"
+        case .duplicateKeyFile: "second `key-file' line: mpclient uses one key"
         case .missingPort(let host): "missing port after \(quote(host)): expected `HOST PORT'"
         case .unknownOption(let text): "unknown option \(quote(text)) after `HOST PORT'"
         case .duplicateListen: "second `listen' line: mpclient listens on one address"

@@ -6,6 +6,7 @@
 /// ```
 /// # comment; blank lines are ignored
 /// listen 127.0.0.1 3000      # optional, at most once; default 127.0.0.1 3000
+/// key-file /etc/mptunnel/key # optional, at most once: seal frames with this key
 /// bridge1.example.net 4000   # one path per line: HOST PORT
 /// 192.0.2.7 4000
 /// [2001:db8::1] 2000         # IPv6 bare (2001:db8::1) or in brackets
@@ -17,6 +18,7 @@
 ///   1-63 characters that neither begin nor end with `-`; one trailing `.` allowed), a
 ///   dotted-quad IPv4 address without leading zeros, or an IPv6 address, bare or in brackets,
 ///   with an optional `%zone`. Names are not resolved here: that is the runtime's job.
+/// - The key file's PATH is one word (no spaces), taken as written; the parser never opens it.
 /// - PORT is decimal digits only, 1-65535.
 /// - Directive names match case-insensitively, so a host named `listen` (in any case) cannot
 ///   start a path line; write it fully qualified instead: `listen. 2000`.
@@ -32,8 +34,11 @@
 public struct ConfigParser: Sendable {
     /// The one directive so far (lowercase); a line starting with it is never a path.
     static let listenDirective = "listen"
+    /// `key-file PATH`: the pre-shared key's file.
+    static let keyFileDirective = "key-file"
 
     var listen: Endpoint?
+    var keyFile: String?
     var paths: [PathConfiguration] = []
     /// The paths' endpoints with lowercase hosts, to find a duplicate in constant time.
     var pathKeys: Set<Endpoint> = []
@@ -49,6 +54,8 @@ public struct ConfigParser: Sendable {
         guard let first = words.first else { return }
         if Self.isDirective(first, Self.listenDirective) {
             try feedListen(words, lineNumber: lineNumber)
+        } else if Self.isDirective(first, Self.keyFileDirective) {
+            try feedKeyFile(words, lineNumber: lineNumber)
         } else if Self.isPathLine(words) {
             try feedPath(words, lineNumber: lineNumber)
         } else {
@@ -60,7 +67,7 @@ public struct ConfigParser: Sendable {
     /// no line number) when no line gave a path.
     public func finish() throws(ConfigError) -> ClientConfiguration {
         guard !paths.isEmpty else { throw ConfigError(lineNumber: nil, kind: .noPaths) }
-        return ClientConfiguration(listen: listen ?? ClientConfiguration.defaultListen, paths: paths)
+        return ClientConfiguration(listen: listen ?? ClientConfiguration.defaultListen, paths: paths, keyFile: keyFile)
     }
 
     /// Parses a whole text: splits it on `\n` (a `\r` before it is tolerated), numbers the
@@ -87,6 +94,16 @@ public struct ConfigParser: Sendable {
         }
         if listen != nil { throw ConfigError(lineNumber: lineNumber, kind: .duplicateListen) }
         listen = endpoint
+    }
+
+    /// `key-file PATH`.
+    mutating func feedKeyFile(_ words: [String], lineNumber: Int) throws(ConfigError) {
+        guard words.count >= 2 else {
+            throw ConfigError(lineNumber: lineNumber, kind: .missingPath(Self.keyFileDirective))
+        }
+        if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[2])) }
+        if keyFile != nil { throw ConfigError(lineNumber: lineNumber, kind: .duplicateKeyFile) }
+        keyFile = words[1]
     }
 
     /// `HOST PORT [OPTION...]`; no option is known yet.

@@ -38,6 +38,9 @@ public enum Defaults {
     /// Minimum gap between two acceptances mpserver sends for one session: bounds what a
     /// replayed or stale frame can make the server send.
     public static let acceptanceInterval = TimeSpan.milliseconds(100)
+    /// mpclient warns when no path has had an authentic frame for this long while it sends:
+    /// five missed probe echoes (one a second), so one lost echo or a slow path never warns.
+    public static let replySilenceWarning = TimeSpan.seconds(5)
     /// Minimum gap between two repeats of one warning in the logs.
     public static let warningInterval = TimeSpan.seconds(10)
 }

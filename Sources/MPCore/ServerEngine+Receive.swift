@@ -17,12 +17,18 @@ extension ServerEngine {
         guard !header.type.isDownstream else { return drop(.wrongDirection) }
         let path = Int(header.pathID)
         guard path < Defaults.maximumPaths else { return drop(.pathOutOfRange) }
+        // An unknown session's key is derived without creating the session: only a frame
+        // that authenticates creates state (no state, no reply for forgeries). The HKDF this
+        // costs per forged frame is bounded by the packet rate.
+        let existing = sessions[header.sessionID]
+        let protection = existing?.upstream ?? keyring.upstream(sessionID: header.sessionID)
         let body: Range<Int>
         switch protection.open(header, in: frame) {
         case .success(let range): body = range
         case .failure(let reason): return drop(reason)
         }
-        let session = session(header.sessionID, now: now, using: &rng, onEvicted: onEvicted)
+        let session = existing
+            ?? createSession(header.sessionID, upstream: protection, now: now, using: &rng, onEvicted: onEvicted)
         guard header.serverTag == session.serverTag else {
             return acceptance(for: session, answering: header.sequence, path: path, to: address, now: now, into: reply)
         }

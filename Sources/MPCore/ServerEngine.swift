@@ -25,12 +25,13 @@ public final class ServerEngine<Address: Hashable> {
     public private(set) var sessionsCreated = 0
     /// The most sessions kept; past it, the one idle longest goes.
     public let maximumSessions: Int
-    let protection: FrameProtection
+    /// The key (or none) every session's keys derive from.
+    public let keyring: Keyring
 
-    /// An engine keeping at most `maximumSessions` sessions.
-    public init(maximumSessions: Int = Defaults.maximumSessions, protection: FrameProtection = .keyless) {
+    /// An engine keeping at most `maximumSessions` sessions, sealing with `keyring`.
+    public init(maximumSessions: Int = Defaults.maximumSessions, keyring: Keyring = .keyless) {
         self.maximumSessions = max(1, maximumSessions)
-        self.protection = protection
+        self.keyring = keyring
     }
 
     /// Frames the target's datagram of `payloadLength` bytes, already at offset
@@ -59,13 +60,13 @@ public final class ServerEngine<Address: Hashable> {
         }
     }
 
-    /// The session `sessionID`, created with a fresh random tag if unknown. When the table
-    /// is full the session idle the longest is dropped first and passed to `onEvicted`.
-    func session(
-        _ sessionID: UInt64, now: Timestamp, using rng: inout some RandomNumberGenerator,
+    /// Creates session `sessionID` (unknown until now) with a fresh random tag, once its
+    /// first frame has opened under `upstream`. When the table is full the session idle the
+    /// longest is dropped first and passed to `onEvicted`.
+    func createSession(
+        _ sessionID: UInt64, upstream: FrameProtection, now: Timestamp, using rng: inout some RandomNumberGenerator,
         onEvicted: (ServerSession<Address>) -> Void
     ) -> ServerSession<Address> {
-        if let session = sessions[sessionID] { return session }
         if sessions.count >= maximumSessions,
             let oldest = sessions.values.min(by: { $0.lastReceive < $1.lastReceive })
         {
@@ -74,7 +75,8 @@ public final class ServerEngine<Address: Hashable> {
         }
         var tag: UInt64 = 0
         while tag == 0 { tag = rng.next() }
-        let session = ServerSession<Address>(sessionID: sessionID, serverTag: tag, now: now, protection: protection)
+        let session = ServerSession<Address>(
+            sessionID: sessionID, serverTag: tag, now: now, upstream: upstream, keyring: keyring)
         sessions[sessionID] = session
         sessionsCreated += 1
         return session

@@ -25,7 +25,9 @@ public final class ServerSession<Address: Hashable> {
     let upstream: FrameProtection
     let downstream: FrameProtection
 
-    init(sessionID: UInt64, serverTag: UInt64, now: Timestamp, protection: FrameProtection) {
+    /// `upstream` is the protection the session's first frame opened under (derived before
+    /// the session existed); the downstream one is derived here from `keyring`.
+    init(sessionID: UInt64, serverTag: UInt64, now: Timestamp, upstream: FrameProtection, keyring: Keyring) {
         self.sessionID = sessionID
         self.serverTag = serverTag
         self.createdAt = now
@@ -33,8 +35,8 @@ public final class ServerSession<Address: Hashable> {
         self.pathAddresses = Array(repeating: nil, count: Defaults.maximumPaths)
         self.paths = Array(repeating: PathStatistics(), count: Defaults.maximumPaths)
         self.lastAcceptance = Array(repeating: nil, count: Defaults.maximumPaths)
-        self.upstream = protection
-        self.downstream = protection
+        self.upstream = upstream
+        self.downstream = keyring.downstream(sessionID: sessionID, serverTag: serverTag)
     }
 
     /// Number of paths heard from.

@@ -12,7 +12,23 @@ extension ClientDaemon {
         for path in paths {
             logger.info("path", metadata: ["id": "\(path.index)", "endpoint": "\(path.endpoint)", "address": "\(path.address)"])
         }
-        logger.warning(Self.keylessWarning)
+        logSealing(session.keyring, logger: logger)
+    }
+
+    /// Warns when no path has had an authentic frame from mpserver for a few seconds (every
+    /// cause looks alike from here), and says when one arrives again. Called on each tick.
+    func checkReplies(now: Timestamp) {
+        let lastReceive = session.paths.compactMap(\.lastReceive).max()
+        switch replyMonitor.check(lastReceive: lastReceive, now: now) {
+        case .silent(let silence):
+            let seconds = Int(Defaults.replySilenceWarning.seconds)
+            logger.warning(
+                "no authentic reply from mpserver on any path for \(seconds) s: wrong key, mpserver down or port blocked",
+                metadata: ["silent-for": "\(Int(silence.seconds))s", "paths": "\(paths.count)"])
+        case .heardAgain(let silence):
+            logger.info("authentic replies from mpserver again", metadata: ["silent-for": "\(Int(silence.seconds))s"])
+        case nil: break
+        }
     }
 
     static let keylessWarning: Logger.Message =

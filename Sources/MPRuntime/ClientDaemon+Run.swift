@@ -105,5 +105,6 @@ extension ClientDaemon {
             send(frame, on: path)
         }
         session.expire(now: now)
+        checkReplies(now: now)
     }
 }

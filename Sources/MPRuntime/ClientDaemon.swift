@@ -45,10 +45,13 @@ public final class ClientDaemon {
     var dropLog: DropLog
     var watchers: [AnyObject] = []
     var applicationSendFailures = 0
+    /// Says when mpserver stops answering on every path, and when it answers again.
+    var replyMonitor: ReplyMonitor
 
-    /// Binds the listen address and connects one socket per path of `configuration`.
-    /// Throws when an address cannot be resolved or bound; the message names it.
-    public init(configuration: ClientConfiguration, loop: EventLoop, logger: Logger) throws {
+    /// Binds the listen address and connects one socket per path of `configuration`; frames
+    /// are sealed with `keyring` (keyless by default). Throws when an address cannot be
+    /// resolved or bound; the message names it.
+    public init(configuration: ClientConfiguration, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless) throws {
         self.loop = loop
         self.logger = logger
         self.dropLog = DropLog(logger: logger)
@@ -61,7 +64,8 @@ public final class ClientDaemon {
         var random = SystemRandomNumberGenerator()
         var sessionID: UInt64 = 0
         while sessionID == 0 { sessionID = random.next() }
-        session = ClientSession(sessionID: sessionID, pathCount: paths.count)
+        session = ClientSession(sessionID: sessionID, pathCount: paths.count, keyring: keyring)
+        replyMonitor = ReplyMonitor(now: MonotonicClock.now())
     }
 
     /// The address the listen socket is bound to (useful with port 0).

@@ -13,7 +13,8 @@ public enum LogSetup {
     /// nothing. Safe to call from any thread.
     @discardableResult
     public static func bootstrap(level: Logger.Level) -> Bool {
-        let (exchanged, _) = bootstrapped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
+        let (exchanged, _) = bootstrapped.compareExchange(
+            expected: false, desired: true, ordering: .acquiringAndReleasing)
         guard exchanged else { return false }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

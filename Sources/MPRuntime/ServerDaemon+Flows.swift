@@ -46,7 +46,7 @@ extension ServerDaemon {
     func logStart() {
         let listen = (try? listenSocket.localAddress).map { "\($0)" } ?? "?"
         logger.info("mpserver listening", metadata: ["address": "\(listen)", "target": "\(target)"])
-        logger.warning(ClientDaemon.keylessWarning)
+        logSealing(engine.keyring, logger: logger)
     }
 
     /// One line per session and a summary, at info level.

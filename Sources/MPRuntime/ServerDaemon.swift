@@ -50,7 +50,7 @@ public final class ServerDaemon {
     let loop: EventLoop
     let logger: Logger
     let settings: ServerSettings
-    let engine = ServerEngine<SocketAddress>()
+    let engine: ServerEngine<SocketAddress>
     let listenSocket: UDPSocket
     let target: SocketAddress
     let inbound = FrameBuffer()
@@ -63,9 +63,10 @@ public final class ServerDaemon {
     var watchers: [AnyObject] = []
     var counters = ServerCounters()
 
-    /// Resolves the target and binds the listen port; throws with a message naming the
-    /// address that failed.
-    public init(settings: ServerSettings, loop: EventLoop, logger: Logger) throws {
+    /// Resolves the target and binds the listen port; frames are sealed with `keyring`
+    /// (keyless by default). Throws with a message naming the address that failed.
+    public init(settings: ServerSettings, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless) throws {
+        self.engine = ServerEngine(keyring: keyring)
         self.loop = loop
         self.logger = logger
         self.settings = settings

@@ -11,7 +11,8 @@ extension SocketAddress {
             switch family {
             case AF_INET:
                 let address = bytes.loadUnaligned(as: sockaddr_in.self)
-                return SocketAddress(storage: .ipv4(address: address.sin_addr.s_addr), port: UInt16(bigEndian: address.sin_port))
+                return SocketAddress(
+                    storage: .ipv4(address: address.sin_addr.s_addr), port: UInt16(bigEndian: address.sin_port))
             case AF_INET6:
                 let address = bytes.loadUnaligned(as: sockaddr_in6.self)
                 let storage = Self.storage(of: address.sin6_addr, scopeID: address.sin6_scope_id)

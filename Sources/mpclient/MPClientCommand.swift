@@ -12,22 +12,34 @@ struct MPClientCommand: ParsableCommand {
         discussion: """
             CONFIG_FILE lists one path per line as `HOST PORT` (a bridge, or mpserver itself), \
             plus optional `listen HOST PORT` (default \(Defaults.listenHost) \(Defaults.listenPort)), \
-            where the application (an OpenVPN or WireGuard client) sends its datagrams. \
+            where the application (an OpenVPN or WireGuard client) sends its datagrams, and \
+            optional `key-file PATH` (relative to the config's folder; --key-file overrides it). \
             `#` starts a comment.
 
-            Environment: MPTUNNEL_ENCRYPT=0 or 1 is accepted for compatibility with the \
-            original mptunnel; with no key configured the tunnel is keyless either way.
+            Keys: `mpclient --genkey > key` makes a key; give mpserver the same file. With a key, \
+            every frame is sealed with ChaCha20-Poly1305; without one the tunnel is keyless and \
+            anyone who can reach the ports can inject traffic.
+
+            Environment: MPTUNNEL_ENCRYPT=0 sends payloads in clear but still authenticated (with \
+            a key); 1 or unset encrypts them. Without a key it has no effect.
 
             Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs per-path statistics.
             """
     )
 
     @Argument(help: "The configuration file, for example /etc/mptunnel/mpclient.conf.")
-    var configFile: String
+    var configFile: String?
 
     @OptionGroup var common: CommonOptions
 
+    func validate() throws {
+        guard common.generateKey || configFile != nil else {
+            throw ValidationError("Missing expected argument '<config-file>'")
+        }
+    }
+
     func run() throws {
+        guard !common.printGeneratedKeyIfAsked(), let configFile else { return }
         let logger = common.makeLogger(label: "mpclient")
         let text: String
         do {
@@ -41,9 +53,17 @@ struct MPClientCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.message(fileName: configFile))
         }
-        try common.checkEncryptionSetting(logger: logger)
+        let keyFile = configuration.keyFile.map { Self.path($0, relativeTo: configFile) }
+        let keyring = try common.makeKeyring(configKeyFile: keyFile, logger: logger)
         try runDaemon(logger: logger) { loop in
-            try ClientDaemon(configuration: configuration, loop: loop, logger: logger)
+            try ClientDaemon(configuration: configuration, loop: loop, logger: logger, keyring: keyring)
         }
+    }
+
+    /// A relative `key-file` path is taken from the config file's folder, so that
+    /// `mpclient /etc/mptunnel/mpclient.conf` works from any working directory.
+    static func path(_ path: String, relativeTo configFile: String) -> String {
+        guard !path.hasPrefix("/"), let slash = configFile.lastIndex(of: "/") else { return path }
+        return String(configFile[...slash]) + path
     }
 }

@@ -13,21 +13,24 @@ struct MPServerCommand: ParsableCommand {
             Example: mpserver 2000 127.0.0.1 1194 listens on UDP port 2000 (IPv6 and IPv4) and \
             forwards to an OpenVPN server on 127.0.0.1:1194. Replies go back on every path.
 
-            Environment: MPTUNNEL_ENCRYPT=0 or 1 is accepted for compatibility with the \
-            original mptunnel; with no key configured the tunnel is keyless either way.
+            Keys: `mpserver --genkey > key` makes a key; give it with --key-file here and to \
+            mpclient. With a key, frames that do not authenticate get no reply and create no state.
+
+            Environment: MPTUNNEL_ENCRYPT=0 sends payloads in clear but still authenticated (with \
+            a key); 1 or unset encrypts them. Without a key it has no effect.
 
             Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs per-session statistics.
             """
     )
 
     @Argument(help: "The UDP port mpclients and bridges send to (1-65535).")
-    var listenPort: UInt16
+    var listenPort: UInt16?
 
     @Argument(help: "The target's host name or address.")
-    var targetHost: String
+    var targetHost: String?
 
     @Argument(help: "The target's UDP port (1-65535).")
-    var targetPort: UInt16
+    var targetPort: UInt16?
 
     @Option(name: .customLong("bind"), help: "The local address to listen on: `::` is every IPv6 and IPv4 address.")
     var bindAddress = "::"
@@ -35,17 +38,22 @@ struct MPServerCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
+        guard !common.generateKey else { return }
+        guard let listenPort else { throw ValidationError("Missing expected argument '<listen-port>'") }
+        guard targetHost != nil else { throw ValidationError("Missing expected argument '<target-host>'") }
+        guard let targetPort else { throw ValidationError("Missing expected argument '<target-port>'") }
         guard listenPort != 0 else { throw ValidationError("LISTEN_PORT `0' is out of range 1-65535") }
         guard targetPort != 0 else { throw ValidationError("TARGET_PORT `0' is out of range 1-65535") }
     }
 
     func run() throws {
+        guard !common.printGeneratedKeyIfAsked(), let listenPort, let targetHost, let targetPort else { return }
         let logger = common.makeLogger(label: "mpserver")
-        try common.checkEncryptionSetting(logger: logger)
+        let keyring = try common.makeKeyring(logger: logger)
         let settings = ServerSettings(
             listenPort: listenPort, listenHost: bindAddress, target: Endpoint(host: targetHost, port: targetPort))
         try runDaemon(logger: logger) { loop in
-            try ServerDaemon(settings: settings, loop: loop, logger: logger)
+            try ServerDaemon(settings: settings, loop: loop, logger: logger, keyring: keyring)
         }
     }
 }

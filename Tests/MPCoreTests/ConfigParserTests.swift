@@ -87,6 +87,10 @@ private let validCases: [ConfigCase<ClientConfiguration>] = [
         number: 12, text: manyPaths(Defaults.maximumPaths),
         expected: ClientConfiguration(
             paths: (1...Defaults.maximumPaths).map { path("10.0.\($0 / 256).\($0 % 256)", 4000, line: $0) })),
+    // The key file's path is taken as written; the directive matches in any case.
+    ConfigCase(
+        number: 13, text: "Key-File keys/mptunnel.key # relative to the config\n10.0.0.1 4000\n",
+        expected: ClientConfiguration(paths: [path("10.0.0.1", 4000, line: 2)], keyFile: "keys/mptunnel.key")),
 ]
 
 private let invalidCases: [ConfigCase<ConfigError>] = [
@@ -101,7 +105,7 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(number: 8, text: "example.com -1", expected: error(1, .invalidPort("-1"))),
     ConfigCase(number: 9, text: "localhost abc", expected: error(1, .unknownDirective("localhost"))),
     ConfigCase(number: 10, text: "mode duplicate", expected: error(1, .unknownDirective("mode"))),
-    ConfigCase(number: 11, text: "key-file /etc/mptunnel/key", expected: error(1, .unknownDirective("key-file"))),
+    ConfigCase(number: 11, text: "key-file\n1.2.3.4 2000", expected: error(1, .missingPath("key-file"))),
     ConfigCase(number: 12, text: "gateway", expected: error(1, .unknownDirective("gateway"))),
     ConfigCase(number: 13, text: "lisen 127.0.0.1 3000", expected: error(1, .unknownDirective("lisen"))),
     ConfigCase(number: 14, text: "example.com # port forgotten", expected: error(1, .missingPort("example.com"))),
@@ -152,6 +156,9 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(
         number: 49, text: "a.example 1\r\n\r\nb.example 70000\r\n", expected: error(3, .portOutOfRange("70000"))),
     ConfigCase(number: 50, text: "12345 2000", expected: error(1, .invalidHost("12345"))),
+    ConfigCase(number: 51, text: "key-file /a b\n1.2.3.4 2000", expected: error(1, .unexpectedToken("b"))),
+    ConfigCase(number: 52, text: "key-file /a\nKEY-FILE /b\n1.2.3.4 2000", expected: error(2, .duplicateKeyFile)),
+    ConfigCase(number: 53, text: "key-file /etc/mptunnel/key\n", expected: error(nil, .noPaths)),
 ]
 
 @Suite("mpclient.conf parser")
@@ -189,6 +196,13 @@ struct ConfigParserTests {
         #expect(
             error(3, .invalidPort("3000x")).message(fileName: file)
                 == "mpclient.conf:3: invalid port `3000x': expected a number 1-65535")
+    }
+
+    @Test func keyFileMessages() {
+        #expect(
+            error(2, .missingPath("key-file")).message(fileName: "mpclient.conf")
+                == "mpclient.conf:2: `key-file' needs a path: expected `key-file PATH'")
+        #expect(error(3, .duplicateKeyFile).reason == "second `key-file' line: mpclient uses one key")
     }
 
     @Test func messagesEscapeAndShortenHostileText() {

@@ -14,6 +14,8 @@ final class TunnelHarness {
     var random: SplitMix64
     var now = ms(1_000)
     let pathCount: Int
+    /// The key (or none) both sides seal with; restarts keep it.
+    let keyring: Keyring
     /// Chance (0...1) that a frame on path i is lost, each direction.
     var lossRates: [Double]
     var toTarget: [(flow: UInt32, session: UInt64, payload: [UInt8])] = []
@@ -24,12 +26,23 @@ final class TunnelHarness {
     private var buffer = [UInt8](repeating: 0, count: Defaults.maximumPayload + FrameLayout.maximumOverhead)
     private var reply = [UInt8](repeating: 0, count: 64)
 
-    init(paths: Int, loss: Double = 0, seed: UInt64 = 1, sessionID: UInt64 = 0xC11E_0001) {
+    init(paths: Int, loss: Double = 0, seed: UInt64 = 1, sessionID: UInt64 = 0xC11E_0001, keyring: Keyring = .keyless) {
         pathCount = paths
         lossRates = Array(repeating: loss, count: paths)
         random = SplitMix64(seed: seed)
-        client = ClientSession(sessionID: sessionID, pathCount: paths)
-        server = ServerEngine()
+        self.keyring = keyring
+        client = ClientSession(sessionID: sessionID, pathCount: paths, keyring: keyring)
+        server = ServerEngine(keyring: keyring)
+    }
+
+    /// mpserver restarts with the same key: every session is forgotten.
+    func restartServer() {
+        server = ServerEngine(keyring: keyring)
+    }
+
+    /// mpclient restarts with the same key under a new session id.
+    func restartClient(sessionID: UInt64) {
+        client = ClientSession(sessionID: sessionID, pathCount: pathCount, keyring: keyring)
     }
 
     /// The address path `path` has at the server (a bridge's address).

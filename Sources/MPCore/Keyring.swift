@@ -1,0 +1,55 @@
+import Crypto
+
+/// The sealing settings of one daemon, and the source of every session's keys.
+///
+/// With a key, each session has its own key per direction, derived with HKDF-SHA256 from
+/// the pre-shared key (see `Sealing.md`): the upstream key from the session id, the
+/// downstream key from the session id and mpserver's tag for the session. A key is
+/// therefore never used by two senders, and each sender's sequence numbers only increase,
+/// so a nonce never repeats under one key. Without a key, frames travel keyless.
+public struct Keyring: Sendable {
+    /// No key: frames in clear and unauthenticated.
+    public static let keyless = Keyring(key: nil)
+
+    /// The pre-shared key; `nil` for a keyless tunnel.
+    public let key: PreSharedKey?
+    /// Whether sealed frames encrypt their body (`MPTUNNEL_ENCRYPT` unset or 1) or only
+    /// authenticate it (`MPTUNNEL_ENCRYPT=0`). Ignored without a key.
+    public let encrypts: Bool
+
+    /// A keyring for `key` (or none); `encrypts` chooses what this side sends. A receiver
+    /// with a key accepts both kinds of sealed frame: the sender chooses.
+    public init(key: PreSharedKey?, encrypts: Bool = true) {
+        self.key = key
+        self.encrypts = encrypts
+    }
+
+    /// "mptunnel v1": the HKDF salt; a new protocol version gets a new salt and so new keys.
+    static let salt = Array("mptunnel v1".utf8)
+    static let upstreamLabel = Array("client to server".utf8)
+    static let downstreamLabel = Array("server to client".utf8)
+
+    /// Protection of the frames mpclient sends in session `sessionID`.
+    public func upstream(sessionID: UInt64) -> FrameProtection {
+        guard let key else { return .keyless }
+        return FrameProtection(key: derive(from: key, info: Self.upstreamLabel + bigEndianBytes(sessionID)))
+    }
+
+    /// Protection of the frames mpserver sends in session `sessionID` under tag `serverTag`.
+    public func downstream(sessionID: UInt64, serverTag: UInt64) -> FrameProtection {
+        guard let key else { return .keyless }
+        let info = Self.downstreamLabel + bigEndianBytes(sessionID) + bigEndianBytes(serverTag)
+        return FrameProtection(key: derive(from: key, info: info))
+    }
+
+    private func derive(from key: PreSharedKey, info: [UInt8]) -> FrameProtection.SessionKey {
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key.symmetricKey, salt: Self.salt, info: info, outputByteCount: PreSharedKey.size)
+        return FrameProtection.SessionKey(key: derived, encrypts: encrypts)
+    }
+}
+
+/// The 8 bytes of `value`, most significant first (network byte order).
+func bigEndianBytes(_ value: UInt64) -> [UInt8] {
+    (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+}

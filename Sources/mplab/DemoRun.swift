@@ -1,0 +1,120 @@
+// The demonstration's moving parts and phases: the echo target and relays on the lab's
+// loop, the daemons as children, a probe until the tunnel answers, then the measured load.
+import ArgumentParser
+import Glibc
+import MPCore
+import MPRuntime
+
+final class DemoRun {
+    /// How often the probe knocks and the children are checked while waiting.
+    static let probeInterval = TimeSpan.milliseconds(100)
+    static let childCheckInterval = TimeSpan.milliseconds(200)
+
+    let clientAddress: SocketAddress
+    private let workspace: DemoWorkspace
+    private let children: ChildGroup
+    private let lab: LabLoop
+    private let echo: EchoServer
+    private let relays: [Relay]
+    private let serverPort: UInt16
+    /// Why a phase ended early (a child died), if it did.
+    private var failure: String?
+
+    init(workspace: DemoWorkspace, children: ChildGroup, lab: LabLoop, drops: [Double]) throws {
+        self.workspace = workspace
+        self.children = children
+        self.lab = lab
+        echo = try EchoServer(listen: .loopbackIPv4(port: 0), loop: lab.loop)
+        let serverPort = try DemoWorkspace.freeLoopbackPort()
+        self.serverPort = serverPort
+        relays = try drops.enumerated().map { index, drop in
+            let settings = RelaySettings(
+                listen: .loopbackIPv4(port: 0), target: .loopbackIPv4(port: serverPort), dropProbability: drop,
+                delay: TimeSpan(nanoseconds: 0), seed: UInt64(index + 1), idleTimeoutSeconds: 60)
+            return try Relay(settings: settings, lab: lab)
+        }
+        clientAddress = .loopbackIPv4(port: try DemoWorkspace.freeLoopbackPort())
+    }
+
+    /// Starts the relays and daemons and waits until a probe comes back through the tunnel.
+    /// Returns the seconds that took.
+    func start(timeout: Double) throws -> Double {
+        relays.forEach { $0.start() }
+        let began = MonotonicClock.now()
+        children.add(
+            try ChildProcess.spawn(
+                name: "mpserver", executable: workspace.serverBinary,
+                arguments: ["\(serverPort)", "127.0.0.1", "\(echo.address.port)", "--bind", "127.0.0.1"],
+                logPath: workspace.serverLog))
+        try workspace.writeClientConfig(listenPort: clientAddress.port, relays: relays.map(\.listenAddress))
+        children.add(
+            try ChildProcess.spawn(
+                name: "mpclient", executable: workspace.clientBinary, arguments: [workspace.clientConfig],
+                logPath: workspace.clientLog))
+        try waitForAnswer(timeout: timeout)
+        return ((MonotonicClock.now() - began).seconds * 100).rounded() / 100
+    }
+
+    private func waitForAnswer(timeout: Double) throws {
+        let probe = try UDPSocket(family: .ipv4)
+        try probe.connect(to: clientAddress)
+        var answered = false
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
+        defer { buffer.deallocate() }
+        let watcher = IOWatcher(loop: lab.loop, fd: probe.fd) { [unowned lab] in
+            if case .datagram = probe.receive(into: buffer) {
+                answered = true
+                lab.stop()
+            }
+        }
+        watcher.start()
+        // Sixteen bytes of anything: the echo target returns them; the load ignores them.
+        let knock = [UInt8](repeating: 0x6b, count: LoadPayload.timedSize)
+        let timer = lab.every(Self.probeInterval) { [unowned self] in
+            _ = knock.withUnsafeBytes { probe.send($0) }
+            checkChildren()
+        }
+        lab.run(for: timeout)
+        timer.stop()
+        watcher.stop()
+        try checkOutcome()
+        guard answered else { throw LabError("the tunnel did not answer within \(timeout) s") }
+    }
+
+    /// Runs `load` through the tunnel and reports it beside the relays' counters.
+    func measure(_ load: LoadSettings) throws -> DemoReport {
+        let relaysBefore = relays.map { ($0.up, $0.down) }
+        let echoBefore = (echo.received, echo.echoed)
+        let generator = try LoadGenerator(settings: load, lab: lab)
+        let timer = lab.every(Self.childCheckInterval) { [unowned self] in checkChildren() }
+        generator.start { [unowned lab] in lab.stop() }
+        lab.run()
+        timer.stop()
+        try checkOutcome()
+        let paths = zip(relays, relaysBefore).map { relay, before in
+            DemoReport.Path(
+                relay: relay.listenAddress, drop: relay.settings.dropProbability,
+                up: relay.up - before.0, down: relay.down - before.1)
+        }
+        return DemoReport(
+            paths: paths, load: generator.report, reachedTarget: echo.received - echoBefore.0,
+            echoed: echo.echoed - echoBefore.1)
+    }
+
+    /// Stops the loop when a child has exited: the tunnel cannot work without it.
+    private func checkChildren() {
+        guard let dead = children.children.first(where: \.hasExited) else { return }
+        failure = "\(dead.name) \(dead.state) (log: \(dead.logPath))"
+        lab.stop()
+    }
+
+    private func checkOutcome() throws {
+        if lab.isInterrupted { throw ExitCode(lab.interruptedExitCode) }
+        if let failure { throw LabError(failure) }
+    }
+
+    /// One line per child, to append to an error message.
+    var childStates: String {
+        children.children.map { "\n  \($0.name) (pid \($0.pid)): \($0.state), log \($0.logPath)" }.joined()
+    }
+}

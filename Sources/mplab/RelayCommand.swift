@@ -1,0 +1,84 @@
+// `mplab relay`: the lossy bridge of the lab, run until SIGINT/SIGTERM or --duration.
+import ArgumentParser
+import MPCore
+import MPRuntime
+
+struct RelayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay",
+        abstract: "A lossy UDP relay (a bridge): forwards datagrams both ways, dropping some.",
+        discussion: """
+            Like `socat udp-listen:PORT,fork udp4:HOST:PORT`: each client address gets its own \
+            upstream socket, so replies go back to the client that caused them, and a client \
+            restarted on a new port gets a new mapping. Mappings idle for --idle-timeout are \
+            closed. Each direction drops datagrams independently with probability --drop, \
+            decided by a SplitMix64 generator seeded with --seed (same seed, same drops). \
+            ICMP errors from the upstream (ECONNREFUSED while it restarts) are counted, never fatal.
+
+            Prints the bound address at start and a one-line summary at exit.
+            """)
+
+    @Option(
+        help: ArgumentHelp("Where to listen; port 0 picks a free port (printed at start).", valueName: "host:port"),
+        transform: parseListenAddress)
+    var listen: SocketAddress
+
+    @Option(
+        help: ArgumentHelp("Where to forward to (mpserver).", valueName: "host:port"), transform: parseDestination)
+    var to: SocketAddress
+
+    @Option(help: "Probability of dropping each datagram, per direction (0 to 1).", transform: parseProbability)
+    var drop: Double = 0
+
+    @Option(name: .customLong("delay-ms"), help: "Fixed delay added to every datagram, in milliseconds (0-10000).")
+    var delayMilliseconds = 0
+
+    @Option(help: "Seed of the drop generator.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Stop after this many seconds (default: run until SIGINT or SIGTERM).", transform: parseSeconds)
+    var duration: Double?
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle client mapping is closed.")
+    var idleTimeout = 60
+
+    @Option(
+        name: .customLong("stats-file"),
+        help: "Write counters as JSON to this file every second and at exit: {\"up\":{...},\"down\":{...}}.")
+    var statsFile: String?
+
+    func validate() throws {
+        // 10 s: far past any path a tunnel would keep; the delay queue holds 16 MB.
+        try check(delayMilliseconds, in: 0...10_000, flag: "--delay-ms")
+        try check(idleTimeout, in: 1...86_400, flag: "--idle-timeout")
+    }
+
+    func run() throws {
+        let lab = try LabLoop()
+        let settings = RelaySettings(
+            listen: listen, target: to, dropProbability: drop, delay: .milliseconds(UInt64(delayMilliseconds)),
+            seed: seed, idleTimeoutSeconds: UInt64(idleTimeout))
+        let relay: Relay
+        do {
+            relay = try Relay(settings: settings, lab: lab)
+        } catch {
+            throw LabError("cannot listen on \(listen): \(error)")
+        }
+        relay.onTick = { writeStatistics(relay) }
+        relay.start()
+        emit("relay listening on \(relay.listenAddress), forwarding to \(to), drop \(drop), seed \(seed)")
+        lab.run(for: duration)
+        relay.stop()
+        writeStatistics(relay)
+        emit(relay.summary)
+    }
+
+    private func writeStatistics(_ relay: Relay) {
+        guard let statsFile else { return }
+        do {
+            try AtomicFile.write(relay.statisticsJSON.rendered + "\n", to: statsFile)
+        } catch {
+            warn("mplab relay: \(error)")
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import MPCore
+import MPRuntime
+import MPTestSupport
+import Testing
+
+/// Datagrams of every size, and garbage, at the daemons' ports.
+@Suite("Sizes and hostile input", .serialized)
+struct HostileInputTests {
+    @Test("payloads up to the documented maximum arrive intact, one for one; one byte more is dropped")
+    func sizes() throws {
+        let tunnel = try TunnelFixture(bridges: 0, directPath: true)
+        #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
+        let prober = try Prober(to: tunnel.listenAddress)
+        _ = prober.drain(timeout: .milliseconds(200))
+        for size in [0, 1, 1_200, 1_472, 9_000, 32_768, Defaults.maximumPayload] {
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ size) }
+            #expect(prober.roundTrip(payload, timeout: .seconds(2)) == payload, "size \(size)")
+            #expect(prober.receive(timeout: .milliseconds(100)) == nil, "a second copy of size \(size)")
+        }
+        let tooLarge = [UInt8](repeating: 1, count: Defaults.maximumPayload + 1)
+        #expect(prober.roundTrip(tooLarge, timeout: .milliseconds(500)) == nil)
+        #expect(tunnel.client?.log.contains("larger than \(Defaults.maximumPayload) bytes") == true)
+    }
+
+    @Test("100,000 random datagrams at each daemon: no crash, forwarding goes on, memory bounded")
+    func garbage() throws {
+        let tunnel = try TunnelFixture(bridges: 2, directPath: true)
+        #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
+        let prober = try Prober(to: tunnel.listenAddress)
+        let pids = [tunnel.server!.pid, tunnel.client!.pid]
+        let before = pids.map { residentKilobytes(pid: $0) ?? 0 }
+        let attacker = try Prober(to: .loopbackIPv4(port: tunnel.serverPort))
+        var random = SystemRandomNumberGenerator()
+        var forwarded = 0
+        for round in 0..<100_000 {
+            let length = Int(random.next() % 2_001)
+            var datagram = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            if length > 0, round % 2 == 0 { datagram[0] = FrameLayout.version }
+            attacker.send(datagram)
+            if round % 1_000 == 0, prober.roundTrip([1, 2, 3], timeout: .milliseconds(300)) == [1, 2, 3] { forwarded += 1 }
+        }
+        let stray = try Prober(to: tunnel.listenAddress)
+        for _ in 0..<100_000 { stray.send((0..<Int(random.next() % 2_001)).map { _ in UInt8(truncatingIfNeeded: random.next()) }) }
+        #expect(tunnel.server?.isRunning == true && tunnel.client?.isRunning == true)
+        #expect(forwarded >= 95, "only \(forwarded) of 100 probes came back during the flood")
+        _ = prober.drain(timeout: .milliseconds(500))
+        #expect(prober.roundTrip([4, 5, 6], timeout: .seconds(2)) == [4, 5, 6])
+        let after = pids.map { residentKilobytes(pid: $0) ?? 0 }
+        print("garbage: resident KB before \(before), after \(after); probes through during flood \(forwarded)/100")
+        for (old, new) in zip(before, after) { #expect(new - old < 5 * 1024) }
+    }
+}

@@ -1,0 +1,56 @@
+import MPCore
+import MPRuntime
+import MPTestSupport
+import Testing
+
+/// Several mpclients on one mpserver, several applications behind one mpclient: every
+/// application gets its own replies and no one else's.
+@Suite("Sessions and flows stay apart", .serialized)
+struct IsolationTests {
+    /// Sends `count` numbered datagrams from each prober, tagged with its index, and checks
+    /// the replies: returns the loss of each and fails on any reply meant for another.
+    func exchange(_ probers: [Prober], count: Int) -> [Double] {
+        var received = Array(repeating: Set<UInt32>(), count: probers.count)
+        for sequence in 0..<UInt32(count) {
+            for (index, prober) in probers.enumerated() {
+                prober.send([UInt8(index)] + withUnsafeBytes(of: sequence.bigEndian, Array.init))
+            }
+            if sequence % 50 == 49 { collect(probers, into: &received, timeout: .milliseconds(5)) }
+        }
+        collect(probers, into: &received, timeout: .milliseconds(500))
+        return received.map { Double(count - $0.count) / Double(count) }
+    }
+
+    private func collect(_ probers: [Prober], into received: inout [Set<UInt32>], timeout: Duration) {
+        for (index, prober) in probers.enumerated() {
+            for reply in prober.drain(timeout: timeout) {
+                #expect(reply.count == 5 && reply[0] == UInt8(index), "prober \(index) got another's reply")
+                guard reply.count == 5 else { continue }
+                received[index].insert(reply[1...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            }
+        }
+    }
+
+    @Test("two applications behind one mpclient: under 1% loss each, nothing misdelivered")
+    func twoApplications() throws {
+        let tunnel = try TunnelFixture(bridges: 2, directPath: true)
+        #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
+        let probers = try (0..<2).map { _ in try Prober(to: tunnel.listenAddress) }
+        let losses = exchange(probers, count: 2_000)
+        print("two applications, loss: \(losses)")
+        #expect(losses.allSatisfy { $0 < 0.01 }, "\(losses)")
+    }
+
+    @Test("two mpclients on one mpserver: under 1% loss each, nothing misdelivered")
+    func twoClients() throws {
+        let tunnel = try TunnelFixture(bridges: 2, directPath: true)
+        let secondListen = freeUDPPort()
+        try tunnel.lab.startClient(listenPort: secondListen, pathPorts: tunnel.bridgePorts)
+        #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
+        #expect(try tunnel.lab.waitForTunnel(listenPort: secondListen), "\(tunnel.lab.logs)")
+        let probers = [try Prober(to: tunnel.listenAddress), try Prober(to: .loopbackIPv4(port: secondListen))]
+        let losses = exchange(probers, count: 2_000)
+        print("two mpclients, loss: \(losses)")
+        #expect(losses.allSatisfy { $0 < 0.01 }, "\(losses)")
+    }
+}

@@ -1,0 +1,138 @@
+// The lab kit itself (`mplab`): its help, its errors, and that its relay, echo target and
+// load generator measure what they should, so the tunnel's tests can trust them.
+import Foundation
+import MPTestSupport
+import Testing
+
+/// The counters of `mplab load --json` these tests read.
+private struct LabLoadReport: Decodable {
+    var sent: Int
+    var received: Int
+    var lossPercent: Double
+    var duplicates: Int
+    var corrupted: Int
+    var misdelivered: Int
+    var rttSamples: Int
+}
+
+/// One direction of `mplab relay --stats-file`.
+private struct RelayDirectionCounters: Decodable {
+    var received: Int
+    var forwarded: Int
+    var dropped: Int
+}
+
+private struct RelayStatistics: Decodable {
+    var up: RelayDirectionCounters
+    var down: RelayDirectionCounters
+}
+
+@Suite("mplab", .serialized)
+struct LabToolTests {
+    let lab = TunnelLab()
+
+    /// Runs mplab to the end and returns its exit status and output.
+    private func run(_ arguments: [String], timeout: Duration = .seconds(30)) throws -> (status: Int32?, output: String)
+    {
+        let process = try lab.start("mplab", arguments)
+        let status = process.waitForExit(timeout: timeout)
+        return (status, process.log)
+    }
+
+    /// Starts a long-running mplab subcommand and waits until it says it is listening.
+    private func startListening(_ arguments: [String]) throws {
+        let process = try lab.start("mplab", arguments)
+        #expect(waitUntil(timeout: .seconds(5)) { process.log.contains("listening on") }, "\(process.log)")
+    }
+
+    private func load(_ arguments: [String]) throws -> LabLoadReport {
+        let (status, output) = try run(["load", "--json"] + arguments)
+        #expect(status == 0, "\(output)")
+        let line = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("{") }), "\(output)")
+        return try JSONDecoder().decode(LabLoadReport.self, from: Data(line.utf8))
+    }
+
+    @Test(
+        "every subcommand has --help",
+        arguments: [
+            ("relay", "--drop"), ("echo", "--listen"), ("load", "--flows"), ("demo", "--keep-logs"),
+        ])
+    func help(subcommand: String, flag: String) throws {
+        let (status, output) = try run([subcommand, "--help"])
+        #expect(status == 0)
+        #expect(output.contains(flag), "\(output)")
+    }
+
+    @Test(
+        "bad input fails with a usage error that quotes it",
+        arguments: [
+            (["relay", "--listen", "nowhere", "--to", "127.0.0.1:2000"], "`nowhere'"),
+            (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:70000"], "`70000'"),
+            (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--drop", "1.5"], "`1.5'"),
+            (["load", "--to", "127.0.0.1:3000", "--size", "70000"], "`70000'"),
+            (["demo", "--drop", "0.1,x"], "`x'"),
+        ])
+    func badInput(arguments: [String], quoted: String) throws {
+        let (status, output) = try run(arguments)
+        #expect(status == 64)
+        #expect(output.contains(quoted), "\(output)")
+    }
+
+    @Test(
+        "echo and load: every datagram back intact, at 0, 7, 16 and the largest payload size",
+        arguments: [0, 7, 16, 65_459])
+    func echoSizes(size: Int) throws {
+        let echoPort = freeUDPPort()
+        try startListening(["echo", "--listen", "127.0.0.1:\(echoPort)"])
+        let report = try load([
+            "--to", "127.0.0.1:\(echoPort)", "--rate", "200", "--duration", "1", "--size", "\(size)",
+        ])
+        #expect(report.sent == 200)
+        #expect(report.received == report.sent)
+        #expect(report.corrupted == 0)
+        #expect(report.rttSamples == (size >= 16 ? 200 : 0))
+    }
+
+    @Test("four flows each get only their own echoes back")
+    func flows() throws {
+        let echoPort = freeUDPPort()
+        try startListening(["echo", "--listen", "127.0.0.1:\(echoPort)"])
+        let report = try load(["--to", "127.0.0.1:\(echoPort)", "--rate", "2000", "--duration", "1", "--flows", "4"])
+        #expect(report.received == report.sent)
+        #expect(report.misdelivered == 0)
+    }
+
+    @Test("a relay dropping 20% each way loses about 36% of round trips, and its stats file says so")
+    func lossyRelay() throws {
+        let echoPort = freeUDPPort()
+        let relayPort = freeUDPPort()
+        let statsFile = "\(lab.directory)/relay.json"
+        try startListening(["echo", "--listen", "127.0.0.1:\(echoPort)"])
+        try startListening([
+            "relay", "--listen", "127.0.0.1:\(relayPort)", "--to", "127.0.0.1:\(echoPort)", "--drop", "0.2",
+            "--stats-file", statsFile,
+        ])
+        let report = try load(["--to", "127.0.0.1:\(relayPort)", "--rate", "2000", "--duration", "2"])
+        // 4,000 datagrams: 1 - 0.8 x 0.8 = 36%, and a few points either way is chance.
+        #expect(report.lossPercent > 31 && report.lossPercent < 41, "\(report)")
+        #expect(report.duplicates == 0 && report.corrupted == 0)
+        var statistics: RelayStatistics?
+        // The relay rewrites its stats file every second.
+        _ = waitUntil(timeout: .seconds(3)) {
+            statistics = (try? Data(contentsOf: URL(fileURLWithPath: statsFile)))
+                .flatMap { try? JSONDecoder().decode(RelayStatistics.self, from: $0) }
+            return statistics?.up.received == report.sent
+        }
+        let counters = try #require(statistics)
+        #expect(counters.up.received == report.sent)
+        #expect(counters.up.received == counters.up.forwarded + counters.up.dropped)
+        #expect(counters.down.received == counters.up.forwarded)
+    }
+
+    @Test("demo: mpclient and mpserver through three lossy relays, children stopped at the end")
+    func demo() throws {
+        let (status, output) = try run(["demo", "--duration", "2"], timeout: .seconds(60))
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("expected one-way loss 0.1 x 0.2 x 0.3 = 0.60%"), "\(output)")
+    }
+}
