@@ -20,6 +20,7 @@ extension ClientSession {
         case .success(let range): body = range
         case .failure(let reason): return drop(reason)
         }
+        guard header.hasValidShape(bodyLength: body.count) else { return drop(.malformed) }
         if header.type == .acceptance {
             let body = UnsafeRawBufferPointer(rebasing: frame[body])
             return accept(header, body: body, protection: protection, path: path, now: now)

@@ -39,6 +39,18 @@ extension FrameHeader {
         writer.write(flowID)
     }
 
+    /// Receiver rule R6b: whether a body of `bodyLength` bytes and the flow id fit the
+    /// frame's type. Data frames name a flow (nonzero); probes, echoes and acceptances name
+    /// none and carry exactly their 8-byte value. Checked after authentication, before the
+    /// frame can change any state.
+    public func hasValidShape(bodyLength: Int) -> Bool {
+        switch type {
+        case .upstreamData, .downstreamData: flowID != 0
+        case .probe, .probeEcho: flowID == 0 && bodyLength == FrameLayout.probeBodySize
+        case .acceptance: flowID == 0 && bodyLength == FrameLayout.acceptanceBodySize
+        }
+    }
+
     /// Sets the path-id hint of an encoded frame in place: the one byte that differs
     /// between the copies of a frame sent on different paths.
     public static func setPathID(_ pathID: UInt8, in frame: UnsafeMutableRawBufferPointer) {

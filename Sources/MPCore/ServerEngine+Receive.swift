@@ -27,6 +27,7 @@ extension ServerEngine {
         case .success(let range): body = range
         case .failure(let reason): return drop(reason)
         }
+        guard header.hasValidShape(bodyLength: body.count) else { return drop(.malformed) }
         let session = existing
             ?? createSession(header.sessionID, upstream: protection, now: now, using: &rng, onEvicted: onEvicted)
         guard header.serverTag == session.serverTag else {
@@ -44,7 +45,7 @@ extension ServerEngine {
         session.lastReceive = now
         session.paths[path].recordReceive(bytes: frame.count, now: now)
         if header.type == .probe {
-            return echo(UnsafeRawBufferPointer(rebasing: frame[body]), session: session, to: address, into: reply)
+            return echo(UnsafeRawBufferPointer(rebasing: frame[body]), session: session, path: path, to: address, into: reply)
         }
         session.payloadsDelivered &+= 1
         return .deliver(payload: body, session: session, flowID: header.flowID)
@@ -72,7 +73,7 @@ extension ServerEngine {
     }
 
     private func echo(
-        _ body: UnsafeRawBufferPointer, session: ServerSession<Address>, to address: Address,
+        _ body: UnsafeRawBufferPointer, session: ServerSession<Address>, path: Int, to address: Address,
         into reply: UnsafeMutableRawBufferPointer
     ) -> Inbound {
         guard let timestamp = readBodyValue(body),
@@ -81,6 +82,7 @@ extension ServerEngine {
         var writer = ByteWriter(reply, offset: FrameLayout.headerSize)
         writer.write(timestamp)
         let length = session.seal(.probeEcho, flowID: 0, bodyLength: FrameLayout.probeBodySize, in: reply)
+        FrameHeader.setPathID(UInt8(path), in: reply)
         return .reply(length: length, to: address)
     }
 }

@@ -77,3 +77,35 @@ struct SessionTests {
         #expect(tunnel.client.drops[.unknownFlow] == 1)
     }
 }
+
+@Suite("Frame shapes (receiver rule R6b)")
+struct FrameShapeTests {
+    static let shapes: [(type: FrameType, flowID: UInt32, bodyLength: Int, valid: Bool)] = [
+        (.upstreamData, 1, 0, true), (.upstreamData, 0, 5, false), (.downstreamData, 7, 1_200, true),
+        (.downstreamData, 0, 0, false), (.probe, 0, 8, true), (.probe, 0, 7, false), (.probe, 3, 8, false),
+        (.probeEcho, 0, 8, true), (.probeEcho, 0, 9, false), (.acceptance, 0, 8, true), (.acceptance, 1, 8, false),
+    ]
+
+    @Test("each type's body size and flow id", arguments: 0..<shapes.count)
+    func shape(index: Int) {
+        let shape = Self.shapes[index]
+        let header = FrameHeader(type: shape.type, sessionID: 1, serverTag: 1, sequence: 1, flowID: shape.flowID)
+        #expect(header.hasValidShape(bodyLength: shape.bodyLength) == shape.valid)
+    }
+
+    @Test("a data frame with no flow changes nothing at mpserver")
+    func dataWithoutFlow() {
+        let tunnel = TunnelHarness(paths: 1)
+        tunnel.establish()
+        let tag = tunnel.client.serverTag
+        var frame = [UInt8](repeating: 0, count: FrameLayout.headerSize + 3)
+        frame.withUnsafeMutableBytes {
+            FrameHeader(type: .upstreamData, sessionID: tunnel.client.sessionID, serverTag: tag, sequence: 1_000)
+                .encode(into: $0)
+        }
+        tunnel.deliverUpstream(frame, from: 4_242)
+        #expect(tunnel.toTarget.isEmpty)
+        #expect(tunnel.server.drops[.malformed] == 1)
+        #expect(tunnel.server.sessions[tunnel.client.sessionID]?.pathAddresses[0] != 4_242)
+    }
+}
