@@ -9,6 +9,10 @@ let package = Package(
         .executable(name: "mpserver", targets: ["mpserver"]),
         .executable(name: "mplab", targets: ["mplab"]),
         .library(name: "MPCore", targets: ["MPCore"]),
+        // libFuzzer targets; built for fuzzing only by Fuzz/run.sh (see Fuzz/README.md).
+        .executable(name: "fuzz-frame", targets: ["FrameFuzzer"]),
+        .executable(name: "fuzz-sealed", targets: ["SealedFuzzer"]),
+        .executable(name: "fuzz-config", targets: ["ConfigFuzzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +46,11 @@ let package = Package(
             name: "mplab",
             dependencies: ["MPRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Fuzzing: shared checks, and one thin libFuzzer entry per target (Fuzz/run.sh).
+        .target(name: "MPFuzzSupport", dependencies: ["MPCore"], path: "Fuzz/MPFuzzSupport"),
+        .executableTarget(name: "FrameFuzzer", dependencies: ["MPFuzzSupport"], path: "Fuzz/FrameFuzzer"),
+        .executableTarget(name: "SealedFuzzer", dependencies: ["MPFuzzSupport"], path: "Fuzz/SealedFuzzer"),
+        .executableTarget(name: "ConfigFuzzer", dependencies: ["MPFuzzSupport"], path: "Fuzz/ConfigFuzzer"),
         .target(name: "MPTestSupport", dependencies: ["MPCore", "MPRuntime"], path: "Tests/MPTestSupport"),
         .testTarget(name: "MPCoreTests", dependencies: ["MPCore"]),
         .testTarget(name: "MPRuntimeTests", dependencies: ["MPCore", "MPRuntime", "MPTestSupport"]),

@@ -18,6 +18,13 @@ public struct CommonOptions: ParsableArguments {
             valueName: "path"))
     public var keyFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The AEAD this side seals with: chacha20-poly1305, or aes-256-gcm (faster on CPUs with AES "
+                + "instructions). Each side chooses for its own frames and opens both.",
+            valueName: "cipher"))
+    public var cipher: Cipher = .chaCha20Poly1305
+
     @Flag(
         name: .customLong("genkey"),
         help: "Print a new random key (base64, from the system's cryptographic generator) and exit.")
@@ -67,11 +74,12 @@ public struct CommonOptions: ParsableArguments {
         if file.isReadableByOthers {
             logger.warning("key file \(path) is readable by group or others: chmod 600 \(path)", metadata: ["file": "\(path)"])
         }
-        return Keyring(key: file.key, encrypts: setting != "0")
+        return Keyring(key: file.key, encrypts: setting != "0", cipher: cipher)
     }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension Cipher: ExpressibleByArgument {}
 
 /// Creates the daemon on the process's default libev loop (the one that receives signals)
 /// and runs it until SIGINT or SIGTERM.

@@ -27,11 +27,14 @@ public struct PathConfiguration: Hashable, Sendable {
     public var endpoint: Endpoint
     /// The line of the config the path came from (from 1), for log lines and errors.
     public var lineNumber: Int
+    /// `backup` after `HOST PORT`: the path carries payloads only while no other path is up.
+    public var isBackup: Bool
 
     /// Creates a path to `endpoint`, written on line `lineNumber`.
-    public init(endpoint: Endpoint, lineNumber: Int) {
+    public init(endpoint: Endpoint, lineNumber: Int, isBackup: Bool = false) {
         self.endpoint = endpoint
         self.lineNumber = lineNumber
+        self.isBackup = isBackup
     }
 }
 
@@ -51,11 +54,35 @@ public struct ClientConfiguration: Hashable, Sendable {
     /// The `key-file` line's path as written (relative paths are the caller's business);
     /// `nil` when the config names no key file.
     public var keyFile: String?
+    /// `mode`: how payloads are spread over the up paths; duplicate by default.
+    public var mode: SchedulingMode
+    /// `probe-interval`: time between probes on each path; ``Defaults/probeInterval`` by default.
+    public var probeInterval: TimeSpan
+    /// `reorder-window`: how long payloads ahead of a gap are held; `nil` (the default) is off.
+    public var reorderWindow: TimeSpan?
+    /// `status-socket`: the control socket's path as written; `nil` for the default
+    /// (``Defaults/clientStatusSocket``, or `--status-socket`).
+    public var statusSocket: String?
 
     /// Creates a configuration; the values are taken as is, without validation.
-    public init(listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration], keyFile: String? = nil) {
+    public init(
+        listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration], keyFile: String? = nil,
+        mode: SchedulingMode = .duplicate, probeInterval: TimeSpan = Defaults.probeInterval,
+        reorderWindow: TimeSpan? = nil, statusSocket: String? = nil
+    ) {
         self.listen = listen
         self.paths = paths
         self.keyFile = keyFile
+        self.mode = mode
+        self.probeInterval = probeInterval
+        self.reorderWindow = reorderWindow
+        self.statusSocket = statusSocket
+    }
+
+    /// The paths marked `backup`.
+    public var backupPaths: PathSet {
+        var result = PathSet()
+        for (index, path) in paths.enumerated() where path.isBackup { result.insert(path: index) }
+        return result
     }
 }

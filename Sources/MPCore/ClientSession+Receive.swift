@@ -31,10 +31,10 @@ extension ClientSession {
         case .duplicate: return drop(.duplicate, recordingOn: path, bytes: frame.count, now: now)
         case .tooOld: return drop(.tooOld)
         }
-        paths[path].recordReceive(bytes: frame.count, now: now)
+        heard(path: path, bytes: frame.count, now: now)
         return header.type == .probeEcho
-            ? echo(body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
-            : deliver(header, body: body, now: now)
+            ? echo(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
+            : deliver(header, body: body, in: UnsafeRawBufferPointer(frame), now: now)
     }
 
     /// Writes the frame of the oldest held payload into `frame` after an acceptance and
@@ -67,9 +67,10 @@ extension ClientSession {
         guard answered > acceptedAtSequence else {
             return drop(header.serverTag == serverTag ? .duplicate : .staleServerTag)
         }
-        paths[path].recordReceive(bytes: body.count + FrameLayout.headerSize, now: now)
+        heard(path: path, bytes: body.count + FrameLayout.headerSize, now: now)
         if header.serverTag == serverTag {
             acceptedAtSequence = answered
+            skipInReorder(header.sequence, now: now)
             return .consumed
         }
         let restarted = isAccepted
@@ -78,21 +79,52 @@ extension ClientSession {
         acceptedAtSequence = answered
         receiveWindow.reset()
         _ = receiveWindow.check(header.sequence)
+        reorder?.reset()
+        skipInReorder(header.sequence, now: now)
         return .accepted(serverTag: header.serverTag, restarted: restarted)
     }
 
-    private func echo(body: UnsafeRawBufferPointer, path: Int, now: Timestamp) -> Inbound {
+    private func echo(_ header: FrameHeader, body: UnsafeRawBufferPointer, path: Int, now: Timestamp) -> Inbound {
+        skipInReorder(header.sequence, now: now)
         guard let sentAt = readBodyValue(body) else { return drop(.malformed) }
         let sent = Timestamp(nanoseconds: sentAt)
         if sent <= now { paths[path].lastRoundTrip = now - sent }
+        health[path].recordEcho(sentAt: sent, now: now)
         return .consumed
     }
 
-    private func deliver(_ header: FrameHeader, body: Range<Int>, now: Timestamp) -> Inbound {
+    private func deliver(
+        _ header: FrameHeader, body: Range<Int>, in frame: UnsafeRawBufferPointer, now: Timestamp
+    ) -> Inbound {
         guard header.type == .downstreamData else { return drop(.malformed) }
-        guard let address = flows.address(of: header.flowID, now: now) else { return drop(.unknownFlow) }
+        guard let address = flows.address(of: header.flowID, now: now) else {
+            skipInReorder(header.sequence, now: now)
+            return drop(.unknownFlow)
+        }
         payloadsDelivered &+= 1
+        if reorder != nil {
+            let payload = UnsafeRawBufferPointer(rebasing: frame[body])
+            let deliversNow = reorder?.admit(
+                sequence: header.sequence, isPayload: true, payload: payload, address: address, now: now)
+            if deliversNow == false { return .consumed }
+        }
         return .deliver(payload: body, to: address)
+    }
+
+    /// Calls `body` with the next payload the reorder buffer releases at `now` and the
+    /// application address it goes to; returns false when none is due. The runtime calls it
+    /// until false after each received frame and on a timer finer than the window.
+    public func releaseHeld(now: Timestamp, _ body: (UnsafeRawBufferPointer, Address) -> Void) -> Bool {
+        reorder?.releaseNext(now: now, body) ?? false
+    }
+
+    /// A fresh frame without a payload for the application still takes its sequence number:
+    /// the reorder buffer must not wait for it.
+    private func skipInReorder(_ sequence: UInt64, now: Timestamp) {
+        guard reorder != nil else { return }
+        _ = reorder?.admit(
+            sequence: sequence, isPayload: false, payload: UnsafeRawBufferPointer(start: nil, count: 0), address: nil,
+            now: now)
     }
 
     private func drop(_ reason: DropReason) -> Inbound {
@@ -102,7 +134,13 @@ extension ClientSession {
 
     /// A duplicate is still an authentic frame heard on its path: it counts for liveness.
     private func drop(_ reason: DropReason, recordingOn path: Int, bytes: Int, now: Timestamp) -> Inbound {
-        paths[path].recordReceive(bytes: bytes, now: now)
+        heard(path: path, bytes: bytes, now: now)
+        paths[path].duplicatesReceived &+= 1
         return drop(reason)
+    }
+
+    private func heard(path: Int, bytes: Int, now: Timestamp) {
+        paths[path].recordReceive(bytes: bytes, now: now)
+        health[path].recordHeard(now: now)
     }
 }

@@ -9,7 +9,8 @@
 public final class ClientSession<Address: Hashable> {
     /// What to do with an application payload.
     public enum Outbound: Hashable {
-        /// Send the frame's first `frameLength` bytes on every path (after setting the path id).
+        /// Send the frame's first `frameLength` bytes on the paths ``ClientSession/pathsFor(now:)``
+        /// names (after setting each path's id).
         case send(frameLength: Int)
         /// Held until mpserver accepts the session; ``nextHeldFrame(now:into:)`` returns it then.
         case held
@@ -24,7 +25,8 @@ public final class ClientSession<Address: Hashable> {
         /// mpserver accepted the session under a new server tag (at start, or because it
         /// restarted): held payloads are ready in ``nextHeldFrame(now:into:)``.
         case accepted(serverTag: UInt64, restarted: Bool)
-        /// A probe echo or another frame with nothing to deliver.
+        /// A probe echo, a payload the reorder buffer holds (it comes out of
+        /// ``releaseHeld(now:_:)``), or another frame with nothing to deliver now.
         case consumed
         /// Dropped and counted.
         case dropped(DropReason)
@@ -48,6 +50,17 @@ public final class ClientSession<Address: Hashable> {
     public internal(set) var payloadsDelivered = 0
     /// Probe interval per path.
     public let probeInterval: TimeSpan
+    /// Health of each path (state, RTT, loss), indexed by path id.
+    public internal(set) var health: [PathHealth]
+    /// How payloads are spread over the up paths.
+    public let mode: SchedulingMode
+    /// Paths used only while no other path is up.
+    public let backupPaths: PathSet
+    var balancer: WeightedRoundRobin
+    /// The reorder buffer of the downstream payloads; `nil` when `reorder-window` is off.
+    public internal(set) var reorder: ReorderBuffer<Address>?
+    /// The up paths as last reported by ``updateHealth(now:)``.
+    var reportedUp: PathSet
 
     var flows: FlowTable<Address>
     var receiveWindow = ReplayWindow()
@@ -63,13 +76,23 @@ public final class ClientSession<Address: Hashable> {
     var downstream = FrameProtection.keyless
 
     /// A session with `pathCount` paths (1...``Defaults/maximumPaths``), id `sessionID` (nonzero),
-    /// whose frames `keyring` seals (keyless by default).
+    /// whose frames `keyring` seals (keyless by default), spreading payloads by `mode` over the
+    /// up paths and using the paths in `backupPaths` only while no other path is up. With a
+    /// `reorderWindow`, payloads ahead of a gap wait up to that long (``ReorderBuffer``).
     public init(
         sessionID: UInt64, pathCount: Int, probeInterval: TimeSpan = Defaults.probeInterval,
-        maximumFlows: Int = Defaults.maximumFlowsPerSession, keyring: Keyring = .keyless
+        maximumFlows: Int = Defaults.maximumFlowsPerSession, keyring: Keyring = .keyless,
+        mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: TimeSpan? = nil
     ) {
+        let count = min(max(pathCount, 1), Defaults.maximumPaths)
         self.sessionID = sessionID
-        self.paths = Array(repeating: PathStatistics(), count: min(max(pathCount, 1), Defaults.maximumPaths))
+        self.paths = Array(repeating: PathStatistics(), count: count)
+        self.health = Array(repeating: PathHealth(probeInterval: probeInterval), count: count)
+        self.mode = mode
+        self.backupPaths = backupPaths.intersection(.first(count))
+        self.balancer = WeightedRoundRobin(count: count)
+        self.reportedUp = .first(count)
+        self.reorder = reorderWindow.map { ReorderBuffer(window: $0) }
         self.probeInterval = probeInterval
         self.flows = FlowTable(capacity: maximumFlows)
         self.keyring = keyring
@@ -109,6 +132,7 @@ public final class ClientSession<Address: Hashable> {
         guard paths.indices.contains(path) else { return nil }
         if let last = paths[path].lastProbeSent, now - last < probeInterval { return nil }
         paths[path].lastProbeSent = now
+        health[path].recordProbe(now: now)
         var writer = ByteWriter(frame, offset: FrameLayout.headerSize)
         writer.write(now.nanoseconds)
         return seal(.probe, flowID: 0, bodyLength: FrameLayout.probeBodySize, in: frame)

@@ -38,6 +38,18 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         case tooManyPaths(limit: Int)
         /// A config with no path at all (whole-file error).
         case noPaths
+        /// A directive without its value; carries the directive's name (`mode`).
+        case missingValue(String)
+        /// A `mode` other than `duplicate` or `balance`; carries the value as written.
+        case invalidMode(String)
+        /// A millisecond value that is not plain decimal digits; carries the directive and the value.
+        case invalidMilliseconds(String, String)
+        /// A millisecond value outside `minimum...maximum`; carries the directive and the value.
+        case millisecondsOutOfRange(String, String, minimum: Int, maximum: Int)
+        /// A second line of a directive that may appear once; carries its name.
+        case duplicateDirective(String)
+        /// A path option given twice on one line (`backup backup`).
+        case duplicateOption(String)
     }
 
     /// Creates an error of `kind` on line `lineNumber` (`nil` for the whole file).
@@ -74,6 +86,17 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         case .duplicatePath(let text): "path \(quote(text)) is listed twice"
         case .tooManyPaths(let limit): "too many paths: at most \(limit) are allowed"
         case .noPaths: "no path: add a line `HOST PORT'"
+        case .missingValue(let name):
+            name == ConfigParser.modeDirective
+                ? "`mode' needs a value: expected `mode duplicate' or `mode balance'"
+                : "\(quote(name)) needs a value: expected `\(name) MS'"
+        case .invalidMode(let text): "invalid mode \(quote(text)): expected `duplicate' or `balance'"
+        case .invalidMilliseconds(let name, let text):
+            "invalid \(quote(name)) value \(quote(text)): expected milliseconds, a whole number"
+        case .millisecondsOutOfRange(let name, let text, let minimum, let maximum):
+            "\(quote(name)) value \(quote(text)) is out of range \(minimum)-\(maximum) ms"
+        case .duplicateDirective(let name): "second \(quote(name)) line: it may appear once"
+        case .duplicateOption(let text): "option \(quote(text)) is given twice"
         }
     }
 }

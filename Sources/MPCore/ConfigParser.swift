@@ -7,8 +7,12 @@
 /// # comment; blank lines are ignored
 /// listen 127.0.0.1 3000      # optional, at most once; default 127.0.0.1 3000
 /// key-file /etc/mptunnel/key # optional, at most once: seal frames with this key
-/// bridge1.example.net 4000   # one path per line: HOST PORT
-/// 192.0.2.7 4000
+/// mode balance               # optional: duplicate (default) or balance
+/// probe-interval 1000        # optional: milliseconds between probes per path (10-60000)
+/// reorder-window 50          # optional: hold early payloads up to this many ms (1-60000)
+/// status-socket /run/mptunnel/mpclient.sock  # optional: the control socket's path
+/// bridge1.example.net 4000   # one path per line: HOST PORT [backup]
+/// 192.0.2.7 4000 backup      # used only while no other path is up
 /// [2001:db8::1] 2000         # IPv6 bare (2001:db8::1) or in brackets
 /// ```
 ///
@@ -20,12 +24,13 @@
 ///   with an optional `%zone`. Names are not resolved here: that is the runtime's job.
 /// - The key file's PATH is one word (no spaces), taken as written; the parser never opens it.
 /// - PORT is decimal digits only, 1-65535.
-/// - Directive names match case-insensitively, so a host named `listen` (in any case) cannot
-///   start a path line; write it fully qualified instead: `listen. 2000`.
+/// - Directive names match case-insensitively, so a host named `listen`, `mode` and so on
+///   (in any case) cannot start a path line; write it fully qualified instead: `listen. 2000`.
+/// - Every directive may appear at most once. The only path option is `backup`.
 /// - A line whose first word is not a directive is a path when that word looks like an
 ///   address (it holds `.`, `:` or `[`) or the next word looks like a port attempt (begins
 ///   with a digit or a sign and holds no `.` or `:`); otherwise it is an unknown directive,
-///   so that `mode duplicate` says "unknown directive" rather than "invalid port".
+///   so that `mdoe balance` says "unknown directive" rather than "invalid port".
 /// - Two paths are the same when their ports are equal and their hosts are equal ignoring
 ///   ASCII case. IPv6 literals are compared as written (`::1` and `0::1` differ).
 ///
@@ -36,9 +41,25 @@ public struct ConfigParser: Sendable {
     static let listenDirective = "listen"
     /// `key-file PATH`: the pre-shared key's file.
     static let keyFileDirective = "key-file"
+    /// `mode duplicate|balance`.
+    static let modeDirective = "mode"
+    /// `probe-interval MS`.
+    static let probeIntervalDirective = "probe-interval"
+    /// `reorder-window MS`.
+    static let reorderWindowDirective = "reorder-window"
+    /// `status-socket PATH`.
+    static let statusSocketDirective = "status-socket"
+    /// The `backup` option after `HOST PORT`.
+    static let backupOption = "backup"
+    /// Probe intervals below 10 ms are load, not health (100 probes a second per path).
+    static let minimumProbeInterval = 10
 
     var listen: Endpoint?
     var keyFile: String?
+    var mode: SchedulingMode?
+    var probeInterval: TimeSpan?
+    var reorderWindow: TimeSpan?
+    var statusSocket: String?
     var paths: [PathConfiguration] = []
     /// The paths' endpoints with lowercase hosts, to find a duplicate in constant time.
     var pathKeys: Set<Endpoint> = []
@@ -56,6 +77,18 @@ public struct ConfigParser: Sendable {
             try feedListen(words, lineNumber: lineNumber)
         } else if Self.isDirective(first, Self.keyFileDirective) {
             try feedKeyFile(words, lineNumber: lineNumber)
+        } else if Self.isDirective(first, Self.modeDirective) {
+            try feedMode(words, lineNumber: lineNumber)
+        } else if Self.isDirective(first, Self.probeIntervalDirective) {
+            let value = try Self.milliseconds(words, minimum: Self.minimumProbeInterval, lineNumber: lineNumber)
+            guard probeInterval == nil else { throw duplicate(Self.probeIntervalDirective, lineNumber) }
+            probeInterval = value
+        } else if Self.isDirective(first, Self.reorderWindowDirective) {
+            let value = try Self.milliseconds(words, minimum: 1, lineNumber: lineNumber)
+            guard reorderWindow == nil else { throw duplicate(Self.reorderWindowDirective, lineNumber) }
+            reorderWindow = value
+        } else if Self.isDirective(first, Self.statusSocketDirective) {
+            try feedStatusSocket(words, lineNumber: lineNumber)
         } else if Self.isPathLine(words) {
             try feedPath(words, lineNumber: lineNumber)
         } else {
@@ -67,7 +100,10 @@ public struct ConfigParser: Sendable {
     /// no line number) when no line gave a path.
     public func finish() throws(ConfigError) -> ClientConfiguration {
         guard !paths.isEmpty else { throw ConfigError(lineNumber: nil, kind: .noPaths) }
-        return ClientConfiguration(listen: listen ?? ClientConfiguration.defaultListen, paths: paths, keyFile: keyFile)
+        return ClientConfiguration(
+            listen: listen ?? ClientConfiguration.defaultListen, paths: paths, keyFile: keyFile,
+            mode: mode ?? .duplicate, probeInterval: probeInterval ?? Defaults.probeInterval,
+            reorderWindow: reorderWindow, statusSocket: statusSocket)
     }
 
     /// Parses a whole text: splits it on `\n` (a `\r` before it is tolerated), numbers the
@@ -106,11 +142,18 @@ public struct ConfigParser: Sendable {
         keyFile = words[1]
     }
 
-    /// `HOST PORT [OPTION...]`; no option is known yet.
+    /// `HOST PORT [backup]`.
     mutating func feedPath(_ words: [String], lineNumber: Int) throws(ConfigError) {
         guard words.count >= 2 else { throw ConfigError(lineNumber: lineNumber, kind: .missingPort(words[0])) }
         let endpoint = try Self.endpoint(host: words[0], port: words[1], lineNumber: lineNumber)
-        if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unknownOption(words[2])) }
+        var isBackup = false
+        for option in words.dropFirst(2) {
+            guard Self.isDirective(option, Self.backupOption) else {
+                throw ConfigError(lineNumber: lineNumber, kind: .unknownOption(option))
+            }
+            guard !isBackup else { throw ConfigError(lineNumber: lineNumber, kind: .duplicateOption(option)) }
+            isBackup = true
+        }
         let key = Endpoint(host: Self.lowercasedASCII(endpoint.host), port: endpoint.port)
         if pathKeys.contains(key) {
             throw ConfigError(lineNumber: lineNumber, kind: .duplicatePath(endpoint.description))
@@ -118,7 +161,7 @@ public struct ConfigParser: Sendable {
         guard paths.count < Defaults.maximumPaths else {
             throw ConfigError(lineNumber: lineNumber, kind: .tooManyPaths(limit: Defaults.maximumPaths))
         }
-        paths.append(PathConfiguration(endpoint: endpoint, lineNumber: lineNumber))
+        paths.append(PathConfiguration(endpoint: endpoint, lineNumber: lineNumber, isBackup: isBackup))
         pathKeys.insert(key)
     }
 

@@ -43,4 +43,37 @@ public enum Defaults {
     public static let replySilenceWarning = TimeSpan.seconds(5)
     /// Minimum gap between two repeats of one warning in the logs.
     public static let warningInterval = TimeSpan.seconds(10)
+    /// A probe not echoed within this long (or RFC 6298's SRTT + 4 RTTVAR, when larger)
+    /// counts as lost: one probe interval, far above any terrestrial round trip.
+    public static let probeTimeout = TimeSpan.seconds(1)
+    /// Probes over which a path's loss is measured: 16 s at one probe a second, long enough
+    /// for a percentage, short enough to follow a link that degrades.
+    public static let probeLossWindow = 16
+    /// Lost probes in a row that take a path down: one or two lost echoes are noise on a
+    /// busy link, three (3 s) are an outage. A path also goes down after 2.5 probe intervals
+    /// with no authentic frame at all, which with traffic flowing is usually sooner.
+    public static let pathDownAfterLostProbes = 3
+    /// Echoes in a row that bring a down path back up: one echo may be a fluke of a flapping
+    /// link; two (about 1 s apart) show it carries traffic again, within 2 s of its return.
+    public static let pathUpAfterEchoes = 2
+    /// Balance mode weighs each up path by (1 − loss) / SRTT, with SRTT raised to at least
+    /// this: differences under 5 ms are scheduling noise, not capacity, and two equal links
+    /// on one LAN must share equally.
+    public static let balanceRoundTripFloor = TimeSpan.milliseconds(5)
+    /// mpserver infers the client's mode from the upstream data of the last one or two of
+    /// these epochs (copies per payload, and which paths carried data).
+    public static let mirrorEpoch = TimeSpan.seconds(1)
+    /// A down path with no authentic frame for this long gets a new socket (a new source
+    /// port escapes a stale NAT or bridge mapping): ten missed probes.
+    public static let pathReopenInterval = TimeSpan.seconds(10)
+    /// The reorder buffer holds at most this many payloads; past it the oldest goes out at
+    /// once: 1,024 is 100 ms at 10,000 packets/s.
+    public static let maximumReorderPayloads = 1_024
+    /// The largest `reorder-window` and `probe-interval` a config may set (60 s): larger
+    /// values are typing errors (a probe interval beyond NAT timeouts loses the mapping).
+    public static let maximumConfigMilliseconds = 60_000
+    /// Where mpclient's control socket is, for `mpclient --status`.
+    public static let clientStatusSocket = "/run/mptunnel/mpclient.sock"
+    /// Where mpserver's control socket is, for `mpserver --status`.
+    public static let serverStatusSocket = "/run/mptunnel/mpserver.sock"
 }

@@ -52,8 +52,11 @@ public struct FrameFlags: OptionSet, Hashable, Sendable {
     public static let authenticated = FrameFlags(rawValue: 0x01)
     /// The body is encrypted (only together with `authenticated`).
     public static let encrypted = FrameFlags(rawValue: 0x02)
+    /// The AEAD is AES-256-GCM rather than ChaCha20-Poly1305 (only together with
+    /// `authenticated`). The sender chooses; a receiver with a key opens both.
+    public static let aesGCM = FrameFlags(rawValue: 0x04)
     /// Every bit this version defines.
-    public static let known: FrameFlags = [.authenticated, .encrypted]
+    public static let known: FrameFlags = [.authenticated, .encrypted, .aesGCM]
 }
 
 /// The fixed header of every frame.
@@ -94,7 +97,7 @@ public enum FrameError: Error, Hashable, Sendable {
     case unknownVersion(UInt8)
     /// A type this version does not define.
     case unknownType(UInt8)
-    /// Reserved flag bits set, or `encrypted` without `authenticated`.
+    /// Reserved flag bits set, or `encrypted` or `aesGCM` without `authenticated`.
     case invalidFlags(UInt8)
     /// A zero session id, or a zero sequence number.
     case invalidHeader

@@ -1,16 +1,19 @@
 import Crypto
 
 /// How the frames of one direction of one session are protected on the wire: keyless, or
-/// sealed with ChaCha20-Poly1305 under that direction's session key (see `Sealing.md`).
+/// sealed with ChaCha20-Poly1305 or AES-256-GCM under that direction's session key, one
+/// derived key per cipher (see `Sealing.md`).
 ///
 /// A frame is sealed once and the same bytes go on every path; only the path-id byte,
 /// which the associated data covers as zero, differs. Sealing and opening work in place:
 /// the ciphertext and tag are written over the frame's body and after it, and an opened
 /// body is the plaintext written over its ciphertext. ``Keyring`` makes these values.
 public struct FrameProtection: Sendable {
-    /// A derived per-direction key and whether the body is encrypted or only authenticated.
+    /// The derived per-direction keys (one per cipher), the cipher this side seals with, and
+    /// whether the body is encrypted or only authenticated.
     struct SessionKey: Sendable {
-        let key: SymmetricKey
+        let keys: [Cipher: SymmetricKey]
+        let cipher: Cipher
         let encrypts: Bool
     }
 
@@ -40,13 +43,10 @@ public struct FrameProtection: Sendable {
             return FrameLayout.headerSize + bodyLength
         }
         header.flags = sessionKey.encrypts ? [.authenticated, .encrypted] : [.authenticated]
+        if sessionKey.cipher == .aes256GCM { header.flags.insert(.aesGCM) }
         header.encode(into: frame)
         let bodyEnd = FrameLayout.headerSize + bodyLength
-        let sealed = Self.seal(frame, bodyEnd: bodyEnd, sequence: header.sequence, with: sessionKey)
-        if sessionKey.encrypts {
-            _ = sealed.ciphertext.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize..<bodyEnd]))
-        }
-        _ = sealed.tag.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: frame[bodyEnd..<(bodyEnd + FrameLayout.tagSize)]))
+        Self.seal(frame, bodyEnd: bodyEnd, sequence: header.sequence, with: sessionKey)
         frame[FrameLayout.pathIDOffset] = pathID
         return bodyEnd + FrameLayout.tagSize
     }
@@ -67,60 +67,58 @@ public struct FrameProtection: Sendable {
         let pathID = frame[FrameLayout.pathIDOffset]
         frame[FrameLayout.pathIDOffset] = 0
         defer { frame[FrameLayout.pathIDOffset] = pathID }
+        let cipher: Cipher = header.flags.contains(.aesGCM) ? .aes256GCM : .chaCha20Poly1305
+        guard let key = sessionKey.keys[cipher] else { return .failure(.authenticationFailed) }
         let opened = Self.open(
             frame, bodyEnd: bodyEnd, sequence: header.sequence, encrypted: header.flags.contains(.encrypted),
-            with: sessionKey.key)
+            cipher: cipher, key: key)
         return opened ? .success(FrameLayout.headerSize..<bodyEnd) : .failure(.authenticationFailed)
     }
 
     /// The nonce of frame `sequence`: 4 zero bytes, then the sequence number, big-endian.
-    static func nonce(_ sequence: UInt64) -> ChaChaPoly.Nonce? {
-        try? ChaChaPoly.Nonce(data: [0, 0, 0, 0] + bigEndianBytes(sequence))
+    static func nonce(_ sequence: UInt64) -> [UInt8] {
+        [0, 0, 0, 0] + bigEndianBytes(sequence)
     }
 }
 
 extension FrameProtection {
-    /// Seals the body `frame[headerSize..<bodyEnd]`: encrypted with the header as associated
-    /// data, or (authenticated only) an empty message with header and body as associated data.
-    /// The frame's path-id byte is zero here.
-    static func seal(
-        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, with sessionKey: SessionKey
-    ) -> ChaChaPoly.SealedBox {
-        let body = UnsafeRawBufferPointer(rebasing: frame[FrameLayout.headerSize..<bodyEnd])
+    /// Seals the body `frame[headerSize..<bodyEnd]` in place and writes the tag after it:
+    /// encrypted with the header as associated data, or (authenticated only) an empty
+    /// message with header and body as associated data. The path-id byte is zero here.
+    static func seal(_ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, with sessionKey: SessionKey) {
+        let body = UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize..<bodyEnd])
+        let tag = UnsafeMutableRawBufferPointer(rebasing: frame[bodyEnd..<(bodyEnd + FrameLayout.tagSize)])
         let header = UnsafeRawBufferPointer(rebasing: frame[..<FrameLayout.headerSize])
         let headerAndBody = UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd])
+        let encrypts = sessionKey.encrypts
         do {
-            guard let nonce = nonce(sequence) else { throw CryptoKitError.incorrectParameterSize }
-            return sessionKey.encrypts
-                ? try ChaChaPoly.seal(body, using: sessionKey.key, nonce: nonce, authenticating: header)
-                : try ChaChaPoly.seal([UInt8](), using: sessionKey.key, nonce: nonce,
-                    authenticating: headerAndBody)
+            guard let key = sessionKey.keys[sessionKey.cipher] else { throw CryptoKitError.incorrectKeySize }
+            try sessionKey.cipher.seal(
+                encrypts ? UnsafeRawBufferPointer(body) : UnsafeRawBufferPointer(start: nil, count: 0), key: key,
+                nonce: nonce(sequence), authenticating: encrypts ? header : headerAndBody,
+                ciphertext: encrypts ? body : nil, tag: tag)
         } catch {
-            // Sealing fails only for a nonce that is not 12 bytes or a message over 256 GB:
-            // neither can come from a datagram, so this is a bug in this file, not bad input.
-            fatalError("ChaCha20-Poly1305 refused to seal: \(error)")
+            // Sealing fails only for a nonce that is not 12 bytes, a missing key or a message
+            // over 64 GB: none can come from a datagram, so this is a bug here, not bad input.
+            fatalError("\(sessionKey.cipher.rawValue) refused to seal: \(error)")
         }
     }
 
     /// Opens `frame[headerSize..<bodyEnd]` and its tag in place; false when it does not
     /// authenticate (the frame is then unchanged). The frame's path-id byte is zero here.
     static func open(
-        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, encrypted: Bool, with key: SymmetricKey
+        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, encrypted: Bool, cipher: Cipher,
+        key: SymmetricKey
     ) -> Bool {
         let body = UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize..<bodyEnd])
         let tag = UnsafeRawBufferPointer(rebasing: frame[bodyEnd..<(bodyEnd + FrameLayout.tagSize)])
-        guard let nonce = nonce(sequence) else { return false }
+        let header = UnsafeRawBufferPointer(rebasing: frame[..<FrameLayout.headerSize])
+        let headerAndBody = UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd])
         do {
-            if encrypted {
-                let box = try ChaChaPoly.SealedBox(nonce: nonce, ciphertext: UnsafeRawBufferPointer(body), tag: tag)
-                let header = UnsafeRawBufferPointer(rebasing: frame[..<FrameLayout.headerSize])
-                let plaintext = try ChaChaPoly.open(box, using: key, authenticating: header)
-                _ = plaintext.copyBytes(to: body)
-            } else {
-                let box = try ChaChaPoly.SealedBox(nonce: nonce, ciphertext: [UInt8](), tag: tag)
-                let headerAndBody = UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd])
-                _ = try ChaChaPoly.open(box, using: key, authenticating: headerAndBody)
-            }
+            try cipher.open(
+                encrypted ? UnsafeRawBufferPointer(body) : UnsafeRawBufferPointer(start: nil, count: 0), tag: tag,
+                key: key, nonce: nonce(sequence), authenticating: encrypted ? header : headerAndBody,
+                plaintext: encrypted ? body : nil)
             return true
         } catch {
             return false

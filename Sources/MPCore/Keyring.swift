@@ -16,12 +16,15 @@ public struct Keyring: Sendable {
     /// Whether sealed frames encrypt their body (`MPTUNNEL_ENCRYPT` unset or 1) or only
     /// authenticate it (`MPTUNNEL_ENCRYPT=0`). Ignored without a key.
     public let encrypts: Bool
+    /// The AEAD this side seals with; it opens frames sealed with either.
+    public let cipher: Cipher
 
-    /// A keyring for `key` (or none); `encrypts` chooses what this side sends. A receiver
-    /// with a key accepts both kinds of sealed frame: the sender chooses.
-    public init(key: PreSharedKey?, encrypts: Bool = true) {
+    /// A keyring for `key` (or none); `encrypts` and `cipher` choose what this side sends.
+    /// A receiver with a key accepts every kind of sealed frame: the sender chooses.
+    public init(key: PreSharedKey?, encrypts: Bool = true, cipher: Cipher = .chaCha20Poly1305) {
         self.key = key
         self.encrypts = encrypts
+        self.cipher = cipher
     }
 
     /// "mptunnel v1": the HKDF salt; a new protocol version gets a new salt and so new keys.
@@ -42,10 +45,16 @@ public struct Keyring: Sendable {
         return FrameProtection(key: derive(from: key, info: info))
     }
 
+    /// One key per cipher: ChaCha20-Poly1305's info is the label and ids alone (as before
+    /// AES-256-GCM existed); AES-256-GCM's appends " aes-256-gcm", so no key serves two algorithms.
     private func derive(from key: PreSharedKey, info: [UInt8]) -> FrameProtection.SessionKey {
-        let derived = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: key.symmetricKey, salt: Self.salt, info: info, outputByteCount: PreSharedKey.size)
-        return FrameProtection.SessionKey(key: derived, encrypts: encrypts)
+        var keys: [Cipher: SymmetricKey] = [:]
+        for cipher in Cipher.allCases {
+            let label = cipher == .chaCha20Poly1305 ? [] : cipher.keyLabel
+            keys[cipher] = HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: key.symmetricKey, salt: Self.salt, info: info + label, outputByteCount: PreSharedKey.size)
+        }
+        return FrameProtection.SessionKey(keys: keys, cipher: cipher, encrypts: encrypts)
     }
 }
 

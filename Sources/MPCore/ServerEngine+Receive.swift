@@ -37,6 +37,8 @@ extension ServerEngine {
         case .fresh: break
         case .duplicate:
             session.paths[path].recordReceive(bytes: frame.count, now: now)
+            session.paths[path].duplicatesReceived &+= 1
+            if header.type == .upstreamData { session.mirror.recordData(path: path, fresh: false, now: now) }
             return drop(.duplicate)
         case .tooOld: return drop(.tooOld)
         }
@@ -48,6 +50,7 @@ extension ServerEngine {
             return echo(UnsafeRawBufferPointer(rebasing: frame[body]), session: session, path: path, to: address, into: reply)
         }
         session.payloadsDelivered &+= 1
+        session.mirror.recordData(path: path, fresh: true, now: now)
         return .deliver(payload: body, session: session, flowID: header.flowID)
     }
 
@@ -83,6 +86,7 @@ extension ServerEngine {
         writer.write(timestamp)
         let length = session.seal(.probeEcho, flowID: 0, bodyLength: FrameLayout.probeBodySize, in: reply)
         FrameHeader.setPathID(UInt8(path), in: reply)
+        session.paths[path].recordSend(bytes: length)
         return .reply(length: length, to: address)
     }
 }

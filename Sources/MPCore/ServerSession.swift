@@ -17,6 +17,9 @@ public final class ServerSession<Address: Hashable> {
     /// Payloads delivered to the target.
     public internal(set) var payloadsDelivered = 0
 
+    /// Mirrors the client's mode and paths for replies (R21).
+    public internal(set) var mirror = ReplyMirror()
+
     var receiveWindow = ReplayWindow()
     var nextSequence: UInt64 = 1
     /// When an acceptance was last sent on each path: at most one per
@@ -41,6 +44,25 @@ public final class ServerSession<Address: Hashable> {
 
     /// Number of paths heard from.
     public var activePathCount: Int { pathAddresses.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+
+    /// The paths heard from (with a reply address).
+    public var heardPaths: PathSet {
+        var result = PathSet()
+        for (path, address) in pathAddresses.enumerated() where address != nil { result.insert(path: path) }
+        return result
+    }
+
+    /// The paths a reply framed at `now` goes out on, each to its address in
+    /// ``pathAddresses`` (receiver rule R21, ``ReplyMirror``).
+    public func replyPaths(now: Timestamp) -> PathSet {
+        mirror.replyPaths(heard: heardPaths, now: now)
+    }
+
+    /// Counts a frame of `bytes` bytes that the runtime sent on `path`.
+    public func recordSend(path: Int, bytes: Int) {
+        guard paths.indices.contains(path) else { return }
+        paths[path].recordSend(bytes: bytes)
+    }
 
     /// Seals `bodyLength` bytes already at the body offset of `frame` under the next
     /// downstream sequence number; returns the frame's length.

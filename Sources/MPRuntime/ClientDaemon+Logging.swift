@@ -31,32 +31,74 @@ extension ClientDaemon {
         }
     }
 
+    /// A path going down is a warning (the user may have lost a link); coming back is info.
+    /// Every path down at once is a warning of its own: payloads then go out on all of them.
+    func logHealthChanges(_ changes: PathHealthChanges, now: Timestamp) {
+        guard !changes.isEmpty else { return }
+        for index in changes.wentDown.members where index < paths.count {
+            logger.warning("path down", metadata: pathMetadata(index))
+        }
+        for index in changes.cameUp.members where index < paths.count {
+            logger.info("path up", metadata: pathMetadata(index))
+        }
+        if changes.allDown {
+            logger.warning("every path is down: sending on all of them until one answers", metadata: ["paths": "\(paths.count)"])
+        }
+    }
+
+    private func pathMetadata(_ index: Int) -> Logger.Metadata {
+        let health = session.health[index]
+        return [
+            "id": "\(index)", "endpoint": "\(paths[index].endpoint)",
+            "loss": "\(health.loss.map { "\(Int($0 * 100))%" } ?? "-")",
+            "lost-in-a-row": "\(health.consecutiveLosses)",
+        ]
+    }
+
     static let keylessWarning: Logger.Message =
         "no key: frames travel unauthenticated and in clear; anyone who can reach the ports can inject traffic"
 
-    /// One line per path and one summary line, at info level.
+    /// One line per path (state, RTT, loss, datagrams and bytes each way, last heard,
+    /// duplicates) and one summary line, at info level: the SIGUSR1 table.
     func logStatistics() {
         let now = MonotonicClock.now()
         for path in paths {
             let statistics = session.paths[path.index]
+            let health = session.health[path.index]
             logger.info(
                 "path statistics",
                 metadata: [
                     "id": "\(path.index)", "endpoint": "\(path.endpoint)",
-                    "sent": "\(path.framesSent)", "send-failures": "\(path.sendFailures)",
+                    "state": "\(health.state)\(session.backupPaths.contains(path: path.index) ? " (backup)" : "")",
+                    "rtt": "\(milliseconds(health.roundTrip.smoothed))", "rttvar": "\(milliseconds(health.roundTrip.smoothed == nil ? nil : health.roundTrip.variation))",
+                    "loss": "\(health.loss.map { "\(Int(($0 * 100).rounded()))%" } ?? "-")",
+                    "sent": "\(statistics.framesSent)", "bytes-sent": "\(statistics.bytesSent)",
+                    "send-failures": "\(path.sendFailures)",
                     "received": "\(statistics.framesReceived)", "bytes-received": "\(statistics.bytesReceived)",
-                    "last-heard": "\(statistics.lastReceive.map { "\((now - $0).seconds)s ago" } ?? "never")",
-                    "rtt": "\(statistics.lastRoundTrip.map { "\($0.seconds * 1000)ms" } ?? "-")",
+                    "duplicates": "\(statistics.duplicatesReceived)",
+                    "last-heard": "\(statistics.lastReceive.map { "\(secondsText(now - $0))s ago" } ?? "never")",
                 ])
         }
         logger.info(
             "session statistics",
             metadata: [
                 "session": "\(hex(session.sessionID))", "accepted": "\(session.isAccepted)",
+                "mode": "\(session.mode.rawValue)", "up": "\(session.upPaths.count)/\(paths.count)",
                 "flows": "\(session.flowCount)", "delivered": "\(session.payloadsDelivered)",
                 "duplicates": "\(session.drops[.duplicate])", "dropped": "\(session.drops.total)",
             ])
     }
+}
+
+/// A span as milliseconds with one decimal, or `-` for none.
+func milliseconds(_ span: TimeSpan?) -> String {
+    guard let span else { return "-" }
+    return "\(Double(span.nanoseconds / 100_000) / 10)ms"
+}
+
+/// A span as seconds with one decimal.
+func secondsText(_ span: TimeSpan) -> String {
+    "\(Double(span.nanoseconds / 100_000_000) / 10)"
 }
 
 /// A 64-bit id as 16 hex digits, as logs show session ids and tags.

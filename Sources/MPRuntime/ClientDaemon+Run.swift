@@ -27,6 +27,15 @@ extension ClientDaemon {
         let timer = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: true) { [unowned self] in tick() }
         timer.start()
         watchers.append(timer)
+        if let window = session.reorder?.window {
+            // A fifth of the window: a payload behind a lost one waits at most 1.2 windows.
+            let interval = TimeSpan(nanoseconds: max(window.nanoseconds / 5, 1_000_000))
+            let drain = TimerWatcher(loop: loop, interval: interval, repeating: true) { [unowned self] in
+                releaseHeldPayloads(now: MonotonicClock.now())
+            }
+            drain.start()
+            watchers.append(drain)
+        }
         watchers.append(contentsOf: signalWatchers(loop: loop, logger: logger) { [unowned self] in logStatistics() })
         tick()
     }
@@ -37,7 +46,7 @@ extension ClientDaemon {
             case .datagram(let length, let source):
                 let now = MonotonicClock.now()
                 switch session.encodePayload(length: length, from: source, now: now, in: outbound.bytes) {
-                case .send(let frameLength): sendOnAllPaths(length: frameLength)
+                case .send(let frameLength): sendOnScheduledPaths(length: frameLength, now: now)
                 case .held: break
                 case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
                 }
@@ -67,30 +76,42 @@ extension ClientDaemon {
         switch verdict {
         case .deliver(let payload, let address):
             if listenSocket.send(inbound.slice(payload), to: address) != .sent { applicationSendFailures += 1 }
+            releaseHeldPayloads(now: now)
         case .accepted(let tag, let restarted):
             logger.info(
                 restarted ? "mpserver restarted; session accepted again" : "session accepted by mpserver",
                 metadata: ["server-tag": "\(hex(tag))", "path": "\(path.endpoint)"])
-            while let length = session.nextHeldFrame(now: now, into: outbound.bytes) { sendOnAllPaths(length: length) }
-        case .consumed: break
+            while let length = session.nextHeldFrame(now: now, into: outbound.bytes) {
+                sendOnScheduledPaths(length: length, now: now)
+            }
+        case .consumed: releaseHeldPayloads(now: now)
         case .dropped(let reason):
             dropLog.record(reason, firstByte: inbound.bytes[0], source: path.endpoint, now: now)
         }
     }
 
-    /// Sends the frame in the outbound buffer on every path: the same bytes but for the
+    /// Sends the application the payloads the reorder buffer releases (none when it is off).
+    func releaseHeldPayloads(now: Timestamp) {
+        while session.releaseHeld(now: now, { [listenSocket] payload, address in
+            if listenSocket.send(payload, to: address) != .sent { applicationSendFailures += 1 }
+        }) {}
+    }
+
+    /// Sends the frame in the outbound buffer on the paths the session's scheduler picks
+    /// (every up path in duplicate mode, one in balance mode): the same bytes but for the
     /// path-id hint. A path whose send fails is counted and skipped; the others go on.
-    func sendOnAllPaths(length: Int) {
+    func sendOnScheduledPaths(length: Int, now: Timestamp) {
         let frame = outbound.prefix(length)
-        for path in paths {
-            FrameHeader.setPathID(UInt8(path.index), in: frame)
-            send(frame, on: path)
+        for index in session.pathsFor(now: now).members where index < paths.count {
+            FrameHeader.setPathID(UInt8(index), in: frame)
+            send(frame, on: paths[index])
         }
     }
 
     private func send(_ frame: UnsafeMutableRawBufferPointer, on path: ClientPath) {
         if path.socket.send(UnsafeRawBufferPointer(frame)) == .sent {
             path.framesSent += 1
+            session.recordSend(path: path.index, bytes: frame.count)
         } else {
             path.sendFailures += 1
         }
@@ -98,6 +119,7 @@ extension ClientDaemon {
 
     func tick() {
         let now = MonotonicClock.now()
+        logHealthChanges(session.updateHealth(now: now), now: now)
         for path in paths {
             guard let length = session.probe(path: path.index, now: now, into: outbound.bytes) else { continue }
             let frame = outbound.prefix(length)

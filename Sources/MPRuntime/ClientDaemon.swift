@@ -1,6 +1,6 @@
 // mpclient at run time: one libev loop on one thread. The listen socket's watcher takes
-// application payloads, the session frames them once, and the same bytes go out on every
-// path's socket; each path socket's watcher takes frames from mpserver and hands the first
+// application payloads, the session frames them once, and the same bytes go out on the
+// paths its scheduler picks (every up path in duplicate mode, one in balance mode); each path socket's watcher takes frames from mpserver and hands the first
 // copy of each payload back to the application address that owns its flow.
 import Logging
 import MPCore
@@ -64,7 +64,9 @@ public final class ClientDaemon {
         var random = SystemRandomNumberGenerator()
         var sessionID: UInt64 = 0
         while sessionID == 0 { sessionID = random.next() }
-        session = ClientSession(sessionID: sessionID, pathCount: paths.count, keyring: keyring)
+        session = ClientSession(
+            sessionID: sessionID, pathCount: paths.count, probeInterval: configuration.probeInterval, keyring: keyring,
+            mode: configuration.mode, backupPaths: configuration.backupPaths, reorderWindow: configuration.reorderWindow)
         replyMonitor = ReplyMonitor(now: MonotonicClock.now())
     }
 

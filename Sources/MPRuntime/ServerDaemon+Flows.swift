@@ -60,7 +60,21 @@ extension ServerDaemon {
                     "flows": "\(flowCounts[session.sessionID, default: 0])",
                     "delivered": "\(session.payloadsDelivered)",
                     "last-heard": "\((now - session.lastReceive).seconds)s ago",
+                    "mode": "\(session.mirror.isBalanced ? "balance" : "duplicate")",
                 ])
+            for path in session.heardPaths.members {
+                let statistics = session.paths[path]
+                logger.info(
+                    "path statistics",
+                    metadata: [
+                        "session": "\(hex(session.sessionID))", "id": "\(path)",
+                        "address": "\(session.pathAddresses[path].map { "\($0)" } ?? "-")",
+                        "received": "\(statistics.framesReceived)", "bytes-received": "\(statistics.bytesReceived)",
+                        "sent": "\(statistics.framesSent)", "bytes-sent": "\(statistics.bytesSent)",
+                        "duplicates": "\(statistics.duplicatesReceived)",
+                        "last-heard": "\(statistics.lastReceive.map { "\(secondsText(now - $0))s ago" } ?? "never")",
+                    ])
+            }
         }
         logger.info(
             "server statistics",

@@ -78,21 +78,24 @@ extension ServerDaemon {
                     dropLog.record(.oversized, firstByte: nil, source: "target", now: now)
                     continue
                 }
-                sendOnAllPaths(length: frameLength, session: flow.session)
+                sendReply(length: frameLength, session: flow.session, now: now)
             case .wouldBlock: return
             case .failed: continue  // ICMP: the target is not listening (yet); the payload is lost
             }
         }
     }
 
-    /// Sends the frame in the outbound buffer on every path of `session`, each to the
-    /// address it was last heard from.
-    private func sendOnAllPaths(length: Int, session: ServerSession<SocketAddress>) {
+    /// Sends the frame in the outbound buffer on the paths the session's mirror picks (R21:
+    /// every path that carries upstream data in duplicate mode, one of them in balance mode),
+    /// each to the address it was last heard from.
+    private func sendReply(length: Int, session: ServerSession<SocketAddress>, now: Timestamp) {
         let frame = outbound.prefix(length)
-        for (index, address) in session.pathAddresses.enumerated() {
-            guard let address else { continue }
+        for index in session.replyPaths(now: now).members {
+            guard let address = session.pathAddresses[index] else { continue }
             FrameHeader.setPathID(UInt8(index), in: frame)
-            if listenSocket.send(UnsafeRawBufferPointer(frame), to: address) != .sent {
+            if listenSocket.send(UnsafeRawBufferPointer(frame), to: address) == .sent {
+                session.recordSend(path: index, bytes: length)
+            } else {
                 counters.pathSendFailures += 1
             }
         }

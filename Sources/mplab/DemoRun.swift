@@ -6,8 +6,7 @@ import MPCore
 import MPRuntime
 
 final class DemoRun {
-    /// How often the probe knocks and the children are checked while waiting.
-    static let probeInterval = TimeSpan.milliseconds(100)
+    /// How often the children are checked during the load.
     static let childCheckInterval = TimeSpan.milliseconds(200)
 
     let clientAddress: SocketAddress
@@ -56,27 +55,9 @@ final class DemoRun {
     }
 
     private func waitForAnswer(timeout: Double) throws {
-        let probe = try UDPSocket(family: .ipv4)
-        try probe.connect(to: clientAddress)
-        var answered = false
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
-        defer { buffer.deallocate() }
-        let watcher = IOWatcher(loop: lab.loop, fd: probe.fd) { [unowned lab] in
-            if case .datagram = probe.receive(into: buffer) {
-                answered = true
-                lab.stop()
-            }
+        let answered = try LabProbe.waitForAnswer(from: clientAddress, lab: lab, timeout: timeout) {
+            [unowned self] in checkChildren()
         }
-        watcher.start()
-        // Sixteen bytes of anything: the echo target returns them; the load ignores them.
-        let knock = [UInt8](repeating: 0x6b, count: LoadPayload.timedSize)
-        let timer = lab.every(Self.probeInterval) { [unowned self] in
-            _ = knock.withUnsafeBytes { probe.send($0) }
-            checkChildren()
-        }
-        lab.run(for: timeout)
-        timer.stop()
-        watcher.stop()
         try checkOutcome()
         guard answered else { throw LabError("the tunnel did not answer within \(timeout) s") }
     }

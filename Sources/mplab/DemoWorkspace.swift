@@ -1,5 +1,5 @@
-// What the demonstration needs around it: the daemons' binaries next to mplab, free
-// loopback ports, and a temporary directory for mpclient.conf and the daemons' logs.
+// What the demonstration and the benchmark need around them: the daemons' binaries next to
+// mplab, free loopback ports, and a temporary directory for mpclient.conf, key files and logs.
 import Glibc
 import MPRuntime
 
@@ -7,6 +7,8 @@ struct DemoWorkspace {
     let directory: String
     let serverBinary: String
     let clientBinary: String
+    /// mplab itself, for relays and echo targets run as their own processes.
+    let labBinary: String
 
     var serverLog: String { directory + "/mpserver.log" }
     var clientLog: String { directory + "/mpclient.log" }
@@ -14,18 +16,20 @@ struct DemoWorkspace {
 
     /// Finds mpserver and mpclient in `binaryDirectory` (default: mplab's own directory)
     /// and makes a fresh temporary directory.
-    static func make(binaryDirectory: String?) throws -> DemoWorkspace {
+    static func make(binaryDirectory: String?, prefix: String = "mplab-demo") throws -> DemoWorkspace {
         let binaries = try binaryDirectory ?? ownDirectory()
         let server = binaries + "/mpserver"
         let client = binaries + "/mpclient"
         for binary in [server, client] where access(binary, X_OK) != 0 {
             throw LabError("cannot find `\(binary)' (\(errnoText())): build it with `swift build`")
         }
-        var template = Array("/tmp/mplab-demo.XXXXXX".utf8CString)
+        var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
         guard let directory = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
             throw LabError("cannot make a temporary directory: \(errnoText())")
         }
-        return DemoWorkspace(directory: String(cString: directory), serverBinary: server, clientBinary: client)
+        return DemoWorkspace(
+            directory: String(cString: directory), serverBinary: server, clientBinary: client,
+            labBinary: try ownDirectory() + "/mplab")
     }
 
     /// The directory of the running executable, from /proc/self/exe.
@@ -45,15 +49,27 @@ struct DemoWorkspace {
         return try socket.localAddress.port
     }
 
-    func writeClientConfig(listenPort: UInt16, relays: [SocketAddress]) throws {
-        var lines = ["# Written by mplab demo: one path per lossy relay.", "listen 127.0.0.1 \(listenPort)"]
+    /// Writes an mpclient.conf with one path per relay to `path` (default: ``clientConfig``).
+    func writeClientConfig(
+        listenPort: UInt16, relays: [SocketAddress], keyFile: String? = nil, to path: String? = nil
+    ) throws {
+        var lines = ["# Written by mplab: one path per relay.", "listen 127.0.0.1 \(listenPort)"]
         lines += relays.map { "\($0.ipAddress) \($0.port)" }
-        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: clientConfig)
+        if let keyFile { lines.append("key-file \(keyFile)") }
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path ?? clientConfig)
     }
 
-    /// Removes the directory and the files the demo put in it.
+    /// Removes the directory and the files put in it (it has no subdirectories).
     func remove() {
-        for file in [serverLog, clientLog, clientConfig] { unlink(file) }
+        if let stream = opendir(directory) {
+            while let entry = readdir(stream) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name != "." && name != ".." { unlink(directory + "/" + name) }
+            }
+            closedir(stream)
+        }
         rmdir(directory)
     }
 }

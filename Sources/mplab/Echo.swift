@@ -9,7 +9,11 @@ final class EchoServer {
     static let batchLimit = 64
 
     let address: SocketAddress
+    /// Datagrams beginning with this are also counted under `prefixed` (a test tells its
+    /// own traffic from anything else that reaches the target).
+    let countPrefix: [UInt8]?
     private(set) var received = 0
+    private(set) var prefixed = 0
     private(set) var echoed = 0
     /// Sends that failed (send buffer full): the datagram is lost, as on a busy server.
     private(set) var failed = 0
@@ -17,7 +21,8 @@ final class EchoServer {
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
     private var watcher: IOWatcher?
 
-    init(listen: SocketAddress, loop: EventLoop) throws {
+    init(listen: SocketAddress, loop: EventLoop, countPrefix: [UInt8]? = nil) throws {
+        self.countPrefix = countPrefix
         socket = try UDPSocket(bindingTo: listen)
         socket.setBufferSizes(receive: 4 << 20, send: 4 << 20)
         address = try socket.localAddress
@@ -36,6 +41,7 @@ final class EchoServer {
             case .datagram(let length, let sender):
                 received += 1
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<min(length, buffer.count)])
+                if let countPrefix, bytes.starts(with: countPrefix) { prefixed += 1 }
                 if socket.send(bytes, to: sender) == .sent { echoed += 1 } else { failed += 1 }
             case .wouldBlock:
                 return
@@ -46,10 +52,12 @@ final class EchoServer {
     }
 
     var statisticsJSON: JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("listen", .string(address.description)), ("received", .integer(received)),
             ("echoed", .integer(echoed)), ("failed", .integer(failed)),
-        ])
+        ]
+        if countPrefix != nil { fields.append(("prefixed", .integer(prefixed))) }
+        return .object(fields)
     }
 
     var summary: String {
@@ -74,11 +82,19 @@ struct EchoCommand: ParsableCommand {
     @Option(name: .customLong("stats-file"), help: "Write counters as JSON to this file every second and at exit.")
     var statsFile: String?
 
+    @Option(
+        name: .customLong("count-prefix"),
+        help: ArgumentHelp(
+            "Also count the datagrams that begin with this text (\"prefixed\" in the stats file), "
+                + "to tell a test's own traffic from anything else that reaches the target.",
+            valueName: "text"))
+    var countPrefix: String?
+
     func run() throws {
         let lab = try LabLoop()
         let echo: EchoServer
         do {
-            echo = try EchoServer(listen: listen, loop: lab.loop)
+            echo = try EchoServer(listen: listen, loop: lab.loop, countPrefix: countPrefix.map { Array($0.utf8) })
         } catch {
             throw LabError("cannot listen on \(listen): \(error)")
         }

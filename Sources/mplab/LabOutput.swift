@@ -22,6 +22,7 @@ enum JSONValue {
     case number(Double)
     case string(String)
     case object([(String, JSONValue)])
+    case array([JSONValue])
 
     var rendered: String {
         switch self {
@@ -34,6 +35,8 @@ enum JSONValue {
         case .object(let members):
             let inner = members.map { "\(Self.quoted($0.0)):\($0.1.rendered)" }
             return "{" + inner.joined(separator: ",") + "}"
+        case .array(let elements):
+            return "[" + elements.map(\.rendered).joined(separator: ",") + "]"
         }
     }
 

@@ -6,12 +6,15 @@ import ArgumentParser
 struct MPLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mplab",
-        abstract: "Lab tools for mptunnel on loopback: lossy relays, an echo target, load and a demo.",
+        abstract: "Lab tools for mptunnel on loopback: lossy relays, an echo target, load, a demo and benchmarks.",
         discussion: """
             Example without the tunnel (about 36% of echoes lost: 0.8 x 0.8 come back):
               mplab echo --listen 127.0.0.1:1194 &
               mplab relay --listen 127.0.0.1:4000 --to 127.0.0.1:1194 --drop 0.2 &
               mplab load --to 127.0.0.1:4000 --rate 1000 --duration 5
             """,
-        subcommands: [RelayCommand.self, EchoCommand.self, LoadCommand.self, DemoCommand.self])
+        subcommands: [
+            RelayCommand.self, EchoCommand.self, LoadCommand.self, DemoCommand.self, BenchCommand.self,
+            SessionsCommand.self,
+        ])
 }

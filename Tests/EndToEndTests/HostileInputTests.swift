@@ -6,10 +6,13 @@ import Testing
 /// Datagrams of every size, and garbage, at the daemons' ports.
 @Suite("Sizes and hostile input", .serialized)
 struct HostileInputTests {
-    @Test("payloads up to the documented maximum arrive intact, one for one; one byte more is dropped")
-    func sizes() throws {
-        let tunnel = try TunnelFixture(bridges: 0, directPath: true)
+    @Test(
+        "payloads up to the documented maximum arrive intact, one for one; one byte more is dropped",
+        arguments: Keying.allCases)
+    func sizes(keying: Keying) throws {
+        let tunnel = try TunnelFixture(bridges: 0, directPath: true, keying: keying)
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
+        #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         let prober = try Prober(to: tunnel.listenAddress)
         _ = prober.drain(timeout: .milliseconds(200))
         for size in [0, 1, 1_200, 1_472, 9_000, 32_768, Defaults.maximumPayload] {
@@ -22,10 +25,13 @@ struct HostileInputTests {
         #expect(tunnel.client?.log.contains("larger than \(Defaults.maximumPayload) bytes") == true)
     }
 
-    @Test("100,000 random datagrams at each daemon: no crash, forwarding goes on, memory bounded")
-    func garbage() throws {
-        let tunnel = try TunnelFixture(bridges: 2, directPath: true)
+    @Test(
+        "100,000 random datagrams at each daemon: no crash, forwarding goes on, memory bounded",
+        arguments: Keying.allCases)
+    func garbage(keying: Keying) throws {
+        let tunnel = try TunnelFixture(bridges: 2, directPath: true, keying: keying)
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
+        #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         let prober = try Prober(to: tunnel.listenAddress)
         let pids = [tunnel.server!.pid, tunnel.client!.pid]
         let before = pids.map { residentKilobytes(pid: $0) ?? 0 }
@@ -46,7 +52,7 @@ struct HostileInputTests {
         _ = prober.drain(timeout: .milliseconds(500))
         #expect(prober.roundTrip([4, 5, 6], timeout: .seconds(2)) == [4, 5, 6])
         let after = pids.map { residentKilobytes(pid: $0) ?? 0 }
-        print("garbage: resident KB before \(before), after \(after); probes through during flood \(forwarded)/100")
+        print("garbage [\(keying)]: resident KB before \(before), after \(after); probes through during flood \(forwarded)/100")
         for (old, new) in zip(before, after) { #expect(new - old < 5 * 1024) }
     }
 }

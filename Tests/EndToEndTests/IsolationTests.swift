@@ -31,26 +31,28 @@ struct IsolationTests {
         }
     }
 
-    @Test("two applications behind one mpclient: under 1% loss each, nothing misdelivered")
-    func twoApplications() throws {
-        let tunnel = try TunnelFixture(bridges: 2, directPath: true)
+    @Test("two applications behind one mpclient: under 1% loss each, nothing misdelivered", arguments: Keying.allCases)
+    func twoApplications(keying: Keying) throws {
+        let tunnel = try TunnelFixture(bridges: 2, directPath: true, keying: keying)
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
+        #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         let probers = try (0..<2).map { _ in try Prober(to: tunnel.listenAddress) }
         let losses = exchange(probers, count: 2_000)
-        print("two applications, loss: \(losses)")
+        print("two applications, loss [\(keying)]: \(losses)")
         #expect(losses.allSatisfy { $0 < 0.01 }, "\(losses)")
     }
 
-    @Test("two mpclients on one mpserver: under 1% loss each, nothing misdelivered")
-    func twoClients() throws {
-        let tunnel = try TunnelFixture(bridges: 2, directPath: true)
+    @Test("two mpclients on one mpserver: under 1% loss each, nothing misdelivered", arguments: Keying.allCases)
+    func twoClients(keying: Keying) throws {
+        let tunnel = try TunnelFixture(bridges: 2, directPath: true, keying: keying)
         let secondListen = freeUDPPort()
         try tunnel.lab.startClient(listenPort: secondListen, pathPorts: tunnel.bridgePorts)
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
+        #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         #expect(try tunnel.lab.waitForTunnel(listenPort: secondListen), "\(tunnel.lab.logs)")
         let probers = [try Prober(to: tunnel.listenAddress), try Prober(to: .loopbackIPv4(port: secondListen))]
         let losses = exchange(probers, count: 2_000)
-        print("two mpclients, loss: \(losses)")
+        print("two mpclients, loss [\(keying)]: \(losses)")
         #expect(losses.allSatisfy { $0 < 0.01 }, "\(losses)")
     }
 }

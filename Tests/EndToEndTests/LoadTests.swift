@@ -29,26 +29,32 @@ extension TunnelFixture {
 /// Traffic at rate through the built binaries.
 @Suite("Load through the tunnel", .serialized)
 struct LoadTests {
-    @Test("the original README example: three socat bridges, 1,000 datagrams/s of 1,200 bytes, under 0.5% loss")
-    func readmeExample() throws {
-        let tunnel = try TunnelFixture(bridges: 3)
+    @Test(
+        "the original README example: three socat bridges, 1,000 datagrams/s of 1,200 bytes, under 0.5% loss",
+        arguments: Keying.allCases)
+    func readmeExample(keying: Keying) throws {
+        let tunnel = try TunnelFixture(bridges: 3, keying: keying)
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
+        #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         let result = try #require(try tunnel.load(rate: 1_000, size: 1_200, seconds: 5))
-        print("README example: sent \(result.sent), received \(result.received), loss \(result.lossPercent)% round trip")
+        print("README example [\(keying)]: sent \(result.sent), received \(result.received), loss \(result.lossPercent)% round trip")
         #expect(result.sent >= 4_900)
         #expect(result.lossPercent < 0.5)
         #expect(result.duplicates == 0)
         #expect(result.corrupted == 0)
     }
 
-    @Test("three paths dropping 20% each way: loss within 1.5x of the expected 0.8% each way")
-    func lossyPaths() throws {
-        let tunnel = try TunnelFixture(drops: [0.2, 0.2, 0.2])
+    @Test(
+        "three paths dropping 20% each way: loss within 1.5x of the expected 0.8% each way",
+        arguments: Keying.allCases)
+    func lossyPaths(keying: Keying) throws {
+        let tunnel = try TunnelFixture(drops: [0.2, 0.2, 0.2], keying: keying)
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
-        let result = try #require(try tunnel.load(rate: 2_000, size: 200, seconds: 10))
+        #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
+        let result = try #require(try tunnel.load(rate: 1_000, size: 200, seconds: 20))
         // A round trip crosses the paths twice: 1 - (1 - 0.008)^2 = 1.59% expected.
         let oneWayLoss = 1 - (1 - result.lossPercent / 100).squareRoot()
-        print("20% paths: sent \(result.sent), round-trip loss \(result.lossPercent)%, one way \(oneWayLoss * 100)%")
+        print("20% paths [\(keying)]: sent \(result.sent), round-trip loss \(result.lossPercent)%, one way \(oneWayLoss * 100)%")
         #expect(result.sent >= 20_000)
         #expect(oneWayLoss > 0.008 / 1.5 && oneWayLoss < 0.008 * 1.5)
         #expect(result.duplicates == 0)

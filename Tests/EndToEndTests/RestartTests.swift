@@ -6,30 +6,32 @@ import Testing
 /// flows again without touching the other side.
 @Suite("Restarts heal by themselves", .serialized)
 struct RestartTests {
-    @Test("mpserver killed and restarted: traffic within 2 s, mpclient untouched")
-    func serverRestart() throws {
-        let tunnel = try TunnelFixture(bridges: 3)
+    @Test("mpserver killed and restarted: traffic within 2 s, mpclient untouched", arguments: Keying.allCases)
+    func serverRestart(keying: Keying) throws {
+        let tunnel = try TunnelFixture(bridges: 3, keying: keying)
         let prober = try Prober(to: tunnel.listenAddress)
         #expect(tunnel.secondsUntilTraffic(prober: prober) != nil, "\(tunnel.lab.logs)")
+        #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         tunnel.server?.kill9()
         _ = prober.drain(timeout: .milliseconds(1000))
         try tunnel.restartServer()
         let seconds = tunnel.secondsUntilTraffic(prober: prober)
-        print("mpserver restart: traffic again after \(seconds.map { "\($0)" } ?? "never") s")
+        print("mpserver restart [\(keying)]: traffic again after \(seconds.map { "\($0)" } ?? "never") s")
         #expect((seconds ?? 99) < 2, "\(tunnel.lab.logs)")
         #expect(tunnel.client?.log.contains("mpserver restarted") == true)
     }
 
-    @Test("mpclient killed and restarted: traffic within 2 s, mpserver untouched")
-    func clientRestart() throws {
-        let tunnel = try TunnelFixture(bridges: 3)
+    @Test("mpclient killed and restarted: traffic within 2 s, mpserver untouched", arguments: Keying.allCases)
+    func clientRestart(keying: Keying) throws {
+        let tunnel = try TunnelFixture(bridges: 3, keying: keying)
         let prober = try Prober(to: tunnel.listenAddress)
         #expect(tunnel.secondsUntilTraffic(prober: prober) != nil, "\(tunnel.lab.logs)")
+        #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         tunnel.client?.kill9()
         _ = prober.drain(timeout: .milliseconds(1000))
         try tunnel.restartClient()
         let seconds = tunnel.secondsUntilTraffic(prober: prober)
-        print("mpclient restart: traffic again after \(seconds.map { "\($0)" } ?? "never") s")
+        print("mpclient restart [\(keying)]: traffic again after \(seconds.map { "\($0)" } ?? "never") s")
         #expect((seconds ?? 99) < 2, "\(tunnel.lab.logs)")
     }
 }

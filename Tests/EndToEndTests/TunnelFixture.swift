@@ -1,10 +1,21 @@
 import MPRuntime
 import MPTestSupport
+import Testing
+
+/// Whether a test runs its tunnel keyless (the foundation's command lines) or with one key
+/// on both sides: the foundation's end-to-end tests run both ways.
+enum Keying: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case keyless
+    case keyed
+
+    var testDescription: String { rawValue }
+}
 
 /// One tunnel on loopback: echo target, mpserver, `bridges` socat bridges (or, with
-/// `drops`, mplab relays dropping that share each way), and mpclient.
+/// `drops`, mplab relays dropping that share each way), and mpclient; with `keying` keyed,
+/// both daemons get the lab's key file.
 final class TunnelFixture {
-    let lab = TunnelLab()
+    let lab: TunnelLab
     let echoPort = freeUDPPort()
     let serverPort = freeUDPPort()
     let listenPort = freeUDPPort()
@@ -12,7 +23,11 @@ final class TunnelFixture {
     var server: ChildProcess?
     var client: ChildProcess?
 
-    init(bridges: Int = 3, drops: [Double]? = nil, socat: Bool = true, directPath: Bool = false) throws {
+    init(
+        bridges: Int = 3, drops: [Double]? = nil, socat: Bool = true, directPath: Bool = false,
+        keying: Keying = .keyless
+    ) throws {
+        lab = try TunnelLab(keyed: keying == .keyed)
         try lab.startEcho(port: echoPort)
         server = try lab.startServer(port: serverPort, targetPort: echoPort)
         for index in 0..<(drops?.count ?? bridges) {
@@ -31,6 +46,14 @@ final class TunnelFixture {
     }
 
     var listenAddress: SocketAddress { .loopbackIPv4(port: listenPort) }
+
+    /// True when both daemons logged the sealing the fixture asked for: ChaCha20-Poly1305
+    /// with a key, the keyless warning without one. Call once the tunnel is up.
+    var sealsAsConfigured: Bool {
+        let expected =
+            lab.keyFile == nil ? "no key: frames travel unauthenticated" : "frames sealed with ChaCha20-Poly1305"
+        return [server, client].allSatisfy { $0?.log.contains(expected) == true }
+    }
 
     func restartServer() throws {
         server = try lab.startServer(port: serverPort, targetPort: echoPort)

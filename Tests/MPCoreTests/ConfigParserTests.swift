@@ -104,7 +104,7 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(number: 7, text: "example.com +3000", expected: error(1, .invalidPort("+3000"))),
     ConfigCase(number: 8, text: "example.com -1", expected: error(1, .invalidPort("-1"))),
     ConfigCase(number: 9, text: "localhost abc", expected: error(1, .unknownDirective("localhost"))),
-    ConfigCase(number: 10, text: "mode duplicate", expected: error(1, .unknownDirective("mode"))),
+    ConfigCase(number: 10, text: "mdoe balance", expected: error(1, .unknownDirective("mdoe"))),
     ConfigCase(number: 11, text: "key-file\n1.2.3.4 2000", expected: error(1, .missingPath("key-file"))),
     ConfigCase(number: 12, text: "gateway", expected: error(1, .unknownDirective("gateway"))),
     ConfigCase(number: 13, text: "lisen 127.0.0.1 3000", expected: error(1, .unknownDirective("lisen"))),
@@ -117,7 +117,7 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(number: 20, text: "listen a..b 3000", expected: error(1, .invalidHost("a..b"))),
     ConfigCase(
         number: 21, text: "listen ::1 3000\na 1\nlisten ::1 3001\n", expected: error(3, .duplicateListen)),
-    ConfigCase(number: 22, text: "1.2.3.4 2000 backup", expected: error(1, .unknownOption("backup"))),
+    ConfigCase(number: 22, text: "1.2.3.4 2000 backp", expected: error(1, .unknownOption("backp"))),
     ConfigCase(
         number: 23, text: "10.0.0.1 4000\n10.0.0.1 4000", expected: error(2, .duplicatePath("10.0.0.1:4000"))),
     ConfigCase(
@@ -159,6 +159,56 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(number: 51, text: "key-file /a b\n1.2.3.4 2000", expected: error(1, .unexpectedToken("b"))),
     ConfigCase(number: 52, text: "key-file /a\nKEY-FILE /b\n1.2.3.4 2000", expected: error(2, .duplicateKeyFile)),
     ConfigCase(number: 53, text: "key-file /etc/mptunnel/key\n", expected: error(nil, .noPaths)),
+    ConfigCase(number: 54, text: "mode triplicate\na 1", expected: error(1, .invalidMode("triplicate"))),
+    ConfigCase(number: 55, text: "a 1\nmode", expected: error(2, .missingValue("mode"))),
+    ConfigCase(number: 56, text: "mode balance x\na 1", expected: error(1, .unexpectedToken("x"))),
+    ConfigCase(number: 57, text: "mode balance\nMODE duplicate\na 1", expected: error(2, .duplicateDirective("mode"))),
+    ConfigCase(
+        number: 58, text: "probe-interval 1s\na 1", expected: error(1, .invalidMilliseconds("probe-interval", "1s"))),
+    ConfigCase(
+        number: 59, text: "probe-interval 5\na 1",
+        expected: error(1, .millisecondsOutOfRange("probe-interval", "5", minimum: 10, maximum: 60_000))),
+    ConfigCase(
+        number: 60, text: "reorder-window 99999999999999999999\na 1",
+        expected: error(
+            1, .millisecondsOutOfRange("reorder-window", "99999999999999999999", minimum: 1, maximum: 60_000))),
+    ConfigCase(
+        number: 61, text: "reorder-window 0\na 1",
+        expected: error(1, .millisecondsOutOfRange("reorder-window", "0", minimum: 1, maximum: 60_000))),
+    ConfigCase(number: 62, text: "a 1\nreorder-window", expected: error(2, .missingValue("reorder-window"))),
+    ConfigCase(
+        number: 63, text: "reorder-window 5\nreorder-window 6\na 1",
+        expected: error(2, .duplicateDirective("reorder-window"))),
+    ConfigCase(number: 64, text: "status-socket\na 1", expected: error(1, .missingPath("status-socket"))),
+    ConfigCase(number: 65, text: "status-socket /a /b\na 1", expected: error(1, .unexpectedToken("/b"))),
+    ConfigCase(number: 66, text: "a.example 1 backup backup", expected: error(1, .duplicateOption("backup"))),
+    ConfigCase(number: 67, text: "a.example 1 backup primary", expected: error(1, .unknownOption("primary"))),
+    ConfigCase(number: 68, text: "probe-interval -5\na 1", expected: error(1, .invalidMilliseconds("probe-interval", "-5"))),
+]
+
+private let settingsCases: [ConfigCase<ClientConfiguration>] = [
+    ConfigCase(
+        number: 1,
+        text: """
+            mode balance
+            probe-interval 250
+            reorder-window 50
+            status-socket /tmp/mpclient.sock
+            10.0.0.1 4000
+            10.0.0.2 4000 backup   # only when 10.0.0.1 is down
+            """,
+        expected: ClientConfiguration(
+            paths: [
+                path("10.0.0.1", 4000, line: 5),
+                PathConfiguration(endpoint: Endpoint(host: "10.0.0.2", port: 4000), lineNumber: 6, isBackup: true),
+            ],
+            mode: .balance, probeInterval: .milliseconds(250), reorderWindow: .milliseconds(50),
+            statusSocket: "/tmp/mpclient.sock")),
+    ConfigCase(
+        number: 2, text: "MODE Duplicate\nPROBE-INTERVAL 60000\na 1 BACKUP\n",
+        expected: ClientConfiguration(
+            paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 3, isBackup: true)],
+            probeInterval: .seconds(60))),
 ]
 
 @Suite("mpclient.conf parser")
@@ -171,6 +221,36 @@ struct ConfigParserTests {
     @Test("invalid configs", arguments: invalidCases)
     fileprivate func invalid(_ testCase: ConfigCase<ConfigError>) {
         #expect(throws: testCase.expected) { try ConfigParser.parse(testCase.text) }
+    }
+
+    @Test("mode, probe-interval, reorder-window, status-socket and backup", arguments: settingsCases)
+    fileprivate func settings(_ testCase: ConfigCase<ClientConfiguration>) throws {
+        let configuration = try ConfigParser.parse(testCase.text)
+        #expect(configuration == testCase.expected)
+        #expect(configuration.backupPaths == (testCase.number == 1 ? PathSet(path: 1) : PathSet(path: 0)))
+    }
+
+    @Test func settingsDefaults() throws {
+        let configuration = try ConfigParser.parse("10.0.0.1 4000")
+        #expect(configuration.mode == .duplicate)
+        #expect(configuration.probeInterval == Defaults.probeInterval)
+        #expect(configuration.reorderWindow == nil && configuration.statusSocket == nil)
+        #expect(configuration.backupPaths.isEmpty)
+    }
+
+    @Test func settingsMessages() {
+        let file = "mpclient.conf"
+        #expect(
+            error(2, .invalidMode("fast")).message(fileName: file)
+                == "mpclient.conf:2: invalid mode `fast': expected `duplicate' or `balance'")
+        #expect(
+            error(3, .millisecondsOutOfRange("probe-interval", "5", minimum: 10, maximum: 60_000)).message(fileName: file)
+                == "mpclient.conf:3: `probe-interval' value `5' is out of range 10-60000 ms")
+        #expect(
+            error(4, .invalidMilliseconds("reorder-window", "50ms")).reason
+                == "invalid `reorder-window' value `50ms': expected milliseconds, a whole number")
+        #expect(error(5, .duplicateDirective("mode")).reason == "second `mode' line: it may appear once")
+        #expect(error(1, .missingValue("mode")).reason == "`mode' needs a value: expected `mode duplicate' or `mode balance'")
     }
 
     @Test func defaultListenAddress() throws {
@@ -224,8 +304,8 @@ struct ConfigParserTests {
     @Test func failedLineLeavesParserUnchanged() throws {
         var parser = ConfigParser()
         try parser.feed(line: "10.0.0.1 4000", lineNumber: 1)
-        #expect(throws: error(2, .unknownOption("backup"))) {
-            try parser.feed(line: "10.0.0.2 4000 backup", lineNumber: 2)
+        #expect(throws: error(2, .unknownOption("standby"))) {
+            try parser.feed(line: "10.0.0.2 4000 standby", lineNumber: 2)
         }
         #expect(throws: error(3, .unexpectedToken("x"))) { try parser.feed(line: "listen ::1 1 x", lineNumber: 3) }
         try parser.feed(line: "10.0.0.2 4000" as Substring, lineNumber: 4)

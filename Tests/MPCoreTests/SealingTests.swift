@@ -9,8 +9,24 @@ struct SealingTests {
     static let sessionID: UInt64 = 0x0102_0304_0506_0708
     static let serverTag: UInt64 = 0x1112_1314_1516_1718
 
-    static func upstream(_ key: PreSharedKey = key, encrypts: Bool = true) -> FrameProtection {
-        Keyring(key: key, encrypts: encrypts).upstream(sessionID: sessionID)
+    static func upstream(
+        _ key: PreSharedKey = key, encrypts: Bool = true, cipher: Cipher = .chaCha20Poly1305
+    ) -> FrameProtection {
+        Keyring(key: key, encrypts: encrypts, cipher: cipher).upstream(sessionID: sessionID)
+    }
+
+    @Test("AES-256-GCM frames carry their flag and open at a receiver that sends ChaCha20-Poly1305", arguments: [true, false])
+    func aesGCM(encrypts: Bool) {
+        let body = (0..<1_200).map { UInt8(truncatingIfNeeded: $0 * 13) }
+        let frame = Self.seal(body, with: Self.upstream(encrypts: encrypts, cipher: .aes256GCM))
+        #expect(frame[FrameLayout.flagsOffset] == (encrypts ? 0x07 : 0x05))
+        #expect(Self.open(frame, with: Self.upstream()) == .success(body))
+        #expect(Self.open(frame, with: Self.upstream(Self.otherKey)) == .failure(.authenticationFailed))
+        let chacha = Self.seal(body, with: Self.upstream(encrypts: encrypts))
+        #expect(chacha[FrameLayout.headerSize...] != frame[FrameLayout.headerSize...])
+        var relabelled = frame
+        relabelled[FrameLayout.flagsOffset] &= ~FrameFlags.aesGCM.rawValue
+        #expect(Self.open(relabelled, with: Self.upstream()) == .failure(.authenticationFailed))
     }
 
     /// A data frame of `body` sealed under `protection`, sent on path `pathID`.
@@ -134,7 +150,7 @@ struct SealingTests {
 
     @Test("the nonce is four zero bytes and the sequence number; successive frames never share one")
     func nonces() {
-        #expect(Array(FrameProtection.nonce(0x0102_0304_0506_0708)!) == [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(FrameProtection.nonce(0x0102_0304_0506_0708) == [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8])
         let first = Self.seal(Array("same".utf8), with: Self.upstream(), sequence: 1)
         let second = Self.seal(Array("same".utf8), with: Self.upstream(), sequence: 2)
         #expect(first[FrameLayout.headerSize...] != second[FrameLayout.headerSize...])

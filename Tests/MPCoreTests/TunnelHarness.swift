@@ -26,12 +26,24 @@ final class TunnelHarness {
     private var buffer = [UInt8](repeating: 0, count: Defaults.maximumPayload + FrameLayout.maximumOverhead)
     private var reply = [UInt8](repeating: 0, count: 64)
 
-    init(paths: Int, loss: Double = 0, seed: UInt64 = 1, sessionID: UInt64 = 0xC11E_0001, keyring: Keyring = .keyless) {
+    /// Downstream frames mpclient received, per path (data, echoes and acceptances).
+    var downstreamFrames: [Int]
+    /// Upstream data frames mpclient sent, per path.
+    var upstreamDataFrames: [Int]
+
+    init(
+        paths: Int, loss: Double = 0, seed: UInt64 = 1, sessionID: UInt64 = 0xC11E_0001, keyring: Keyring = .keyless,
+        mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: TimeSpan? = nil
+    ) {
         pathCount = paths
         lossRates = Array(repeating: loss, count: paths)
+        downstreamFrames = Array(repeating: 0, count: paths)
+        upstreamDataFrames = Array(repeating: 0, count: paths)
         random = SplitMix64(seed: seed)
         self.keyring = keyring
-        client = ClientSession(sessionID: sessionID, pathCount: paths, keyring: keyring)
+        client = ClientSession(
+            sessionID: sessionID, pathCount: paths, keyring: keyring, mode: mode, backupPaths: backupPaths,
+            reorderWindow: reorderWindow)
         server = ServerEngine(keyring: keyring)
     }
 
@@ -52,11 +64,24 @@ final class TunnelHarness {
         Double(random.next() % 1_000_000) / 1_000_000 < lossRates[path]
     }
 
-    /// Sends probes due now, as the runtime's timer would.
-    func tick() {
+    /// Sends probes due now and updates path health, as the runtime's timer would.
+    @discardableResult
+    func tick() -> PathHealthChanges {
+        let changes = client.updateHealth(now: now)
         for path in 0..<pathCount {
             let length = buffer.withUnsafeMutableBytes { client.probe(path: path, now: now, into: $0) }
             if let length { sendUpstream(Array(buffer[..<length]), paths: [path]) }
+        }
+        return changes
+    }
+
+    /// Moves time on by `span` in steps of `step`, ticking after each.
+    func advance(_ span: TimeSpan, step: TimeSpan = .milliseconds(250)) {
+        var elapsed = TimeSpan(nanoseconds: 0)
+        while elapsed < span {
+            now = now + step
+            elapsed = TimeSpan(nanoseconds: elapsed.nanoseconds + step.nanoseconds)
+            tick()
         }
     }
 
@@ -66,7 +91,10 @@ final class TunnelHarness {
             UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize...]).copyBytes(from: payload)
             return client.encodePayload(length: payload.count, from: address, now: now, in: frame)
         }
-        if case .send(let length) = outcome { sendUpstream(Array(buffer[..<length]), paths: Array(0..<pathCount)) }
+        guard case .send(let length) = outcome else { return }
+        let paths = Array(client.pathsFor(now: now).members)
+        for path in paths { upstreamDataFrames[path] += 1 }
+        sendUpstream(Array(buffer[..<length]), paths: paths)
     }
 
     /// mpserver's target replies on flow `flow` of session `session`.
@@ -77,7 +105,7 @@ final class TunnelHarness {
             return server.encodePayload(length: payload.count, session: session, flowID: flow, in: frame)
         }
         guard let length else { return }
-        for (path, address) in session.pathAddresses.enumerated() where address != nil {
+        for path in session.replyPaths(now: now).members {
             var frame = Array(buffer[..<length])
             frame[FrameLayout.pathIDOffset] = UInt8(path)
             capturedDownstream.append(frame)
@@ -118,6 +146,7 @@ final class TunnelHarness {
     @discardableResult
     func deliverDownstream(_ frame: [UInt8], path: Int) -> ClientSession<Int>.Inbound {
         var frame = frame
+        downstreamFrames[path] += 1
         let verdict = frame.withUnsafeMutableBytes { client.receiveFrame($0, path: path, now: now) }
         switch verdict {
         case .deliver(let payload, let address):
@@ -131,7 +160,7 @@ final class TunnelHarness {
 
     func flushHeld() {
         while let length = buffer.withUnsafeMutableBytes({ client.nextHeldFrame(now: now, into: $0) }) {
-            sendUpstream(Array(buffer[..<length]), paths: Array(0..<pathCount))
+            sendUpstream(Array(buffer[..<length]), paths: Array(client.pathsFor(now: now).members))
         }
     }
 

@@ -30,8 +30,10 @@ public final class ChildProcess {
         let inherited = Self.currentEnvironment().merging(environment) { $1 }
         let envp = inherited.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
+        var attributes = Self.cleanSignalAttributes()
+        defer { posix_spawnattr_destroy(&attributes) }
         var child: pid_t = 0
-        let result = posix_spawnp(&child, executable, &actions, nil, argv, envp)
+        let result = posix_spawnp(&child, executable, &actions, &attributes, argv, envp)
         guard result == 0 else { throw SpawnError(commandLine: commandLine, errno: result) }
         pid = child
     }
@@ -86,6 +88,24 @@ public final class ChildProcess {
         guard result == pid else { return }
         let signalled = status & 0x7f
         exitStatus = signalled == 0 ? (status >> 8) & 0xff : 128 + signalled
+    }
+
+    /// Spawn attributes that give the child an empty signal mask and default handling of
+    /// the signals tests send. A test runs on a worker thread of Swift's concurrency pool,
+    /// which blocks most signals; a child would inherit that mask and never see SIGTERM
+    /// or SIGUSR1 (every stop would then wait for SIGKILL).
+    private static func cleanSignalAttributes() -> posix_spawnattr_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        return attributes
     }
 
     private static func currentEnvironment() -> [String: String] {

@@ -39,7 +39,7 @@ public func waitUntil(
 }
 
 /// Blocks the calling thread for `duration` (tests may not need an async context to wait).
-func sleep(for duration: Duration) {
+public func sleep(for duration: Duration) {
     let (seconds, attoseconds) = duration.components
     // 1e9 attoseconds per nanosecond.
     var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))

@@ -1,8 +1,19 @@
 // A loopback laboratory for end-to-end tests: the built mpserver and mpclient, an echo
 // target, and bridges (socat or mplab's lossy relays), each a child process on 127.0.0.1
-// with free ports, all stopped by PID when the lab goes away.
+// with free ports, all stopped by PID when the lab goes away. A keyed lab makes one key
+// file with `mpserver --genkey` and gives it to every daemon it starts.
 import MPCore
 import MPRuntime
+
+/// Which key file a daemon started by a ``TunnelLab`` gets.
+public enum KeyChoice: Sendable {
+    /// The lab's key file (none in a keyless lab).
+    case lab
+    /// No key, even in a keyed lab.
+    case none
+    /// This key file.
+    case file(String)
+}
 
 /// A set of processes forming one tunnel (or several) on loopback.
 public final class TunnelLab {
@@ -10,12 +21,41 @@ public final class TunnelLab {
     public let directory: String
     /// Where mpclient, mpserver and mplab were built.
     public let products: String
+    /// The key file every daemon gets unless told otherwise; nil in a keyless lab.
+    public private(set) var keyFile: String?
     private(set) var processes: [ChildProcess] = []
     private var counter = 0
 
+    /// A keyless lab.
     public init() {
         directory = makeTemporaryDirectory()
         products = productsDirectory()
+    }
+
+    /// A lab whose daemons share one fresh key when `keyed` is true.
+    public convenience init(keyed: Bool) throws {
+        self.init()
+        if keyed { keyFile = try makeKeyFile(named: "key") }
+    }
+
+    /// Writes a fresh key from `mpserver --genkey` to a file of the lab's directory, mode
+    /// 600 as the README asks, and returns its path.
+    public func makeKeyFile(named name: String) throws -> String {
+        let process = try start("mpserver", ["--genkey"])
+        let status = process.waitForExit(timeout: .seconds(10))
+        let key = process.log.split(separator: "\n").last.map(String.init) ?? ""
+        guard status == 0, key.count == 44 else { throw KeyGenerationError(output: process.log) }
+        let path = "\(directory)/\(name)"
+        try writeFile(path, key + "\n")
+        return path
+    }
+
+    private func keyPath(_ choice: KeyChoice) -> String? {
+        switch choice {
+        case .lab: return keyFile
+        case .none: return nil
+        case .file(let path): return path
+        }
     }
 
     deinit {
@@ -34,30 +74,43 @@ public final class TunnelLab {
         return process
     }
 
-    /// `mpserver PORT 127.0.0.1 TARGET_PORT`.
+    /// `mpserver PORT 127.0.0.1 TARGET_PORT`, with `--key-file` when `key` names one.
     @discardableResult
-    public func startServer(port: UInt16, targetPort: UInt16, arguments: [String] = []) throws -> ChildProcess {
-        try start("mpserver", ["\(port)", "127.0.0.1", "\(targetPort)", "--log-level", "debug"] + arguments)
+    public func startServer(
+        port: UInt16, targetPort: UInt16, arguments: [String] = [], key: KeyChoice = .lab,
+        environment: [String: String] = [:]
+    ) throws -> ChildProcess {
+        let keyArguments = keyPath(key).map { ["--key-file", $0] } ?? []
+        return try start(
+            "mpserver", ["\(port)", "127.0.0.1", "\(targetPort)", "--log-level", "debug"] + keyArguments + arguments,
+            environment: environment)
     }
 
     /// Writes an mpclient.conf listening on `listenPort` with one path per port in
-    /// `pathPorts` (all on 127.0.0.1) plus `extraLines`, and starts `mpclient` on it.
+    /// `pathPorts` (all on 127.0.0.1), a `key-file` line when `key` names one, plus
+    /// `extraLines`, and starts `mpclient` on it.
     @discardableResult
     public func startClient(
-        listenPort: UInt16, pathPorts: [UInt16], extraLines: [String] = [], environment: [String: String] = [:]
+        listenPort: UInt16, pathPorts: [UInt16], extraLines: [String] = [], key: KeyChoice = .lab,
+        environment: [String: String] = [:]
     ) throws -> ChildProcess {
         counter += 1
         let config = "\(directory)/mpclient-\(counter).conf"
+        let keyLines = keyPath(key).map { ["key-file \($0)"] } ?? []
         let lines = ["# written by TunnelLab", "listen 127.0.0.1 \(listenPort)"]
-            + pathPorts.map { "127.0.0.1 \($0)" } + extraLines
+            + pathPorts.map { "127.0.0.1 \($0)" } + keyLines + extraLines
         try writeFile(config, lines.joined(separator: "\n") + "\n")
         return try start("mpclient", [config, "--log-level", "debug"], environment: environment)
     }
 
-    /// An echo target on `port`.
+    /// An echo target on `port`; with `statsFile`, its counters go there every second.
     @discardableResult
-    public func startEcho(port: UInt16) throws -> ChildProcess {
-        try start("mplab", ["echo", "--listen", "127.0.0.1:\(port)"])
+    public func startEcho(
+        port: UInt16, statsFile: String? = nil, countPrefix: String? = nil
+    ) throws -> ChildProcess {
+        let stats = statsFile.map { ["--stats-file", $0] } ?? []
+        let prefix = countPrefix.map { ["--count-prefix", $0] } ?? []
+        return try start("mplab", ["echo", "--listen", "127.0.0.1:\(port)"] + stats + prefix)
     }
 
     /// A lossy relay from `listenPort` to `targetPort` dropping `drop` of the datagrams each way.
@@ -99,4 +152,10 @@ public final class TunnelLab {
     public var logs: String {
         processes.map { "== \($0.commandLine)\n\($0.log)" }.joined(separator: "\n")
     }
+}
+
+/// `mpserver --genkey` did not print a key.
+public struct KeyGenerationError: Error, CustomStringConvertible {
+    public let output: String
+    public var description: String { "mpserver --genkey printed no key: \(output)" }
 }

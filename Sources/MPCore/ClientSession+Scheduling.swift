@@ -1,0 +1,78 @@
+/// What ``ClientSession/updateHealth(now:)`` found changed since its last call.
+public struct PathHealthChanges: Hashable, Sendable {
+    /// Paths that went down.
+    public var wentDown: PathSet = []
+    /// Paths that came back up.
+    public var cameUp: PathSet = []
+    /// Every path is down now and was not at the last call (payloads go out on all of them).
+    public var allDown = false
+    /// Some path is up again after every path was down.
+    public var recovered = false
+
+    /// True when nothing changed.
+    public var isEmpty: Bool { wentDown.isEmpty && cameUp.isEmpty && !allDown && !recovered }
+}
+
+extension ClientSession {
+    /// The paths a payload framed at `now` goes out on (the runtime calls this once per
+    /// payload; no allocation):
+    ///
+    /// - candidates are the usable (up, and not silent past their limit at `now`) primary
+    ///   paths; if none, the usable backup paths; if none at all, every path (so that a
+    ///   tunnel whose paths all look dead still tries them all);
+    /// - ``SchedulingMode/duplicate`` returns every candidate;
+    /// - ``SchedulingMode/balance`` returns one, by smooth weighted round-robin with weight
+    ///   (1 − loss) / max(SRTT, ``Defaults/balanceRoundTripFloor``). With every path down it
+    ///   returns them all, like duplicate mode.
+    public func pathsFor(now: Timestamp) -> PathSet {
+        let usable = usablePaths(now: now)
+        guard !usable.isEmpty else { return .first(paths.count) }
+        let primaries = usable.subtracting(backupPaths)
+        let candidates = primaries.isEmpty ? usable : primaries
+        guard mode == .balance, candidates.count > 1 else { return candidates }
+        let health = self.health
+        let floor = Defaults.balanceRoundTripFloor
+        let picked = balancer.pick(from: candidates) { path in
+            let roundTrip = max(health[path].roundTrip.smoothed ?? floor, floor)
+            return (1 - (health[path].loss ?? 0)) / roundTrip.seconds
+        }
+        return picked.map(PathSet.init(path:)) ?? candidates
+    }
+
+    /// The paths that are up and not silent past their limit at `now`.
+    public func usablePaths(now: Timestamp) -> PathSet {
+        var result = PathSet()
+        for path in health.indices where health[path].state == .up {
+            let heard = health[path].lastHeard ?? health[path].firstProbe ?? now
+            if now - heard < health[path].silenceLimit { result.insert(path: path) }
+        }
+        return result
+    }
+
+    /// The paths whose state is up (as of the last ``updateHealth(now:)`` or echo).
+    public var upPaths: PathSet {
+        var result = PathSet()
+        for path in health.indices where health[path].state == .up { result.insert(path: path) }
+        return result
+    }
+
+    /// Decides overdue probes, applies the down rules and reports what changed since the
+    /// last call. The runtime calls it on every timer tick and logs the changes.
+    public func updateHealth(now: Timestamp) -> PathHealthChanges {
+        for path in health.indices { health[path].refresh(now: now) }
+        let up = upPaths
+        var changes = PathHealthChanges()
+        changes.wentDown = reportedUp.subtracting(up)
+        changes.cameUp = up.subtracting(reportedUp)
+        changes.allDown = up.isEmpty && !reportedUp.isEmpty
+        changes.recovered = !up.isEmpty && reportedUp.isEmpty
+        reportedUp = up
+        return changes
+    }
+
+    /// Counts a frame of `bytes` bytes that the runtime sent on `path`.
+    public func recordSend(path: Int, bytes: Int) {
+        guard paths.indices.contains(path) else { return }
+        paths[path].recordSend(bytes: bytes)
+    }
+}

@@ -1,0 +1,54 @@
+// The settings directives of mpclient.conf beyond `listen` and `key-file`: the scheduling
+// mode, the probe interval, the reorder window and the control socket's path.
+
+extension ConfigParser {
+    /// `mode duplicate|balance` (the value matches case-insensitively).
+    mutating func feedMode(_ words: [String], lineNumber: Int) throws(ConfigError) {
+        guard words.count >= 2 else {
+            throw ConfigError(lineNumber: lineNumber, kind: .missingValue(Self.modeDirective))
+        }
+        if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[2])) }
+        guard let value = SchedulingMode(rawValue: Self.lowercasedASCII(words[1])) else {
+            throw ConfigError(lineNumber: lineNumber, kind: .invalidMode(words[1]))
+        }
+        guard mode == nil else { throw duplicate(Self.modeDirective, lineNumber) }
+        mode = value
+    }
+
+    /// `status-socket PATH`: one word, taken as written.
+    mutating func feedStatusSocket(_ words: [String], lineNumber: Int) throws(ConfigError) {
+        guard words.count >= 2 else {
+            throw ConfigError(lineNumber: lineNumber, kind: .missingPath(Self.statusSocketDirective))
+        }
+        if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[2])) }
+        guard statusSocket == nil else { throw duplicate(Self.statusSocketDirective, lineNumber) }
+        statusSocket = words[1]
+    }
+
+    /// The milliseconds of `DIRECTIVE MS`: decimal digits, `minimum` to
+    /// ``Defaults/maximumConfigMilliseconds``.
+    static func milliseconds(_ words: [String], minimum: Int, lineNumber: Int) throws(ConfigError) -> TimeSpan {
+        let name = lowercasedASCII(words[0])
+        guard words.count >= 2 else { throw ConfigError(lineNumber: lineNumber, kind: .missingValue(name)) }
+        if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[2])) }
+        let word = words[1]
+        guard !word.isEmpty, word.utf8.allSatisfy(isDigit) else {
+            throw ConfigError(lineNumber: lineNumber, kind: .invalidMilliseconds(name, word))
+        }
+        var value = 0
+        for digit in word.utf8 {
+            // Saturate just past the range: a 30-digit value must not overflow.
+            value = min(value * 10 + Int(digit - UInt8(ascii: "0")), Defaults.maximumConfigMilliseconds + 1)
+        }
+        guard (minimum...Defaults.maximumConfigMilliseconds).contains(value) else {
+            throw ConfigError(
+                lineNumber: lineNumber,
+                kind: .millisecondsOutOfRange(name, word, minimum: minimum, maximum: Defaults.maximumConfigMilliseconds))
+        }
+        return .milliseconds(UInt64(value))
+    }
+
+    func duplicate(_ name: String, _ lineNumber: Int) -> ConfigError {
+        ConfigError(lineNumber: lineNumber, kind: .duplicateDirective(name))
+    }
+}

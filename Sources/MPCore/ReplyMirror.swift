@@ -1,0 +1,99 @@
+/// How mpserver spreads one session's replies: it mirrors what it sees of the upstream
+/// data, so that mpclient's `mode` and `backup` settings hold for both directions without
+/// a field on the wire (protocol rule R21).
+///
+/// - Paths that carried upstream data in the current or the previous
+///   ``Defaults/mirrorEpoch`` are the *data paths*; mpclient puts data only on its up
+///   primary paths (or its backups while no primary is up), so replies follow them. With no
+///   recent data, the data paths of the last epoch that had any stay in force; before any
+///   data at all, every path heard from is used.
+/// - Copies per payload over the same epochs tell the mode: at least 1.25 copies (duplicate
+///   mode sends one per up path, 2 or more) means duplicate, and every reply goes on every
+///   data path; fewer means balance, and each reply goes on one data path, by smooth
+///   weighted round-robin with each path's share of the upstream data as its weight.
+///   The verdict changes only on epochs with at least 8 payloads, so a quiet session keeps it.
+///
+/// Pure and allocation-free per frame. Not safe for concurrent use.
+public struct ReplyMirror: Hashable, Sendable {
+    /// Below 8 payloads over two epochs the copy ratio says little; the verdict stays.
+    static let minimumPayloadsForVerdict = 8
+
+    /// True when the upstream data looks like balance mode (one copy per payload).
+    public private(set) var isBalanced = false
+    var epochStart: Timestamp?
+    /// Data frames (copies) and fresh payloads, this epoch and the previous one.
+    var copies = 0
+    var previousCopies = 0
+    var payloads = 0
+    var previousPayloads = 0
+    /// Data frames per path, current and previous epoch.
+    var pathCopies: [Int]
+    var previousPathCopies: [Int]
+    /// The data paths of the last epoch that had data.
+    var lastDataPaths = PathSet()
+    var balancer = WeightedRoundRobin(count: Defaults.maximumPaths)
+
+    /// No data seen yet: replies go on every path heard from.
+    public init() {
+        pathCopies = Array(repeating: 0, count: Defaults.maximumPaths)
+        previousPathCopies = Array(repeating: 0, count: Defaults.maximumPaths)
+    }
+
+    /// Records an authentic upstream data frame on `path` at `now`: `fresh` for the first
+    /// copy of its payload, false for a duplicate.
+    public mutating func recordData(path: Int, fresh: Bool, now: Timestamp) {
+        guard path >= 0, path < pathCopies.count else { return }
+        roll(now: now)
+        copies += 1
+        if fresh { payloads += 1 }
+        pathCopies[path] += 1
+        lastDataPaths.insert(path: path)
+    }
+
+    /// The paths a reply framed at `now` goes on, among `heard` (the paths with a reply
+    /// address).
+    public mutating func replyPaths(heard: PathSet, now: Timestamp) -> PathSet {
+        roll(now: now)
+        var recent = PathSet()
+        for path in heard.members where pathCopies[path] + previousPathCopies[path] > 0 { recent.insert(path: path) }
+        if recent.isEmpty { recent = lastDataPaths.intersection(heard) }
+        if recent.isEmpty { return heard }
+        guard isBalanced, recent.count > 1 else { return recent }
+        let current = pathCopies
+        let previous = previousPathCopies
+        let picked = balancer.pick(from: recent) { Double(current[$0] + previous[$0]) }
+        return picked.map(PathSet.init(path:)) ?? recent
+    }
+
+    private mutating func roll(now: Timestamp) {
+        guard let start = epochStart else {
+            epochStart = now
+            return
+        }
+        guard now - start >= Defaults.mirrorEpoch else { return }
+        let skipped = now - start >= TimeSpan(nanoseconds: 2 * Defaults.mirrorEpoch.nanoseconds)
+        judge()
+        if pathCopies.contains(where: { $0 > 0 }) {
+            lastDataPaths = []
+            for path in pathCopies.indices where pathCopies[path] > 0 { lastDataPaths.insert(path: path) }
+        }
+        previousCopies = skipped ? 0 : copies
+        previousPayloads = skipped ? 0 : payloads
+        copies = 0
+        payloads = 0
+        for path in pathCopies.indices {
+            previousPathCopies[path] = skipped ? 0 : pathCopies[path]
+            pathCopies[path] = 0
+        }
+        epochStart = now
+    }
+
+    /// Copies per payload of ≥ 1.25 is duplicate mode: the threshold sits between balance
+    /// (exactly 1) and duplicate over two paths with 35% loss each (1.3 / 1.0 ≈ 1.3 — a path
+    /// that loses more than that is down at mpclient and carries no data).
+    private mutating func judge() {
+        let payloadCount = payloads + previousPayloads
+        guard payloadCount >= Self.minimumPayloadsForVerdict else { return }
+        isBalanced = (copies + previousCopies) * 4 < payloadCount * 5
+    }
+}

@@ -1,0 +1,126 @@
+import Testing
+@testable import MPCore
+
+@Suite("Round-trip estimator (RFC 6298)")
+struct RoundTripEstimatorTests {
+    @Test("the first sample sets SRTT and half of it as RTTVAR; later ones smooth by 1/8 and 1/4")
+    func smoothing() {
+        var estimator = RoundTripEstimator()
+        #expect(estimator.smoothed == nil && estimator.timeout == nil)
+        estimator.add(.milliseconds(100))
+        #expect(estimator.smoothed == .milliseconds(100))
+        #expect(estimator.variation == .milliseconds(50))
+        #expect(estimator.timeout == .milliseconds(300))
+        estimator.add(.milliseconds(200))
+        // RTTVAR = 3/4·50 + 1/4·|100 − 200| = 62.5 ms; SRTT = 7/8·100 + 1/8·200 = 112.5 ms.
+        #expect(estimator.variation == TimeSpan(nanoseconds: 62_500_000))
+        #expect(estimator.smoothed == TimeSpan(nanoseconds: 112_500_000))
+        #expect(estimator.latest == .milliseconds(200))
+    }
+}
+
+@Suite("Path health: probes, loss and hysteresis")
+struct PathHealthTests {
+    /// Probes once a second from `start`, answering those `answered` says, hearing some
+    /// other frame every 500 ms so only the lost-probe rule can act.
+    static func run(
+        _ health: inout PathHealth, seconds: Int, from start: UInt64, rtt: UInt64 = 20,
+        answered: (Int) -> Bool
+    ) {
+        for second in 0..<seconds {
+            let sent = ms(start + UInt64(second) * 1_000)
+            health.recordProbe(now: sent)
+            if answered(second) { health.recordEcho(sentAt: sent, now: ms(start + UInt64(second) * 1_000 + rtt)) }
+            health.recordHeard(now: ms(start + UInt64(second) * 1_000 + 500))
+            health.refresh(now: ms(start + UInt64(second) * 1_000 + 999))
+        }
+    }
+
+    @Test("three lost probes in a row take a path down; two echoes in a row bring it up")
+    func hysteresis() {
+        var health = PathHealth()
+        Self.run(&health, seconds: 5, from: 1_000) { _ in true }
+        #expect(health.state == .up)
+        #expect(health.roundTrip.smoothed == .milliseconds(20))
+        // Probes at 6 and 7 s are lost; the one at 8 s too, and is decided at 9 s.
+        Self.run(&health, seconds: 3, from: 6_000) { _ in false }
+        #expect(health.state == .up, "two lost probes are not an outage")
+        health.refresh(now: ms(9_000))
+        #expect(health.state == .down)
+        #expect(health.consecutiveLosses == 3)
+        #expect(health.lastChange == ms(9_000))
+        Self.run(&health, seconds: 1, from: 9_000) { _ in true }
+        #expect(health.state == .down, "one echo is not a recovery")
+        Self.run(&health, seconds: 1, from: 10_000) { _ in true }
+        #expect(health.state == .up)
+        #expect(health.lastChange == ms(10_020))
+    }
+
+    @Test("a lost probe between echoes resets the recovery")
+    func flapping() {
+        var health = PathHealth()
+        Self.run(&health, seconds: 4, from: 1_000) { _ in false }
+        health.refresh(now: ms(5_000))
+        #expect(health.state == .down)
+        Self.run(&health, seconds: 6, from: 5_000) { $0 % 2 == 0 }
+        #expect(health.state == .down)
+    }
+
+    @Test("2.5 probe intervals without any authentic frame take a path down")
+    func silence() {
+        var health = PathHealth()
+        health.recordProbe(now: ms(1_000))
+        health.recordEcho(sentAt: ms(1_000), now: ms(1_010))
+        health.refresh(now: ms(3_509))
+        #expect(health.state == .up)
+        health.refresh(now: ms(3_510))
+        #expect(health.state == .down)
+    }
+
+    @Test("loss is measured over the last 16 decided probes")
+    func lossWindow() {
+        var health = PathHealth()
+        #expect(health.loss == nil)
+        Self.run(&health, seconds: 20, from: 1_000) { $0 % 4 == 0 }
+        health.refresh(now: ms(30_000))
+        #expect(health.loss == 0.75)
+        #expect(health.probesSent == 20)
+        #expect(health.probesEchoed == 5)
+    }
+
+    @Test("an echo of an unknown or already decided probe changes nothing")
+    func strayEchoes() {
+        var health = PathHealth()
+        health.recordProbe(now: ms(1_000))
+        let unknown = health.recordEcho(sentAt: ms(999), now: ms(1_010))
+        let future = health.recordEcho(sentAt: ms(2_000), now: ms(1_010))
+        let genuine = health.recordEcho(sentAt: ms(1_000), now: ms(1_010))
+        let replayed = health.recordEcho(sentAt: ms(1_000), now: ms(1_020))
+        #expect(!unknown && !future && genuine && !replayed)
+        #expect(health.probesEchoed == 1)
+    }
+
+    @Test("the probe timeout follows a long round trip (SRTT + 4 RTTVAR), never below 1 s")
+    func adaptiveTimeout() {
+        var health = PathHealth()
+        #expect(health.probeTimeout == .seconds(1))
+        health.recordProbe(now: ms(1_000))
+        health.recordEcho(sentAt: ms(1_000), now: ms(1_600))
+        #expect(health.probeTimeout == .milliseconds(1_800))
+    }
+}
+
+@Suite("Path sets")
+struct PathSetTests {
+    @Test("members, first(n), out-of-range ids")
+    func basics() {
+        #expect(Array(PathSet.first(3).members) == [0, 1, 2])
+        #expect(PathSet.first(32).count == 32)
+        #expect(PathSet(path: 32).isEmpty && PathSet(path: -1).isEmpty)
+        var set: PathSet = []
+        set.insert(path: 5)
+        set.insert(path: 31)
+        #expect(Array(set.members) == [5, 31])
+        #expect(set.contains(path: 31) && !set.contains(path: 4))
+    }
+}

@@ -1,0 +1,147 @@
+import Testing
+@testable import MPCore
+
+@Suite("Scheduling: duplicate, balance, backup, failover")
+struct SchedulingTests {
+    @Test("a cut path goes down within 3 s, carries only probes, and comes back within 2 s")
+    func failover() {
+        let tunnel = TunnelHarness(paths: 3)
+        tunnel.establish()
+        tunnel.advance(.seconds(2))
+        #expect(tunnel.client.pathsFor(now: tunnel.now) == .first(3))
+        tunnel.lossRates[1] = 1
+        let cut = tunnel.now
+        var wentDownAt: Timestamp?
+        while wentDownAt == nil, tunnel.now - cut < .seconds(5) {
+            tunnel.send([1])
+            tunnel.now = tunnel.now + .milliseconds(250)
+            if tunnel.tick().wentDown == PathSet(path: 1) { wentDownAt = tunnel.now }
+        }
+        let downAfter = (wentDownAt ?? tunnel.now) - cut
+        #expect(downAfter <= .seconds(3), "down after \(downAfter.seconds) s")
+        #expect(tunnel.client.pathsFor(now: tunnel.now) == [PathSet(path: 0), PathSet(path: 2)])
+        let before = tunnel.upstreamDataFrames[1]
+        tunnel.send([2])
+        #expect(tunnel.upstreamDataFrames[1] == before, "a down path carries no payload")
+        tunnel.lossRates[1] = 0
+        let back = tunnel.now
+        var cameUpAt: Timestamp?
+        while cameUpAt == nil, tunnel.now - back < .seconds(5) {
+            tunnel.now = tunnel.now + .milliseconds(250)
+            if tunnel.tick().cameUp == PathSet(path: 1) { cameUpAt = tunnel.now }
+        }
+        let upAfter = (cameUpAt ?? tunnel.now) - back
+        #expect(upAfter <= .seconds(2), "up after \(upAfter.seconds) s")
+        #expect(tunnel.client.pathsFor(now: tunnel.now) == .first(3))
+    }
+
+    @Test("a backup path carries no data while a primary is up, takes over, and goes quiet again")
+    func backup() {
+        let tunnel = TunnelHarness(paths: 3, backupPaths: PathSet(path: 2))
+        tunnel.establish()
+        for _ in 0..<10 { tunnel.send([1]) }
+        tunnel.reply([9], flow: tunnel.toTarget[0].flow)
+        let downstreamBefore = tunnel.downstreamFrames[2]
+        for _ in 0..<10 { tunnel.reply([9], flow: tunnel.toTarget[0].flow) }
+        #expect(tunnel.upstreamDataFrames == [10, 10, 0])
+        #expect(tunnel.downstreamFrames[2] == downstreamBefore, "mpserver mirrors: no reply on the backup")
+        tunnel.lossRates[0] = 1
+        tunnel.lossRates[1] = 1
+        tunnel.advance(.seconds(3))
+        #expect(tunnel.client.pathsFor(now: tunnel.now) == PathSet(path: 2))
+        tunnel.send([2])
+        #expect(tunnel.toTarget.last?.payload == [2])
+        tunnel.advance(.seconds(1))
+        let delivered = tunnel.toApplication.count
+        tunnel.reply([8], flow: tunnel.toTarget[0].flow)
+        #expect(tunnel.toApplication.count == delivered + 1, "replies follow the backup")
+        tunnel.lossRates[0] = 0
+        tunnel.advance(.seconds(3))
+        #expect(tunnel.client.pathsFor(now: tunnel.now) == PathSet(path: 0))
+    }
+
+    @Test("when every path is down, payloads go out on all of them and the change is reported once")
+    func allDown() {
+        let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))
+        tunnel.establish()
+        tunnel.lossRates = [1, 1]
+        var changes: [PathHealthChanges] = []
+        for _ in 0..<16 {
+            tunnel.now = tunnel.now + .milliseconds(250)
+            let change = tunnel.tick()
+            if !change.isEmpty { changes.append(change) }
+        }
+        #expect(changes.filter(\.allDown).count == 1)
+        #expect(tunnel.client.pathsFor(now: tunnel.now) == .first(2))
+        tunnel.lossRates = [0, 0]
+        tunnel.advance(.seconds(3))
+        #expect(tunnel.client.upPaths == .first(2))
+    }
+
+    @Test("balance mode sends each payload once, spread evenly over equal paths")
+    func balanceEqual() {
+        let tunnel = TunnelHarness(paths: 2, mode: .balance)
+        tunnel.establish()
+        for index in 0..<1_000 { tunnel.send([UInt8(index & 0xFF)]) }
+        #expect(tunnel.upstreamDataFrames == [500, 500])
+        #expect(tunnel.toTarget.count == 1_000)
+        #expect(tunnel.server.drops[.duplicate] == 0)
+    }
+
+    @Test("balance mode weighs paths by 1/SRTT: 10 ms and 30 ms share 3:1")
+    func balanceWeighted() {
+        let client = ClientSession<Int>(sessionID: 7, pathCount: 2, mode: .balance)
+        for (path, rtt) in [(0, UInt64(10)), (1, 30)] {
+            client.health[path].recordProbe(now: ms(1_000))
+            client.health[path].recordEcho(sentAt: ms(1_000), now: ms(1_000 + rtt))
+            client.health[path].recordHeard(now: ms(1_000 + rtt))
+        }
+        var counts = [0, 0]
+        for _ in 0..<1_000 {
+            for path in client.pathsFor(now: ms(1_100)).members { counts[path] += 1 }
+        }
+        #expect(counts == [750, 250])
+    }
+
+    @Test("mpserver mirrors balance mode: each reply on one path, spread like the upstream data")
+    func mirrorBalance() {
+        let tunnel = TunnelHarness(paths: 2, mode: .balance)
+        tunnel.establish()
+        for index in 0..<100 { tunnel.send([UInt8(index)]) }
+        tunnel.now = tunnel.now + .milliseconds(1_100)
+        for index in 0..<100 { tunnel.send([UInt8(index)]) }
+        let before = tunnel.downstreamFrames
+        for _ in 0..<100 { tunnel.reply([9], flow: tunnel.toTarget[0].flow) }
+        #expect(tunnel.downstreamFrames[0] - before[0] == 50)
+        #expect(tunnel.downstreamFrames[1] - before[1] == 50)
+        #expect(tunnel.client.drops[.duplicate] == 0)
+        #expect(tunnel.toApplication.count == 100)
+    }
+
+    @Test("mpserver mirrors duplicate mode: every reply on every data path")
+    func mirrorDuplicate() {
+        let tunnel = TunnelHarness(paths: 3)
+        tunnel.establish()
+        for index in 0..<20 { tunnel.send([UInt8(index)]) }
+        tunnel.now = tunnel.now + .milliseconds(1_100)
+        tunnel.send([0])
+        #expect(tunnel.server.sessions[tunnel.client.sessionID]?.mirror.isBalanced == false)
+        let before = tunnel.downstreamFrames
+        for _ in 0..<10 { tunnel.reply([9], flow: tunnel.toTarget[0].flow) }
+        #expect(zip(tunnel.downstreamFrames, before).map { $0 - $1 } == [10, 10, 10])
+    }
+
+    @Test("balance mode loses no session when a path dies: traffic moves to the other")
+    func balanceFailover() {
+        let tunnel = TunnelHarness(paths: 2, mode: .balance)
+        tunnel.establish()
+        tunnel.lossRates[0] = 1
+        for second in 0..<6 {
+            for index in 0..<10 { tunnel.send([UInt8(second), UInt8(index)]) }
+            tunnel.advance(.seconds(1))
+        }
+        let before = tunnel.toTarget.count
+        for index in 0..<10 { tunnel.send([9, UInt8(index)]) }
+        #expect(tunnel.toTarget.count == before + 10)
+    }
+}
