@@ -4,17 +4,6 @@ import Foundation
 import MPTestSupport
 import Testing
 
-/// The counters of `mplab load --json` these tests read.
-private struct LabLoadReport: Decodable {
-    var sent: Int
-    var received: Int
-    var lossPercent: Double
-    var duplicates: Int
-    var corrupted: Int
-    var misdelivered: Int
-    var rttSamples: Int
-}
-
 /// One direction of `mplab relay --stats-file`.
 private struct RelayDirectionCounters: Decodable {
     var received: Int
@@ -45,11 +34,11 @@ struct LabToolTests {
         #expect(waitUntil(timeout: .seconds(5)) { process.log.contains("listening on") }, "\(process.log)")
     }
 
-    private func load(_ arguments: [String]) throws -> LabLoadReport {
+    private func load(_ arguments: [String]) throws -> LoadResult {
         let (status, output) = try run(["load", "--json"] + arguments)
         #expect(status == 0, "\(output)")
         let line = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("{") }), "\(output)")
-        return try JSONDecoder().decode(LabLoadReport.self, from: Data(line.utf8))
+        return try JSONDecoder().decode(LoadResult.self, from: Data(line.utf8))
     }
 
     @Test(

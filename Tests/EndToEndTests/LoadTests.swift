@@ -10,6 +10,7 @@ struct LoadResult: Decodable {
     var duplicates: Int
     var corrupted: Int
     var misdelivered: Int
+    var rttSamples: Int
 }
 
 extension TunnelFixture {
