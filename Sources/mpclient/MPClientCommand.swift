@@ -8,12 +8,16 @@ import MPRuntime
 struct MPClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpclient",
-        abstract: "Multipath UDP tunnel, gateway side: sends every datagram over every path to mpserver.",
+        abstract: "Multipath UDP tunnel, gateway side: sends datagrams over several paths to mpserver.",
         discussion: """
             CONFIG_FILE lists one path per line as `HOST PORT` (a bridge, or mpserver itself), \
             plus optional `listen HOST PORT` (default \(Defaults.listenHost) \(Defaults.listenPort)), \
             where the application (an OpenVPN or WireGuard client) sends its datagrams, and \
-            optional `key-file PATH` (relative to the config's folder; --key-file overrides it). \
+            optional `key-file PATH` (relative to the config's folder; --key-file overrides it), \
+            `mode duplicate|balance` (default duplicate: every datagram on every up path; balance: \
+            each on one path, weighted by loss and RTT), `HOST PORT backup` (a path used only while \
+            no other is up), `probe-interval MS` (default \(Defaults.probeInterval.nanoseconds / 1_000_000)) \
+            and `reorder-window MS` (deliver in order, holding early datagrams up to MS; default off). \
             `#` starts a comment.
 
             Keys: `mpclient --genkey > key` makes a key; give mpserver the same file. With a key, \
@@ -23,7 +27,8 @@ struct MPClientCommand: ParsableCommand {
             Environment: MPTUNNEL_ENCRYPT=0 sends payloads in clear but still authenticated (with \
             a key); 1 or unset encrypts them. Without a key it has no effect.
 
-            Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs per-path statistics.
+            Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs a per-path table (state, RTT, \
+            loss, datagrams and bytes each way, duplicates, last heard).
             """
     )
 
