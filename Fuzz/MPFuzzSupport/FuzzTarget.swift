@@ -17,14 +17,17 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             FrameFuzzing.run(data, keyring: .keyless)
         case .sealed:
             // Selector bit 7 set: a tampered authentic frame; bit 6: sealed frames are
-            // encrypted (otherwise authenticated only, MPTUNNEL_ENCRYPT=0).
+            // encrypted (otherwise authenticated only, MPTUNNEL_ENCRYPT=0); bit 5: both
+            // sides seal with AES-256-GCM (otherwise ChaCha20-Poly1305).
             var input = FuzzInput(data)
             let selector = input.byte()
-            let encrypts = selector & 0x40 != 0
+            let keyring = Keyring(
+                key: SealedFrameForgery.key, encrypts: selector & 0x40 != 0,
+                cipher: selector & 0x20 != 0 ? .aes256GCM : .chaCha20Poly1305)
             if selector & 0x80 != 0 {
-                SealedFrameForgery.run(&input, encrypts: encrypts)
+                SealedFrameForgery.run(&input, keyring: keyring)
             } else {
-                FrameFuzzing.run(data, keyring: Keyring(key: SealedFrameForgery.key, encrypts: encrypts))
+                FrameFuzzing.run(data, keyring: keyring)
             }
         case .config:
             ConfigFuzzing.run(data)

@@ -20,8 +20,7 @@ enum SealedFrameForgery {
     /// The fixed test key: 32 bytes 0x00...0x1f.
     static let key = try! PreSharedKey(bytes: (0..<32).map { UInt8($0) })
 
-    static func run(_ input: inout FuzzInput, encrypts: Bool) {
-        let keyring = Keyring(key: key, encrypts: encrypts)
+    static func run(_ input: inout FuzzInput, keyring: Keyring) {
         let kind = Kind.allCases[Int(input.byte()) % Kind.allCases.count]
         let flips = (0..<(input.byte() % 9)).map { _ in (offset: Int(input.uint16()), mask: input.byte()) }
         let lengthChange = Int(Int8(bitPattern: input.byte()))
