@@ -12,9 +12,12 @@ public enum PathState: Hashable, Sendable {
 /// hysteresis.
 ///
 /// A probe is *lost* when no echo came within ``probeTimeout``; its id is its timestamp,
-/// which the echo carries back. The path goes down after ``Defaults/pathDownAfterLostProbes``
-/// lost probes in a row, or when no authentic frame arrived for 2.5 probe intervals (two
-/// missed echoes plus half an interval of jitter); it comes back up after
+/// which the echo carries back. The path goes down when no authentic frame arrived for 2.5
+/// probe intervals (two missed echoes plus half an interval of jitter), or after
+/// ``Defaults/pathDownAfterLostProbes`` lost probes in a row if nothing else was heard on it
+/// for a probe interval either: a path that delivers the session's frames is alive, however
+/// many probes its loss eats (three in a row happen every ~20 s on a path losing 20% each
+/// way, and taking such a path down would lose the copies it carries). It comes back up after
 /// ``Defaults/pathUpAfterEchoes`` echoes in a row. A new path is up (optimistic: payloads
 /// flow at once) and its silence is counted from its first probe.
 ///
@@ -137,7 +140,8 @@ public struct PathHealth: Hashable, Sendable {
         probeOutcomes[slot] = .lost
         consecutiveEchoes = 0
         consecutiveLosses += 1
-        if state == .up && consecutiveLosses >= Defaults.pathDownAfterLostProbes { change(to: .down, now: now) }
+        let quiet = lastHeard.map { now - $0 >= probeInterval } ?? true
+        if state == .up && quiet && consecutiveLosses >= Defaults.pathDownAfterLostProbes { change(to: .down, now: now) }
     }
 
     private mutating func change(to newState: PathState, now: Timestamp) {

@@ -15,7 +15,8 @@ struct IsolationTests {
             for (index, prober) in probers.enumerated() {
                 prober.send([UInt8(index)] + withUnsafeBytes(of: sequence.bigEndian, Array.init))
             }
-            if sequence % 50 == 49 { collect(probers, into: &received, timeout: .milliseconds(5)) }
+            // Paced like an application (bursts of 10 each, then a pause), not a flood.
+            if sequence % 10 == 9 { collect(probers, into: &received, timeout: .milliseconds(5)) }
         }
         collect(probers, into: &received, timeout: .milliseconds(500))
         return received.map { Double(count - $0.count) / Double(count) }

@@ -30,30 +30,44 @@ struct PathHealthTests {
         for second in 0..<seconds {
             let sent = ms(start + UInt64(second) * 1_000)
             health.recordProbe(now: sent)
-            if answered(second) { health.recordEcho(sentAt: sent, now: ms(start + UInt64(second) * 1_000 + rtt)) }
-            health.recordHeard(now: ms(start + UInt64(second) * 1_000 + 500))
+            // A path that answers also carries the session's other frames; a dead one, nothing.
+            if answered(second) {
+                health.recordEcho(sentAt: sent, now: ms(start + UInt64(second) * 1_000 + rtt))
+                health.recordHeard(now: ms(start + UInt64(second) * 1_000 + 500))
+            }
             health.refresh(now: ms(start + UInt64(second) * 1_000 + 999))
         }
     }
 
-    @Test("three lost probes in a row take a path down; two echoes in a row bring it up")
+    @Test("a path gone silent goes down within 3 s; two echoes in a row bring it up")
     func hysteresis() {
         var health = PathHealth()
         Self.run(&health, seconds: 5, from: 1_000) { _ in true }
         #expect(health.state == .up)
         #expect(health.roundTrip.smoothed == .milliseconds(20))
-        // Probes at 6 and 7 s are lost; the one at 8 s too, and is decided at 9 s.
-        Self.run(&health, seconds: 3, from: 6_000) { _ in false }
-        #expect(health.state == .up, "two lost probes are not an outage")
-        health.refresh(now: ms(9_000))
+        // The path dies after 5.5 s: probes at 6 and 7 s go unanswered, nothing else arrives.
+        Self.run(&health, seconds: 2, from: 6_000) { _ in false }
+        #expect(health.state == .up, "a lost probe and 2.5 s of silence are not an outage yet")
+        Self.run(&health, seconds: 1, from: 8_000) { _ in false }
         #expect(health.state == .down)
-        #expect(health.consecutiveLosses == 3)
-        #expect(health.lastChange == ms(9_000))
+        #expect(health.lastChange == ms(8_999))
         Self.run(&health, seconds: 1, from: 9_000) { _ in true }
         #expect(health.state == .down, "one echo is not a recovery")
         Self.run(&health, seconds: 1, from: 10_000) { _ in true }
         #expect(health.state == .up)
         #expect(health.lastChange == ms(10_020))
+    }
+
+    @Test("a lossy path that keeps delivering frames stays up, however many probes it loses")
+    func lossyButAlive() {
+        var health = PathHealth()
+        for second in UInt64(1)...10 {
+            health.recordProbe(now: ms(second * 1_000))
+            for tenth in UInt64(1)...9 { health.recordHeard(now: ms(second * 1_000 + tenth * 100)) }
+            health.refresh(now: ms(second * 1_000 + 999))
+        }
+        #expect(health.consecutiveLosses >= 8)
+        #expect(health.state == .up)
     }
 
     @Test("a lost probe between echoes resets the recovery")
