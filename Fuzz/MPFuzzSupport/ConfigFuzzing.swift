@@ -41,7 +41,9 @@ enum ConfigFuzzing {
             fuzzCheck(error.kind == .noPaths, "whole-file error \(error.kind)")
         }
         let message = error.message(fileName: "mpclient.conf")
-        fuzzCheck(message.unicodeScalars.allSatisfy { (0x20...0x7E).contains($0.value) }, "message is not one printable line: \(message.debugDescription)")
+        fuzzCheck(
+            message.unicodeScalars.allSatisfy { (0x20...0x7E).contains($0.value) },
+            "message is not one printable line: \(message.debugDescription)")
     }
 
     private static func lowercasedASCII(_ text: String) -> String {

@@ -35,29 +35,38 @@ final class EstablishedTunnel {
         let probe = withFrameBuffer(payload: []) { client.probe(path: 0, now: Self.start, into: $0) }
         guard let probeLength = probe.verdict else { fatalError("set-up: no probe due") }
         let answer = serverReceive(Array(probe.frame[..<probeLength]), path: 0)
-        guard case .reply(let length, _) = answer.verdict else { fatalError("set-up: no acceptance: \(answer.verdict)") }
+        guard case .reply(let length, _) = answer.verdict else {
+            fatalError("set-up: no acceptance: \(answer.verdict)")
+        }
         acceptanceFrame = Array(answer.reply[..<length])
         let accepted = clientReceive(acceptanceFrame, path: 0).verdict
         fuzzCheck(accepted == .accepted(serverTag: Self.serverTag, restarted: false), "set-up: \(accepted)")
         let flushed = withFrameBuffer(payload: []) { client.nextHeldFrame(now: Self.start, into: $0) }
         guard let flushedLength = flushed.verdict else { fatalError("set-up: the held payload is gone") }
-        guard case .deliver(let payload, _, let flowID) = serverReceive(Array(flushed.frame[..<flushedLength]), path: 0).verdict
+        guard
+            case .deliver(let payload, _, let flowID) = serverReceive(Array(flushed.frame[..<flushedLength]), path: 0)
+                .verdict
         else { fatalError("set-up: the held payload was not delivered") }
         fuzzCheck(payload.count == greeting.count && flowID == 1, "set-up: wrong delivery")
     }
 
     /// Gives `frame` to mpserver as if it came on path `path` (from that path's bridge).
-    func serverReceive(_ frame: some Collection<UInt8>, path: Int) -> (verdict: ServerEngine<Int>.Inbound, frame: [UInt8], reply: [UInt8]) {
+    func serverReceive(_ frame: some Collection<UInt8>, path: Int) -> (
+        verdict: ServerEngine<Int>.Inbound, frame: [UInt8], reply: [UInt8]
+    ) {
         Self.serverReceive(frame, engine: server, from: Self.bridgeAddress(path), using: &generator)
     }
 
     /// Gives `frame` to mpclient on path `path`.
-    func clientReceive(_ frame: some Collection<UInt8>, path: Int) -> (verdict: ClientSession<Int>.Inbound, frame: [UInt8]) {
+    func clientReceive(_ frame: some Collection<UInt8>, path: Int) -> (
+        verdict: ClientSession<Int>.Inbound, frame: [UInt8]
+    ) {
         Self.clientReceive(frame, session: client, path: path)
     }
 
     static func serverReceive(
-        _ frame: some Collection<UInt8>, engine: ServerEngine<Int>, from address: Int, using generator: inout FixedTagGenerator
+        _ frame: some Collection<UInt8>, engine: ServerEngine<Int>, from address: Int,
+        using generator: inout FixedTagGenerator
     ) -> (verdict: ServerEngine<Int>.Inbound, frame: [UInt8], reply: [UInt8]) {
         var reply = [UInt8](repeating: 0, count: FrameLayout.maximumOverhead + 8)
         return withExactCopy(of: frame) { bytes in
@@ -90,14 +99,17 @@ final class EstablishedTunnel {
     }
 
     /// A reply is a well-formed mpserver frame that fits the reply buffer.
-    static func checkServerVerdict(_ verdict: ServerEngine<Int>.Inbound, frame: UnsafeRawBufferPointer, reply: [UInt8]) {
+    static func checkServerVerdict(_ verdict: ServerEngine<Int>.Inbound, frame: UnsafeRawBufferPointer, reply: [UInt8])
+    {
         switch verdict {
         case .deliver(let payload, _, let flowID):
             checkPayloadRange(payload, frame: frame)
             fuzzCheck(flowID != 0, "delivered on flow 0")
         case .reply(let length, _):
             fuzzCheck(length >= FrameLayout.headerSize && length <= reply.count, "reply of \(length) bytes")
-            let header = reply.withUnsafeBytes { try? FrameHeader.decode(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
+            let header = reply.withUnsafeBytes {
+                try? FrameHeader.decode(UnsafeRawBufferPointer(rebasing: $0[..<length]))
+            }
             fuzzCheck(header?.type.isDownstream == true, "reply that does not decode as mpserver's")
         case .dropped: break
         }
@@ -106,7 +118,9 @@ final class EstablishedTunnel {
 
 /// Runs `body` on a frame buffer big enough for `payload`, with the payload at the body
 /// offset; returns what `body` returned and the buffer afterwards.
-func withFrameBuffer<Result>(payload: [UInt8], _ body: (UnsafeMutableRawBufferPointer) -> Result) -> (verdict: Result, frame: [UInt8]) {
+func withFrameBuffer<Result>(payload: [UInt8], _ body: (UnsafeMutableRawBufferPointer) -> Result) -> (
+    verdict: Result, frame: [UInt8]
+) {
     var frame = [UInt8](repeating: 0, count: payload.count + FrameLayout.maximumOverhead + 8)
     frame.replaceSubrange(FrameLayout.headerSize..<(FrameLayout.headerSize + payload.count), with: payload)
     let verdict = frame.withUnsafeMutableBytes(body)

@@ -55,17 +55,25 @@ enum FrameFuzzing {
         fuzzCheck(encoded.elementsEqual(frame[..<FrameLayout.headerSize]), "header does not re-encode: \(header)")
     }
 
-    private static func feedServerTwice(_ frame: UnsafeRawBufferPointer, _ receive: ([UInt8]) -> ServerEngine<Int>.Inbound) {
+    private static func feedServerTwice(
+        _ frame: UnsafeRawBufferPointer, _ receive: ([UInt8]) -> ServerEngine<Int>.Inbound
+    ) {
         let original = Array(frame)
         _ = receive(original)
         let again = receive(original)
-        guard case .dropped = again else { fatalError("fuzz invariant violated: mpserver acted twice on one frame: \(again)") }
+        guard case .dropped = again else {
+            fatalError("fuzz invariant violated: mpserver acted twice on one frame: \(again)")
+        }
     }
 
-    private static func feedClientTwice(_ frame: UnsafeRawBufferPointer, _ receive: ([UInt8]) -> ClientSession<Int>.Inbound) {
+    private static func feedClientTwice(
+        _ frame: UnsafeRawBufferPointer, _ receive: ([UInt8]) -> ClientSession<Int>.Inbound
+    ) {
         let original = Array(frame)
         _ = receive(original)
         let again = receive(original)
-        guard case .dropped = again else { fatalError("fuzz invariant violated: mpclient acted twice on one frame: \(again)") }
+        guard case .dropped = again else {
+            fatalError("fuzz invariant violated: mpclient acted twice on one frame: \(again)")
+        }
     }
 }

@@ -36,7 +36,9 @@ struct FuzzInput {
 
 /// Runs `body` on a heap copy of `bytes` of exactly their size, so AddressSanitizer flags a
 /// read or write even one byte past the frame (an Array's spare capacity would hide it).
-func withExactCopy<Result>(of bytes: some Collection<UInt8>, _ body: (UnsafeMutableRawBufferPointer) -> Result) -> Result {
+func withExactCopy<Result>(of bytes: some Collection<UInt8>, _ body: (UnsafeMutableRawBufferPointer) -> Result)
+    -> Result
+{
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
     defer { buffer.deallocate() }
     buffer.copyBytes(from: bytes)
@@ -54,6 +56,8 @@ struct FixedTagGenerator: RandomNumberGenerator {
 /// past the session check; 0xaa, the test vectors' id, when the frame is too short or names 0.
 func sessionID(namedBy frame: UnsafeRawBufferPointer) -> UInt64 {
     guard frame.count >= FrameLayout.sessionIDOffset + 8 else { return 0xaa }
-    let id = frame[FrameLayout.sessionIDOffset..<(FrameLayout.sessionIDOffset + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    let id = frame[FrameLayout.sessionIDOffset..<(FrameLayout.sessionIDOffset + 8)].reduce(UInt64(0)) {
+        $0 << 8 | UInt64($1)
+    }
     return id == 0 ? 0xaa : id
 }

@@ -37,8 +37,11 @@ enum SealedFrameForgery {
         for flip in flips where !forged.isEmpty {
             forged[flip.offset % forged.count] ^= flip.mask
         }
-        let tampered = forged.count != original.count
-            || zip(forged, original).enumerated().contains { $0.offset != FrameLayout.pathIDOffset && $0.element.0 != $0.element.1 }
+        let tampered =
+            forged.count != original.count
+            || zip(forged, original).enumerated().contains {
+                $0.offset != FrameLayout.pathIDOffset && $0.element.0 != $0.element.1
+            }
 
         // For an acceptance, a fresh mpclient of the same session that has sent its probe.
         let receiver = kind == .acceptance ? freshClient(keyring: keyring) : tunnel.client
@@ -46,9 +49,15 @@ enum SealedFrameForgery {
         if tampered {
             fuzzCheck(outcome == nil, "a tampered \(kind) frame took effect: \(outcome!)")
             let genuine = deliver(original, kind: kind, tunnel: tunnel, client: receiver)
-            fuzzCheck(genuine == expectedEffect(kind, payload: payload), "after a forgery, the genuine \(kind) frame gave \(String(describing: genuine))")
-        } else if forged[FrameLayout.pathIDOffset] < Defaults.maximumPaths || kind != .upstreamData && kind != .upstreamProbe {
-            fuzzCheck(outcome == expectedEffect(kind, payload: payload), "an untouched \(kind) frame gave \(String(describing: outcome))")
+            fuzzCheck(
+                genuine == expectedEffect(kind, payload: payload),
+                "after a forgery, the genuine \(kind) frame gave \(String(describing: genuine))")
+        } else if forged[FrameLayout.pathIDOffset] < Defaults.maximumPaths
+            || kind != .upstreamData && kind != .upstreamProbe
+        {
+            fuzzCheck(
+                outcome == expectedEffect(kind, payload: payload),
+                "an untouched \(kind) frame gave \(String(describing: outcome))")
         }
     }
 
@@ -69,7 +78,8 @@ enum SealedFrameForgery {
         }
     }
 
-    static func deliver(_ frame: [UInt8], kind: Kind, tunnel: EstablishedTunnel, client: ClientSession<Int>) -> Effect? {
+    static func deliver(_ frame: [UInt8], kind: Kind, tunnel: EstablishedTunnel, client: ClientSession<Int>) -> Effect?
+    {
         switch kind {
         case .upstreamData, .upstreamProbe:
             let received = tunnel.serverReceive(frame, path: 1)
@@ -96,7 +106,8 @@ enum SealedFrameForgery {
         switch kind {
         case .upstreamData:
             let sent = withFrameBuffer(payload: payload) {
-                tunnel.client.encodePayload(length: payload.count, from: EstablishedTunnel.applicationAddress, now: now, in: $0)
+                tunnel.client.encodePayload(
+                    length: payload.count, from: EstablishedTunnel.applicationAddress, now: now, in: $0)
             }
             guard case .send(let length) = sent.verdict else { fatalError("set-up: payload not sent: \(sent.verdict)") }
             frame = Array(sent.frame[..<length])

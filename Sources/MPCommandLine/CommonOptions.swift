@@ -61,7 +61,8 @@ public struct CommonOptions: ParsableArguments {
         }
         guard let path = keyFile ?? configKeyFile else {
             if let setting {
-                logger.info("MPTUNNEL_ENCRYPT has no effect without a key", metadata: ["MPTUNNEL_ENCRYPT": "\(setting)"])
+                logger.info(
+                    "MPTUNNEL_ENCRYPT has no effect without a key", metadata: ["MPTUNNEL_ENCRYPT": "\(setting)"])
             }
             return .keyless
         }
@@ -72,7 +73,8 @@ public struct CommonOptions: ParsableArguments {
             throw ValidationError(error.description)
         }
         if file.isReadableByOthers {
-            logger.warning("key file \(path) is readable by group or others: chmod 600 \(path)", metadata: ["file": "\(path)"])
+            logger.warning(
+                "key file \(path) is readable by group or others: chmod 600 \(path)", metadata: ["file": "\(path)"])
         }
         return Keyring(key: file.key, encrypts: setting != "0", cipher: cipher)
     }

@@ -18,12 +18,14 @@ extension Cipher {
     /// Seals `message`, writing the ciphertext into `ciphertext` (when given: it has the
     /// message's size) and the 16-byte tag into `tag`.
     func seal(
-        _ message: UnsafeRawBufferPointer, key: SymmetricKey, nonce: [UInt8], authenticating data: UnsafeRawBufferPointer,
+        _ message: UnsafeRawBufferPointer, key: SymmetricKey, nonce: [UInt8],
+        authenticating data: UnsafeRawBufferPointer,
         ciphertext: UnsafeMutableRawBufferPointer?, tag: UnsafeMutableRawBufferPointer
     ) throws {
         switch self {
         case .chaCha20Poly1305:
-            let box = try ChaChaPoly.seal(message, using: key, nonce: ChaChaPoly.Nonce(data: nonce), authenticating: data)
+            let box = try ChaChaPoly.seal(
+                message, using: key, nonce: ChaChaPoly.Nonce(data: nonce), authenticating: data)
             if let ciphertext { _ = box.ciphertext.copyBytes(to: ciphertext) }
             _ = box.tag.copyBytes(to: tag)
         case .aes256GCM:

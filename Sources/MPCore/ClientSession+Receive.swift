@@ -13,7 +13,8 @@ extension ClientSession {
         guard paths.indices.contains(path) else { return drop(.pathOutOfRange) }
         // Another tag's frames open under that tag's key, derived here: an acceptance must
         // authenticate before it can change the tag (receiver rule R9).
-        let protection = isAccepted && header.serverTag == serverTag
+        let protection =
+            isAccepted && header.serverTag == serverTag
             ? downstream : keyring.downstream(sessionID: sessionID, serverTag: header.serverTag)
         let body: Range<Int>
         switch protection.open(header, in: frame) {

@@ -119,7 +119,10 @@ public final class ClientSession<Address: Hashable> {
         }
         let flowID = flows.flowID(for: address, now: now)
         guard isAccepted else {
-            hold(flowID: flowID, payload: UnsafeRawBufferPointer(rebasing: frame[FrameLayout.headerSize...].prefix(payloadLength)), now: now)
+            hold(
+                flowID: flowID,
+                payload: UnsafeRawBufferPointer(rebasing: frame[FrameLayout.headerSize...].prefix(payloadLength)),
+                now: now)
             return .held
         }
         return .send(frameLength: seal(.upstreamData, flowID: flowID, bodyLength: payloadLength, in: frame))

@@ -43,7 +43,8 @@ extension ConfigParser {
         guard (minimum...Defaults.maximumConfigMilliseconds).contains(value) else {
             throw ConfigError(
                 lineNumber: lineNumber,
-                kind: .millisecondsOutOfRange(name, word, minimum: minimum, maximum: Defaults.maximumConfigMilliseconds))
+                kind: .millisecondsOutOfRange(name, word, minimum: minimum, maximum: Defaults.maximumConfigMilliseconds)
+            )
         }
         return .milliseconds(UInt64(value))
     }

@@ -13,7 +13,8 @@ extension FrameHeader {
         else { throw .truncated(length: bytes.count) }
         guard let type = FrameType(rawValue: typeByte) else { throw .unknownType(typeByte) }
         let flags = FrameFlags(rawValue: flagsByte)
-        guard flags.isSubset(of: .known), flags.isDisjoint(with: [.encrypted, .aesGCM]) || flags.contains(.authenticated)
+        guard flags.isSubset(of: .known),
+            flags.isDisjoint(with: [.encrypted, .aesGCM]) || flags.contains(.authenticated)
         else {
             throw .invalidFlags(flagsByte)
         }

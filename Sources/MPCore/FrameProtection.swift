@@ -85,7 +85,9 @@ extension FrameProtection {
     /// Seals the body `frame[headerSize..<bodyEnd]` in place and writes the tag after it:
     /// encrypted with the header as associated data, or (authenticated only) an empty
     /// message with header and body as associated data. The path-id byte is zero here.
-    static func seal(_ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, with sessionKey: SessionKey) {
+    static func seal(
+        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, with sessionKey: SessionKey
+    ) {
         let body = UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize..<bodyEnd])
         let tag = UnsafeMutableRawBufferPointer(rebasing: frame[bodyEnd..<(bodyEnd + FrameLayout.tagSize)])
         let header = UnsafeRawBufferPointer(rebasing: frame[..<FrameLayout.headerSize])

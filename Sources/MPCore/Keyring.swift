@@ -52,7 +52,8 @@ public struct Keyring: Sendable {
         for cipher in Cipher.allCases {
             let label = cipher == .chaCha20Poly1305 ? [] : cipher.keyLabel
             keys[cipher] = HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: key.symmetricKey, salt: Self.salt, info: info + label, outputByteCount: PreSharedKey.size)
+                inputKeyMaterial: key.symmetricKey, salt: Self.salt, info: info + label,
+                outputByteCount: PreSharedKey.size)
         }
         return FrameProtection.SessionKey(keys: keys, cipher: cipher, encrypts: encrypts)
     }

@@ -107,7 +107,8 @@ public struct PathHealth: Hashable, Sendable {
         // Probes are one interval apart and never overtake each other: an older probe
         // still pending when a newer one is echoed is lost, and is decided first, so that
         // "in a row" follows the order the probes were sent in.
-        for older in probeTimes.indices where probeOutcomes[older] == .pending && probeTimes[older] < sentAt.nanoseconds {
+        for older in probeTimes.indices where probeOutcomes[older] == .pending && probeTimes[older] < sentAt.nanoseconds
+        {
             markLost(slot: older, now: now)
         }
         probeOutcomes[slot] = .echoed
@@ -141,7 +142,9 @@ public struct PathHealth: Hashable, Sendable {
         consecutiveEchoes = 0
         consecutiveLosses += 1
         let quiet = lastHeard.map { now - $0 >= probeInterval } ?? true
-        if state == .up && quiet && consecutiveLosses >= Defaults.pathDownAfterLostProbes { change(to: .down, now: now) }
+        if state == .up && quiet && consecutiveLosses >= Defaults.pathDownAfterLostProbes {
+            change(to: .down, now: now)
+        }
     }
 
     private mutating func change(to newState: PathState, now: Timestamp) {

@@ -22,7 +22,8 @@ public struct RoundTripEstimator: Hashable, Sendable {
             variation = TimeSpan(nanoseconds: sample.nanoseconds / 2)
             return
         }
-        let deviation = current > sample ? current.nanoseconds - sample.nanoseconds : sample.nanoseconds - current.nanoseconds
+        let deviation =
+            current > sample ? current.nanoseconds - sample.nanoseconds : sample.nanoseconds - current.nanoseconds
         // RFC 6298's gains, alpha = 1/8 and beta = 1/4, as shifts on integers.
         variation = TimeSpan(nanoseconds: variation.nanoseconds - variation.nanoseconds / 4 + deviation / 4)
         smoothed = TimeSpan(nanoseconds: current.nanoseconds - current.nanoseconds / 8 + sample.nanoseconds / 8)

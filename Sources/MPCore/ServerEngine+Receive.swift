@@ -28,7 +28,8 @@ extension ServerEngine {
         case .failure(let reason): return drop(reason)
         }
         guard header.hasValidShape(bodyLength: body.count) else { return drop(.malformed) }
-        let session = existing
+        let session =
+            existing
             ?? createSession(header.sessionID, upstream: protection, now: now, using: &rng, onEvicted: onEvicted)
         guard header.serverTag == session.serverTag else {
             return acceptance(for: session, answering: header.sequence, path: path, to: address, now: now, into: reply)
@@ -47,7 +48,8 @@ extension ServerEngine {
         session.lastReceive = now
         session.paths[path].recordReceive(bytes: frame.count, now: now)
         if header.type == .probe {
-            return echo(UnsafeRawBufferPointer(rebasing: frame[body]), session: session, path: path, to: address, into: reply)
+            return echo(
+                UnsafeRawBufferPointer(rebasing: frame[body]), session: session, path: path, to: address, into: reply)
         }
         session.payloadsDelivered &+= 1
         session.mirror.recordData(path: path, fresh: true, now: now)

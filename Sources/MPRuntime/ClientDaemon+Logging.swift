@@ -10,7 +10,8 @@ extension ClientDaemon {
             "mpclient listening for the application",
             metadata: ["address": "\(listen)", "session": "\(hex(session.sessionID))", "paths": "\(paths.count)"])
         for path in paths {
-            logger.info("path", metadata: ["id": "\(path.index)", "endpoint": "\(path.endpoint)", "address": "\(path.address)"])
+            logger.info(
+                "path", metadata: ["id": "\(path.index)", "endpoint": "\(path.endpoint)", "address": "\(path.address)"])
         }
         logSealing(session.keyring, logger: logger)
     }
@@ -42,7 +43,8 @@ extension ClientDaemon {
             logger.info("path up", metadata: pathMetadata(index))
         }
         if changes.allDown {
-            logger.warning("every path is down: sending on all of them until one answers", metadata: ["paths": "\(paths.count)"])
+            logger.warning(
+                "every path is down: sending on all of them until one answers", metadata: ["paths": "\(paths.count)"])
         }
     }
 
@@ -70,7 +72,8 @@ extension ClientDaemon {
                 metadata: [
                     "id": "\(path.index)", "endpoint": "\(path.endpoint)",
                     "state": "\(health.state)\(session.backupPaths.contains(path: path.index) ? " (backup)" : "")",
-                    "rtt": "\(milliseconds(health.roundTrip.smoothed))", "rttvar": "\(milliseconds(health.roundTrip.smoothed == nil ? nil : health.roundTrip.variation))",
+                    "rtt": "\(milliseconds(health.roundTrip.smoothed))",
+                    "rttvar": "\(milliseconds(health.roundTrip.smoothed == nil ? nil : health.roundTrip.variation))",
                     "loss": "\(health.loss.map { "\(Int(($0 * 100).rounded()))%" } ?? "-")",
                     "sent": "\(statistics.framesSent)", "bytes-sent": "\(statistics.bytesSent)",
                     "send-failures": "\(path.sendFailures)",

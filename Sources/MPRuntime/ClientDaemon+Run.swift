@@ -92,9 +92,12 @@ extension ClientDaemon {
 
     /// Sends the application the payloads the reorder buffer releases (none when it is off).
     func releaseHeldPayloads(now: Timestamp) {
-        while session.releaseHeld(now: now, { [listenSocket] payload, address in
-            if listenSocket.send(payload, to: address) != .sent { applicationSendFailures += 1 }
-        }) {}
+        while session.releaseHeld(
+            now: now,
+            { [listenSocket] payload, address in
+                if listenSocket.send(payload, to: address) != .sent { applicationSendFailures += 1 }
+            })
+        {}
     }
 
     /// Sends the frame in the outbound buffer on the paths the session's scheduler picks

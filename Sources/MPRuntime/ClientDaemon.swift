@@ -51,7 +51,8 @@ public final class ClientDaemon {
     /// Binds the listen address and connects one socket per path of `configuration`; frames
     /// are sealed with `keyring` (keyless by default). Throws when an address cannot be
     /// resolved or bound; the message names it.
-    public init(configuration: ClientConfiguration, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless) throws {
+    public init(configuration: ClientConfiguration, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless) throws
+    {
         self.loop = loop
         self.logger = logger
         self.dropLog = DropLog(logger: logger)
@@ -66,7 +67,8 @@ public final class ClientDaemon {
         while sessionID == 0 { sessionID = random.next() }
         session = ClientSession(
             sessionID: sessionID, pathCount: paths.count, probeInterval: configuration.probeInterval, keyring: keyring,
-            mode: configuration.mode, backupPaths: configuration.backupPaths, reorderWindow: configuration.reorderWindow)
+            mode: configuration.mode, backupPaths: configuration.backupPaths, reorderWindow: configuration.reorderWindow
+        )
         replyMonitor = ReplyMonitor(now: MonotonicClock.now())
     }
 

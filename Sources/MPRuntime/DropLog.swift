@@ -15,7 +15,8 @@ struct DropLog {
     }
 
     /// Logs a drop of `reason` for a frame whose first byte is `firstByte`, from `source`.
-    mutating func record(_ reason: DropReason, firstByte: UInt8?, source: some CustomStringConvertible, now: Timestamp) {
+    mutating func record(_ reason: DropReason, firstByte: UInt8?, source: some CustomStringConvertible, now: Timestamp)
+    {
         guard let level = Self.level(of: reason) else { return }
         guard limiters[reason.rawValue].allow(now: now) else { return }
         let suppressed = limiters[reason.rawValue].suppressed

@@ -9,7 +9,8 @@ public final class IOWatcher {
 
     /// Prepares a watcher for `fd`; it does nothing until ``start()``.
     public init(loop: EventLoop, fd: Int32, onReadable: @escaping () -> Void) {
-        box = WatcherBox(loop: loop, handler: onReadable, start: { ev_io_start($0, $1) }, stop: { ev_io_stop($0, $1) }) {
+        box = WatcherBox(loop: loop, handler: onReadable, start: { ev_io_start($0, $1) }, stop: { ev_io_stop($0, $1) })
+        {
             mp_ev_io_init($0, ioCallback, fd, Int32(EV_READ))
         }
     }

@@ -57,7 +57,8 @@ func logSealing(_ keyring: Keyring, logger: Logger) {
         return
     }
     if keyring.encrypts {
-        logger.info(keyring.cipher == .aes256GCM ? "frames sealed with AES-256-GCM" : "frames sealed with ChaCha20-Poly1305")
+        logger.info(
+            keyring.cipher == .aes256GCM ? "frames sealed with AES-256-GCM" : "frames sealed with ChaCha20-Poly1305")
     } else {
         logger.info("authenticated, payload in clear (MPTUNNEL_ENCRYPT=0)")
     }

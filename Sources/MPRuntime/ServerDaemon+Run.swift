@@ -59,7 +59,9 @@ extension ServerDaemon {
     }
 
     /// Sends a payload to the target on its flow's socket, opening the socket for a new flow.
-    private func forward(_ payload: UnsafeRawBufferPointer, session: ServerSession<SocketAddress>, flowID: UInt32, now: Timestamp) {
+    private func forward(
+        _ payload: UnsafeRawBufferPointer, session: ServerSession<SocketAddress>, flowID: UInt32, now: Timestamp
+    ) {
         let key = FlowKey(sessionID: session.sessionID, flowID: flowID)
         guard let flow = flows[key] ?? openFlow(key, session: session, now: now) else { return }
         flow.lastActivity = now
@@ -72,8 +74,9 @@ extension ServerDaemon {
             case .datagram(let length, _):
                 let now = MonotonicClock.now()
                 flow.lastActivity = now
-                guard let frameLength = engine.encodePayload(
-                    length: length, session: flow.session, flowID: flow.key.flowID, in: outbound.bytes)
+                guard
+                    let frameLength = engine.encodePayload(
+                        length: length, session: flow.session, flowID: flow.key.flowID, in: outbound.bytes)
                 else {
                     dropLog.record(.oversized, firstByte: nil, source: "target", now: now)
                     continue

@@ -84,7 +84,8 @@ public final class ServerDaemon {
     /// Binds `::` (IPv6 and IPv4) by default; falls back to 0.0.0.0 on a host without IPv6.
     static func bindListenSocket(_ settings: ServerSettings) throws -> UDPSocket {
         guard let address = SocketAddress(ipAddress: settings.listenHost, port: settings.listenPort) else {
-            return try UDPSocket(bindingTo: ClientDaemon.resolve(Endpoint(host: settings.listenHost, port: settings.listenPort)))
+            return try UDPSocket(
+                bindingTo: ClientDaemon.resolve(Endpoint(host: settings.listenHost, port: settings.listenPort)))
         }
         do {
             return try UDPSocket(bindingTo: address)

@@ -34,7 +34,8 @@ struct AttackTests {
         let stranger = try strangerSocket()
         let before = try #require(fixture.settledEchoCounts())
         let serverBefore = try #require(statistics(of: fixture.server, line: "server statistics"))
-        let probes = fixture.paced(frames) { stranger.send($0, to: serverAddress) }
+        let probes =
+            fixture.paced(frames) { stranger.send($0, to: serverAddress) }
             + fixture.paced(frames) { fixture.tap.sendToServer($0) }
             + fixture.paced(downstream) { fixture.tap.sendToClient($0) }
         let after = try #require(fixture.settledEchoCounts())

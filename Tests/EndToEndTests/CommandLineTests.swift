@@ -24,7 +24,9 @@ struct CommandLineTests {
     func serverHelp() throws {
         let (status, output) = try run("mpserver", ["--help"])
         #expect(status == 0)
-        for text in ["<listen-port>", "<target-host>", "<target-port>", "--bind", "--log-level", "mpserver 2000 127.0.0.1 1194"] {
+        for text in [
+            "<listen-port>", "<target-host>", "<target-port>", "--bind", "--log-level", "mpserver 2000 127.0.0.1 1194",
+        ] {
             #expect(output.contains(text), "\(text) missing from:\n\(output)")
         }
     }
@@ -46,10 +48,12 @@ struct CommandLineTests {
         #expect(output.contains("/nonexistent/mpclient.conf"), "\(output)")
     }
 
-    @Test("mpserver rejects port 0 and out-of-range ports, quoting them", arguments: [
-        (["0", "127.0.0.1", "1194"], "0"), (["70000", "127.0.0.1", "1194"], "70000"),
-        (["2000", "127.0.0.1", "abc"], "abc"),
-    ])
+    @Test(
+        "mpserver rejects port 0 and out-of-range ports, quoting them",
+        arguments: [
+            (["0", "127.0.0.1", "1194"], "0"), (["70000", "127.0.0.1", "1194"], "70000"),
+            (["2000", "127.0.0.1", "abc"], "abc"),
+        ])
     func badPorts(arguments: [String], quoted: String) throws {
         let (status, output) = try run("mpserver", arguments)
         #expect(status == 64)

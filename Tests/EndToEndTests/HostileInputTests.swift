@@ -43,16 +43,22 @@ struct HostileInputTests {
             var datagram = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
             if length > 0, round % 2 == 0 { datagram[0] = FrameLayout.version }
             attacker.send(datagram)
-            if round % 1_000 == 0, prober.roundTrip([1, 2, 3], timeout: .milliseconds(300)) == [1, 2, 3] { forwarded += 1 }
+            if round % 1_000 == 0, prober.roundTrip([1, 2, 3], timeout: .milliseconds(300)) == [1, 2, 3] {
+                forwarded += 1
+            }
         }
         let stray = try Prober(to: tunnel.listenAddress)
-        for _ in 0..<100_000 { stray.send((0..<Int(random.next() % 2_001)).map { _ in UInt8(truncatingIfNeeded: random.next()) }) }
+        for _ in 0..<100_000 {
+            stray.send((0..<Int(random.next() % 2_001)).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+        }
         #expect(tunnel.server?.isRunning == true && tunnel.client?.isRunning == true)
         #expect(forwarded >= 95, "only \(forwarded) of 100 probes came back during the flood")
         _ = prober.drain(timeout: .milliseconds(500))
         #expect(prober.roundTrip([4, 5, 6], timeout: .seconds(2)) == [4, 5, 6])
         let after = pids.map { residentKilobytes(pid: $0) ?? 0 }
-        print("garbage [\(keying)]: resident KB before \(before), after \(after); probes through during flood \(forwarded)/100")
+        print(
+            "garbage [\(keying)]: resident KB before \(before), after \(after); probes through during flood \(forwarded)/100"
+        )
         for (old, new) in zip(before, after) { #expect(new - old < 5 * 1024) }
     }
 }

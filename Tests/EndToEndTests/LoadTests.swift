@@ -16,10 +16,12 @@ struct LoadResult: Decodable {
 extension TunnelFixture {
     /// Runs `mplab load` against mpclient and returns its report.
     func load(rate: Int, size: Int, seconds: Int, flows: Int = 1) throws -> LoadResult? {
-        let process = try lab.start("mplab", [
-            "load", "--to", "127.0.0.1:\(listenPort)", "--rate", "\(rate)", "--size", "\(size)",
-            "--duration", "\(seconds)", "--flows", "\(flows)", "--json",
-        ])
+        let process = try lab.start(
+            "mplab",
+            [
+                "load", "--to", "127.0.0.1:\(listenPort)", "--rate", "\(rate)", "--size", "\(size)",
+                "--duration", "\(seconds)", "--flows", "\(flows)", "--json",
+            ])
         guard process.waitForExit(timeout: .seconds(seconds + 30)) == 0,
             let line = process.log.split(separator: "\n").last(where: { $0.hasPrefix("{") })
         else { return nil }
@@ -38,7 +40,9 @@ struct LoadTests {
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
         #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         let result = try #require(try tunnel.load(rate: 1_000, size: 1_200, seconds: 5))
-        print("README example [\(keying)]: sent \(result.sent), received \(result.received), loss \(result.lossPercent)% round trip")
+        print(
+            "README example [\(keying)]: sent \(result.sent), received \(result.received), loss \(result.lossPercent)% round trip"
+        )
         #expect(result.sent >= 4_900)
         #expect(result.lossPercent < 0.5)
         #expect(result.duplicates == 0)
@@ -55,7 +59,9 @@ struct LoadTests {
         let result = try #require(try tunnel.load(rate: 1_000, size: 200, seconds: 20))
         // A round trip crosses the paths twice: 1 - (1 - 0.008)^2 = 1.59% expected.
         let oneWayLoss = 1 - (1 - result.lossPercent / 100).squareRoot()
-        print("20% paths [\(keying)]: sent \(result.sent), round-trip loss \(result.lossPercent)%, one way \(oneWayLoss * 100)%")
+        print(
+            "20% paths [\(keying)]: sent \(result.sent), round-trip loss \(result.lossPercent)%, one way \(oneWayLoss * 100)%"
+        )
         #expect(result.sent >= 20_000)
         #expect(oneWayLoss > 0.008 / 1.5 && oneWayLoss < 0.008 * 1.5)
         #expect(result.duplicates == 0)

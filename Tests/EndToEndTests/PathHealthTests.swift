@@ -94,8 +94,9 @@ struct PathHealthTests {
         try setup.restartRelay(1)
         let up = setup.secondsUntilLog("path up", count: 1, timeout: .seconds(6), stream: stream.step)
         let lost = stream.lost()
-        print("failover: down after \(down.map { "\($0)" } ?? "never") s, up after \(up.map { "\($0)" } ?? "never") s, "
-            + "\(stream.sent) payloads, \(lost) lost")
+        print(
+            "failover: down after \(down.map { "\($0)" } ?? "never") s, up after \(up.map { "\($0)" } ?? "never") s, "
+                + "\(stream.sent) payloads, \(lost) lost")
         #expect((down ?? 99) <= 3, "\(setup.lab.logs)")
         #expect((up ?? 99) <= 3, "\(setup.lab.logs)")
         #expect(lost == 0, "\(setup.lab.logs)")

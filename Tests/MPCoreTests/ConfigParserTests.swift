@@ -183,7 +183,8 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(number: 65, text: "status-socket /a /b\na 1", expected: error(1, .unexpectedToken("/b"))),
     ConfigCase(number: 66, text: "a.example 1 backup backup", expected: error(1, .duplicateOption("backup"))),
     ConfigCase(number: 67, text: "a.example 1 backup primary", expected: error(1, .unknownOption("primary"))),
-    ConfigCase(number: 68, text: "probe-interval -5\na 1", expected: error(1, .invalidMilliseconds("probe-interval", "-5"))),
+    ConfigCase(
+        number: 68, text: "probe-interval -5\na 1", expected: error(1, .invalidMilliseconds("probe-interval", "-5"))),
 ]
 
 private let settingsCases: [ConfigCase<ClientConfiguration>] = [
@@ -244,13 +245,16 @@ struct ConfigParserTests {
             error(2, .invalidMode("fast")).message(fileName: file)
                 == "mpclient.conf:2: invalid mode `fast': expected `duplicate' or `balance'")
         #expect(
-            error(3, .millisecondsOutOfRange("probe-interval", "5", minimum: 10, maximum: 60_000)).message(fileName: file)
+            error(3, .millisecondsOutOfRange("probe-interval", "5", minimum: 10, maximum: 60_000)).message(
+                fileName: file)
                 == "mpclient.conf:3: `probe-interval' value `5' is out of range 10-60000 ms")
         #expect(
             error(4, .invalidMilliseconds("reorder-window", "50ms")).reason
                 == "invalid `reorder-window' value `50ms': expected milliseconds, a whole number")
         #expect(error(5, .duplicateDirective("mode")).reason == "second `mode' line: it may appear once")
-        #expect(error(1, .missingValue("mode")).reason == "`mode' needs a value: expected `mode duplicate' or `mode balance'")
+        #expect(
+            error(1, .missingValue("mode")).reason
+                == "`mode' needs a value: expected `mode duplicate' or `mode balance'")
     }
 
     @Test func defaultListenAddress() throws {

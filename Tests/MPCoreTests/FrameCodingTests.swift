@@ -8,7 +8,8 @@ struct FrameCodingTests {
         (
             "V1 upstream data",
             "01 01 00 02 0102030405060708 1112131415161718 2122232425262728 31323334 6869",
-            FrameHeader(type: .upstreamData, pathID: 2, sessionID: 0x0102_0304_0506_0708,
+            FrameHeader(
+                type: .upstreamData, pathID: 2, sessionID: 0x0102_0304_0506_0708,
                 serverTag: 0x1112_1314_1516_1718, sequence: 0x2122_2324_2526_2728, flowID: 0x3132_3334),
             "6869"
         ),

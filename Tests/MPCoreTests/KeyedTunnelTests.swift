@@ -84,7 +84,9 @@ struct KeyedTunnelTests {
             var frame = frame
             var reply = [UInt8](repeating: 0, count: 64)
             let verdict = frame.withUnsafeMutableBytes { bytes in
-                reply.withUnsafeMutableBytes { tunnel.server.receiveFrame(bytes, from: 7, now: tunnel.now, reply: $0, using: &random) }
+                reply.withUnsafeMutableBytes {
+                    tunnel.server.receiveFrame(bytes, from: 7, now: tunnel.now, reply: $0, using: &random)
+                }
             }
             guard case .dropped = verdict else {
                 Issue.record("an unauthenticated frame got \(verdict)")

@@ -48,8 +48,10 @@ struct PreSharedKeyTests {
 
     @Test("base64 agrees with RFC 4648's test vectors")
     func rfcVectors() {
-        let vectors = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")]
+        let vectors = [
+            ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy"),
+        ]
         for (plain, encoded) in vectors {
             #expect(Array(plain.utf8).withUnsafeBytes { Base64.encode($0) } == encoded)
             #expect(Base64.decode(Array(encoded.utf8)) == Array(plain.utf8))

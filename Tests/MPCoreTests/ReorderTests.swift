@@ -49,7 +49,9 @@ struct ReorderTests {
         var out: [UInt8] = []
         Self.admit(&buffer, 1, now: ms(1), into: &out)
         Self.admit(&buffer, 3, now: ms(1), into: &out)
-        _ = buffer.admit(sequence: 2, isPayload: false, payload: UnsafeRawBufferPointer(start: nil, count: 0), address: nil, now: ms(2))
+        _ = buffer.admit(
+            sequence: 2, isPayload: false, payload: UnsafeRawBufferPointer(start: nil, count: 0), address: nil,
+            now: ms(2))
         Self.drain(&buffer, now: ms(2), into: &out)
         #expect(out == [1, 3])
     }
@@ -100,13 +102,16 @@ struct ReorderTests {
         for event in events {
             // The runtime's drain timer, every 5 ms.
             while nextTimer < event.arrival {
-                while tunnel.client.releaseHeld(now: Timestamp(nanoseconds: nextTimer), { bytes, _ in collect(bytes) }) {}
+                while tunnel.client.releaseHeld(now: Timestamp(nanoseconds: nextTimer), { bytes, _ in collect(bytes) })
+                {}
                 nextTimer += 5_000_000
             }
             let now = Timestamp(nanoseconds: event.arrival)
             var frame = event.frame
             let verdict = frame.withUnsafeMutableBytes { tunnel.client.receiveFrame($0, path: event.path, now: now) }
-            if case .deliver(let payload, _) = verdict { frame.withUnsafeBytes { collect(UnsafeRawBufferPointer(rebasing: $0[payload])) } }
+            if case .deliver(let payload, _) = verdict {
+                frame.withUnsafeBytes { collect(UnsafeRawBufferPointer(rebasing: $0[payload])) }
+            }
             while tunnel.client.releaseHeld(now: now, { bytes, _ in collect(bytes) }) {}
         }
         while tunnel.client.releaseHeld(now: Timestamp(nanoseconds: .max / 2), { bytes, _ in collect(bytes) }) {}

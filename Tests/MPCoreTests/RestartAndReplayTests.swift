@@ -82,9 +82,15 @@ struct RestartAndReplayTests {
         var reply = [UInt8](repeating: 0, count: 64)
         var evicted: [UInt64] = []
         for id in UInt64(1)...10 {
-            FrameHeader(type: .probe, sessionID: id, serverTag: 0, sequence: 1).encode(into: UnsafeMutableRawBufferPointer(start: &frame, count: 32))
+            FrameHeader(type: .probe, sessionID: id, serverTag: 0, sequence: 1).encode(
+                into: UnsafeMutableRawBufferPointer(start: &frame, count: 32))
             _ = frame.withUnsafeMutableBytes { bytes in
-                reply.withUnsafeMutableBytes { server.receiveFrame(UnsafeMutableRawBufferPointer(rebasing: bytes[0..<40]), from: 1, now: ms(id), reply: $0, using: &random) { evicted.append($0.sessionID) } }
+                reply.withUnsafeMutableBytes {
+                    server.receiveFrame(
+                        UnsafeMutableRawBufferPointer(rebasing: bytes[0..<40]), from: 1, now: ms(id), reply: $0,
+                        using: &random
+                    ) { evicted.append($0.sessionID) }
+                }
             }
         }
         #expect(server.sessions.count == 4)

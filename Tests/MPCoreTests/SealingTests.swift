@@ -15,7 +15,9 @@ struct SealingTests {
         Keyring(key: key, encrypts: encrypts, cipher: cipher).upstream(sessionID: sessionID)
     }
 
-    @Test("AES-256-GCM frames carry their flag and open at a receiver that sends ChaCha20-Poly1305", arguments: [true, false])
+    @Test(
+        "AES-256-GCM frames carry their flag and open at a receiver that sends ChaCha20-Poly1305",
+        arguments: [true, false])
     func aesGCM(encrypts: Bool) {
         let body = (0..<1_200).map { UInt8(truncatingIfNeeded: $0 * 13) }
         let frame = Self.seal(body, with: Self.upstream(encrypts: encrypts, cipher: .aes256GCM))
@@ -60,12 +62,18 @@ struct SealingTests {
     func vectors() {
         let hello = Array("hello".utf8)
         let downstream = Keyring(key: Self.key).downstream(sessionID: Self.sessionID, serverTag: Self.serverTag)
-        #expect(hexString(Self.seal(hello, with: Self.upstream())) ==
-            "0101030201020304050607081112131415161718000000000000000100000005ff8b7746d6aca9aa48b5f114523f4e81329426ae89")
-        #expect(hexString(Self.seal(hello, with: Self.upstream(encrypts: false))) ==
-            "010101020102030405060708111213141516171800000000000000010000000568656c6c6f7e341cc7cc3d7fa7453b4ca7b26356df")
-        #expect(hexString(Self.seal(hello, with: downstream, type: .downstreamData, pathID: 0)) ==
-            "0181030001020304050607081112131415161718000000000000000100000005307f022f2a913551161efd8d3ca9efe3799288dde1")
+        #expect(
+            hexString(Self.seal(hello, with: Self.upstream()))
+                == "0101030201020304050607081112131415161718000000000000000100000005ff8b7746d6aca9aa48b5f114523f4e81329426ae89"
+        )
+        #expect(
+            hexString(Self.seal(hello, with: Self.upstream(encrypts: false)))
+                == "010101020102030405060708111213141516171800000000000000010000000568656c6c6f7e341cc7cc3d7fa7453b4ca7b26356df"
+        )
+        #expect(
+            hexString(Self.seal(hello, with: downstream, type: .downstreamData, pathID: 0))
+                == "0181030001020304050607081112131415161718000000000000000100000005307f022f2a913551161efd8d3ca9efe3799288dde1"
+        )
     }
 
     @Test("a sealed frame opens in place to its body, encrypted or authenticated only", arguments: [true, false])
@@ -170,7 +178,9 @@ struct SealingTests {
                 return length
             }
             guard let length else { continue }
-            let header = buffer.withUnsafeBytes { try! FrameHeader.decode(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
+            let header = buffer.withUnsafeBytes {
+                try! FrameHeader.decode(UnsafeRawBufferPointer(rebasing: $0[..<length]))
+            }
             sequences.append(header.sequence)
         }
         #expect(sequences.count > 100)

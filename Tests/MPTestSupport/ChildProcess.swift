@@ -16,7 +16,9 @@ public final class ChildProcess {
 
     /// Starts `executable` with `arguments` and extra `environment` entries; standard input
     /// is /dev/null, output and errors go to `logPath`.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], logPath: String) throws {
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], logPath: String)
+        throws
+    {
         self.commandLine = ([executable] + arguments).joined(separator: " ")
         self.logPath = logPath
         var actions = posix_spawn_file_actions_t()

@@ -64,7 +64,9 @@ public final class TunnelLab {
 
     /// Starts `executable` (a product name, or a command on PATH) and keeps it for cleanup.
     @discardableResult
-    public func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
+    public func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> ChildProcess
+    {
         counter += 1
         let name = executable.split(separator: "/").last.map(String.init) ?? executable
         let path = ["mpclient", "mpserver", "mplab"].contains(executable) ? "\(products)/\(executable)" : executable
@@ -97,7 +99,8 @@ public final class TunnelLab {
         counter += 1
         let config = "\(directory)/mpclient-\(counter).conf"
         let keyLines = keyPath(key).map { ["key-file \($0)"] } ?? []
-        let lines = ["# written by TunnelLab", "listen 127.0.0.1 \(listenPort)"]
+        let lines =
+            ["# written by TunnelLab", "listen 127.0.0.1 \(listenPort)"]
             + pathPorts.map { "127.0.0.1 \($0)" } + keyLines + extraLines
         try writeFile(config, lines.joined(separator: "\n") + "\n")
         return try start("mpclient", [config, "--log-level", "debug"], environment: environment)
@@ -115,11 +118,15 @@ public final class TunnelLab {
 
     /// A lossy relay from `listenPort` to `targetPort` dropping `drop` of the datagrams each way.
     @discardableResult
-    public func startRelay(listenPort: UInt16, targetPort: UInt16, drop: Double = 0, seed: Int = 1) throws -> ChildProcess {
-        try start("mplab", [
-            "relay", "--listen", "127.0.0.1:\(listenPort)", "--to", "127.0.0.1:\(targetPort)",
-            "--drop", "\(drop)", "--seed", "\(seed)",
-        ])
+    public func startRelay(listenPort: UInt16, targetPort: UInt16, drop: Double = 0, seed: Int = 1) throws
+        -> ChildProcess
+    {
+        try start(
+            "mplab",
+            [
+                "relay", "--listen", "127.0.0.1:\(listenPort)", "--to", "127.0.0.1:\(targetPort)",
+                "--drop", "\(drop)", "--seed", "\(seed)",
+            ])
     }
 
     /// The socat bridge the README documents (see Configs/README.md): survives restarts
@@ -131,7 +138,10 @@ public final class TunnelLab {
 
     /// The README's bridge invocation, as arguments.
     public static func socatArguments(listenPort: UInt16, target: String) -> [String] {
-        ["-b", "65536", "-T", "60", "udp4-listen:\(listenPort),reuseaddr,fork,max-children=64", "udp4-sendto:\(target)"]
+        [
+            "-b", "65536", "-T", "60", "udp4-listen:\(listenPort),reuseaddr,fork,max-children=64",
+            "udp4-sendto:\(target)",
+        ]
     }
 
     /// Waits until a datagram sent to mpclient at `listenPort` comes back from the echo target.
