@@ -44,7 +44,7 @@ extension ServerEngine {
         case .tooOld: return drop(.tooOld)
         }
         // Only a fresh authentic frame moves a path: NAT rebinding is followed, a replay is not.
-        session.pathAddresses[path] = address
+        session.setAddress(address, of: path)
         session.lastReceive = now
         session.paths[path].recordReceive(bytes: frame.count, now: now)
         if header.type == .probe {

@@ -11,7 +11,7 @@ public final class ServerSession<Address: Hashable> {
     public internal(set) var lastReceive: Timestamp
     /// Where each path was last heard from by a fresh authentic frame, indexed by path id;
     /// replies on that path go there. `nil` for a path not heard from yet.
-    public internal(set) var pathAddresses: [Address?]
+    public private(set) var pathAddresses: [Address?]
     /// Per-path statistics, indexed by path id.
     public internal(set) var paths: [PathStatistics]
     /// Payloads delivered to the target.
@@ -43,13 +43,17 @@ public final class ServerSession<Address: Hashable> {
     }
 
     /// Number of paths heard from.
-    public var activePathCount: Int { pathAddresses.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+    public var activePathCount: Int { heardPaths.count }
 
-    /// The paths heard from (with a reply address).
-    public var heardPaths: PathSet {
-        var result = PathSet()
-        for (path, address) in pathAddresses.enumerated() where address != nil { result.insert(path: path) }
-        return result
+    /// The paths heard from (with a reply address), kept with ``pathAddresses`` so that no
+    /// reply has to scan the address table.
+    public private(set) var heardPaths = PathSet()
+
+    /// Records that `path` was heard from `address` by a fresh authentic frame: replies on
+    /// that path go there from now on (NAT rebinding is followed).
+    func setAddress(_ address: Address, of path: Int) {
+        pathAddresses[path] = address
+        heardPaths.insert(path: path)
     }
 
     /// The paths a reply framed at `now` goes out on, each to its address in
