@@ -57,6 +57,7 @@ public final class ChildProcess {
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace`; waits for it.
     public func stop(grace: Duration = .seconds(2)) {
+        defer { kill(-pid, SIGKILL) }  // whatever it forked (its process group) goes too
         guard isRunning else { return }
         kill(pid, SIGTERM)
         if !waitUntil(timeout: grace, condition: { !isRunning }) {
@@ -65,7 +66,8 @@ public final class ChildProcess {
         }
     }
 
-    /// SIGKILL at once, as a crash would.
+    /// SIGKILL at once, as a crash would (the process only: what it forked stays, as after
+    /// a real crash, until ``stop(grace:)``).
     public func kill9() {
         guard isRunning else { return }
         kill(pid, SIGKILL)
@@ -106,7 +108,11 @@ public final class ChildProcess {
         sigemptyset(&defaults)
         for signal in [SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // Its own process group (id = its pid), so that stopping it also stops what it
+        // forked: socat's per-client children would otherwise outlive the test.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         return attributes
     }
 
