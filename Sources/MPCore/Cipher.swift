@@ -18,7 +18,7 @@ extension Cipher {
     /// Seals `message`, writing the ciphertext into `ciphertext` (when given: it has the
     /// message's size) and the 16-byte tag into `tag`.
     func seal(
-        _ message: UnsafeRawBufferPointer, key: SymmetricKey, nonce: [UInt8],
+        _ message: UnsafeRawBufferPointer, key: SymmetricKey, nonce: UnsafeRawBufferPointer,
         authenticating data: UnsafeRawBufferPointer,
         ciphertext: UnsafeMutableRawBufferPointer?, tag: UnsafeMutableRawBufferPointer
     ) throws {
@@ -38,7 +38,8 @@ extension Cipher {
     /// Opens `ciphertext` with `tag`, writing the plaintext into `plaintext` when given;
     /// throws when the tag does not verify (nothing is written then).
     func open(
-        _ ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer, key: SymmetricKey, nonce: [UInt8],
+        _ ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer, key: SymmetricKey,
+        nonce: UnsafeRawBufferPointer,
         authenticating data: UnsafeRawBufferPointer, plaintext: UnsafeMutableRawBufferPointer?
     ) throws {
         switch self {

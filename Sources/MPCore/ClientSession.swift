@@ -129,8 +129,8 @@ public final class ClientSession<Address: Hashable> {
     }
 
     /// Writes the frame of a probe for path `path` into `frame` if one is due at `now`,
-    /// returning its length. Call until it returns `nil` for each path; then wait until
-    /// ``nextWakeup``. `frame` must hold ``FrameLayout/maximumOverhead`` + 8 bytes.
+    /// returning its length; `nil` when none is due (the runtime asks on every timer tick).
+    /// `frame` must hold ``FrameLayout/maximumOverhead`` + 8 bytes.
     public func probe(path: Int, now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> Int? {
         guard paths.indices.contains(path) else { return nil }
         if let last = paths[path].lastProbeSent, now - last < probeInterval { return nil }
@@ -139,12 +139,6 @@ public final class ClientSession<Address: Hashable> {
         var writer = ByteWriter(frame, offset: FrameLayout.headerSize)
         writer.write(now.nanoseconds)
         return seal(.probe, flowID: 0, bodyLength: FrameLayout.probeBodySize, in: frame)
-    }
-
-    /// When the next probe falls due.
-    public var nextWakeup: Timestamp {
-        let earliest = paths.map { $0.lastProbeSent ?? Timestamp(nanoseconds: 0) }.min() ?? Timestamp(nanoseconds: 0)
-        return earliest + probeInterval
     }
 
     /// Forgets flows idle for `flowIdleTimeout` and held payloads older than

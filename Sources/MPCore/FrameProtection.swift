@@ -12,9 +12,18 @@ public struct FrameProtection: Sendable {
     /// The derived per-direction keys (one per cipher), the cipher this side seals with, and
     /// whether the body is encrypted or only authenticated.
     struct SessionKey: Sendable {
-        let keys: [Cipher: SymmetricKey]
+        let chaCha20Poly1305: SymmetricKey
+        let aes256GCM: SymmetricKey
         let cipher: Cipher
         let encrypts: Bool
+
+        /// The key of `cipher` (fields, not a dictionary: this runs for every frame).
+        func key(for cipher: Cipher) -> SymmetricKey {
+            switch cipher {
+            case .chaCha20Poly1305: chaCha20Poly1305
+            case .aes256GCM: aes256GCM
+            }
+        }
     }
 
     /// Frames in clear, unauthenticated.
@@ -68,16 +77,22 @@ public struct FrameProtection: Sendable {
         frame[FrameLayout.pathIDOffset] = 0
         defer { frame[FrameLayout.pathIDOffset] = pathID }
         let cipher: Cipher = header.flags.contains(.aesGCM) ? .aes256GCM : .chaCha20Poly1305
-        guard let key = sessionKey.keys[cipher] else { return .failure(.authenticationFailed) }
         let opened = Self.open(
             frame, bodyEnd: bodyEnd, sequence: header.sequence, encrypted: header.flags.contains(.encrypted),
-            cipher: cipher, key: key)
+            cipher: cipher, key: sessionKey.key(for: cipher))
         return opened ? .success(FrameLayout.headerSize..<bodyEnd) : .failure(.authenticationFailed)
     }
 
-    /// The nonce of frame `sequence`: 4 zero bytes, then the sequence number, big-endian.
-    static func nonce(_ sequence: UInt64) -> [UInt8] {
-        [0, 0, 0, 0] + bigEndianBytes(sequence)
+    /// Calls `body` with the nonce of frame `sequence`: 4 zero bytes, then the sequence
+    /// number, big-endian. Built on the stack: sealing and opening allocate no nonce.
+    static func withNonce<Result>(_ sequence: UInt64, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows
+        -> Result
+    {
+        // Three 32-bit words lie contiguously: 12 bytes, no padding.
+        var nonce: (UInt32, UInt32, UInt32) = (
+            0, UInt32(truncatingIfNeeded: sequence >> 32).bigEndian, UInt32(truncatingIfNeeded: sequence).bigEndian
+        )
+        return try withUnsafeBytes(of: &nonce) { try body($0) }
     }
 }
 
@@ -94,13 +109,15 @@ extension FrameProtection {
         let headerAndBody = UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd])
         let encrypts = sessionKey.encrypts
         do {
-            guard let key = sessionKey.keys[sessionKey.cipher] else { throw CryptoKitError.incorrectKeySize }
-            try sessionKey.cipher.seal(
-                encrypts ? UnsafeRawBufferPointer(body) : UnsafeRawBufferPointer(start: nil, count: 0), key: key,
-                nonce: nonce(sequence), authenticating: encrypts ? header : headerAndBody,
-                ciphertext: encrypts ? body : nil, tag: tag)
+            let key = sessionKey.key(for: sessionKey.cipher)
+            try withNonce(sequence) { nonce in
+                try sessionKey.cipher.seal(
+                    encrypts ? UnsafeRawBufferPointer(body) : UnsafeRawBufferPointer(start: nil, count: 0), key: key,
+                    nonce: nonce, authenticating: encrypts ? header : headerAndBody,
+                    ciphertext: encrypts ? body : nil, tag: tag)
+            }
         } catch {
-            // Sealing fails only for a nonce that is not 12 bytes, a missing key or a message
+            // Sealing fails only for a nonce that is not 12 bytes or a message
             // over 64 GB: none can come from a datagram, so this is a bug here, not bad input.
             fatalError("\(sessionKey.cipher.rawValue) refused to seal: \(error)")
         }
@@ -117,10 +134,12 @@ extension FrameProtection {
         let header = UnsafeRawBufferPointer(rebasing: frame[..<FrameLayout.headerSize])
         let headerAndBody = UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd])
         do {
-            try cipher.open(
-                encrypted ? UnsafeRawBufferPointer(body) : UnsafeRawBufferPointer(start: nil, count: 0), tag: tag,
-                key: key, nonce: nonce(sequence), authenticating: encrypted ? header : headerAndBody,
-                plaintext: encrypted ? body : nil)
+            try withNonce(sequence) { nonce in
+                try cipher.open(
+                    encrypted ? UnsafeRawBufferPointer(body) : UnsafeRawBufferPointer(start: nil, count: 0), tag: tag,
+                    key: key, nonce: nonce, authenticating: encrypted ? header : headerAndBody,
+                    plaintext: encrypted ? body : nil)
+            }
             return true
         } catch {
             return false

@@ -48,14 +48,15 @@ public struct Keyring: Sendable {
     /// One key per cipher: ChaCha20-Poly1305's info is the label and ids alone (as before
     /// AES-256-GCM existed); AES-256-GCM's appends " aes-256-gcm", so no key serves two algorithms.
     private func derive(from key: PreSharedKey, info: [UInt8]) -> FrameProtection.SessionKey {
-        var keys: [Cipher: SymmetricKey] = [:]
-        for cipher in Cipher.allCases {
+        func derive(_ cipher: Cipher) -> SymmetricKey {
             let label = cipher == .chaCha20Poly1305 ? [] : cipher.keyLabel
-            keys[cipher] = HKDF<SHA256>.deriveKey(
+            return HKDF<SHA256>.deriveKey(
                 inputKeyMaterial: key.symmetricKey, salt: Self.salt, info: info + label,
                 outputByteCount: PreSharedKey.size)
         }
-        return FrameProtection.SessionKey(keys: keys, cipher: cipher, encrypts: encrypts)
+        return FrameProtection.SessionKey(
+            chaCha20Poly1305: derive(.chaCha20Poly1305), aes256GCM: derive(.aes256GCM), cipher: cipher,
+            encrypts: encrypts)
     }
 }
 

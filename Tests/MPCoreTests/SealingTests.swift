@@ -158,7 +158,7 @@ struct SealingTests {
 
     @Test("the nonce is four zero bytes and the sequence number; successive frames never share one")
     func nonces() {
-        #expect(FrameProtection.nonce(0x0102_0304_0506_0708) == [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(FrameProtection.withNonce(0x0102_0304_0506_0708) { Array($0) } == [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8])
         let first = Self.seal(Array("same".utf8), with: Self.upstream(), sequence: 1)
         let second = Self.seal(Array("same".utf8), with: Self.upstream(), sequence: 2)
         #expect(first[FrameLayout.headerSize...] != second[FrameLayout.headerSize...])
