@@ -149,6 +149,8 @@ struct AttackTests {
         let clientAfter = try #require(statistics(of: fixture.client, line: "session statistics"))
         let answers = attacker.drainCount(timeout: .milliseconds(300))
         let residentAfter = pids.map { residentKilobytes(pid: $0) ?? 0 }
+        // 0 means /proc was unreadable: the memory bound below would then prove nothing.
+        #expect(!residentBefore.contains(0) && !residentAfter.contains(0), "resident memory unreadable")
         let sent = atServer.made.merging(atClient.made, uniquingKeysWith: +)
         let kinds = sent.map { "\($0.key.rawValue) \($0.value)" }.sorted().joined(separator: ", ")
         print(

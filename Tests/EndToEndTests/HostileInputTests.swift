@@ -56,6 +56,8 @@ struct HostileInputTests {
         _ = prober.drain(timeout: .milliseconds(500))
         #expect(prober.roundTrip([4, 5, 6], timeout: .seconds(2)) == [4, 5, 6])
         let after = pids.map { residentKilobytes(pid: $0) ?? 0 }
+        // 0 means /proc was unreadable: the memory bound below would then prove nothing.
+        #expect(!before.contains(0) && !after.contains(0), "resident memory unreadable")
         print(
             "garbage [\(keying)]: resident KB before \(before), after \(after); probes through during flood \(forwarded)/100"
         )
