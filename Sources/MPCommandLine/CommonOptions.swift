@@ -30,7 +30,37 @@ public struct CommonOptions: ParsableArguments {
         help: "Print a new random key (base64, from the system's cryptographic generator) and exit.")
     public var generateKey = false
 
+    @Flag(help: "Print the running daemon's status table (read from its control socket) and exit.")
+    public var status = false
+
+    @Option(
+        name: .customLong("status-socket"),
+        help: ArgumentHelp(
+            "The control socket, where the daemon answers --status (default /run/mptunnel/mpclient.sock or "
+                + "/run/mptunnel/mpserver.sock); `off` opens none.",
+            valueName: "path"))
+    public var statusSocket: String?
+
     public init() {}
+
+    /// Where the control socket is: `--status-socket`, else `configured` (mpclient.conf's
+    /// `status-socket`), else `defaultPath`; `nil` when that says `off`. A path the user gave
+    /// is required (the daemon does not start without it); the default is not (a daemon run
+    /// by hand without /run/mptunnel still tunnels, and says why --status will not work).
+    public func statusSocketSetting(configured: String? = nil, defaultPath: String) -> StatusSocketSetting? {
+        let chosen = statusSocket ?? configured
+        guard chosen != "off" else { return nil }
+        return StatusSocketSetting(path: chosen ?? defaultPath, isRequired: chosen != nil)
+    }
+
+    /// Prints the status table of the daemon whose control socket `setting` names, when
+    /// `--status` was given; returns whether it did.
+    public func printStatusIfAsked(_ setting: StatusSocketSetting?, daemon: String) throws -> Bool {
+        guard status else { return false }
+        guard let setting else { throw ValidationError("--status needs a control socket, and it is `off'") }
+        print(try StatusClient.fetch(path: setting.path, daemon: daemon), terminator: "")
+        return true
+    }
 
     /// Prints a fresh key for a key file when `--genkey` was given; returns whether it did.
     public func printGeneratedKeyIfAsked() -> Bool {

@@ -20,6 +20,9 @@ extension ClientSession {
     /// - candidates are the usable (up, and not silent past their limit at `now`) primary
     ///   paths; if none, the usable backup paths; if none at all, every path (so that a
     ///   tunnel whose paths all look dead still tries them all);
+    /// - while every usable primary has been quiet for ``PathHealth/quietLimit`` (1.5 probe
+    ///   intervals: an echo is overdue), the usable backup paths join the candidates, so a
+    ///   backup carries traffic before the primaries are declared down;
     /// - ``SchedulingMode/duplicate`` returns every candidate;
     /// - ``SchedulingMode/balance`` returns one, by smooth weighted round-robin with weight
     ///   (1 − loss) / max(SRTT, ``Defaults/balanceRoundTripFloor``). With every path down it
@@ -28,7 +31,7 @@ extension ClientSession {
         let usable = usablePaths(now: now)
         guard !usable.isEmpty else { return .first(paths.count) }
         let primaries = usable.subtracting(backupPaths)
-        let candidates = primaries.isEmpty ? usable : primaries
+        let candidates = primaries.isEmpty || allQuiet(primaries, now: now) ? usable : primaries
         guard mode == .balance, candidates.count > 1 else { return candidates }
         let health = self.health
         let floor = Defaults.balanceRoundTripFloor
@@ -47,6 +50,14 @@ extension ClientSession {
             if now - heard < health[path].silenceLimit { result.insert(path: path) }
         }
         return result
+    }
+
+    /// True when every path of `primaries` has been quiet for its ``PathHealth/quietLimit``
+    /// at `now`; false at once when there is no backup path to hand over to.
+    func allQuiet(_ primaries: PathSet, now: Timestamp) -> Bool {
+        guard !backupPaths.isEmpty else { return false }
+        for path in primaries.members where !health[path].isQuiet(now: now) { return false }
+        return true
     }
 
     /// The paths whose state is up (as of the last ``updateHealth(now:)`` or echo).

@@ -63,9 +63,11 @@ public enum Defaults {
     /// mpserver infers the client's mode from the upstream data of the last one or two of
     /// these epochs (copies per payload, and which paths carried data).
     public static let mirrorEpoch = TimeSpan.seconds(1)
-    /// A down path with no authentic frame for this long gets a new socket (a new source
-    /// port escapes a stale NAT or bridge mapping): ten missed probes.
-    public static let pathReopenInterval = TimeSpan.seconds(10)
+    /// A down path with no authentic frame for this many probe intervals (10 s by default)
+    /// gets a new socket, and its host name is looked up again; again after as many more
+    /// while it stays silent. Ten missed probes: long past a flapping link's outage, and a
+    /// new source port escapes a stale NAT or bridge mapping (often 30 s or more).
+    public static let pathReopenAfterProbes = 10
     /// The reorder buffer holds at most this many payloads; past it the oldest goes out at
     /// once: 1,024 is 100 ms at 10,000 packets/s.
     public static let maximumReorderPayloads = 1_024

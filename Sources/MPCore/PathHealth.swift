@@ -68,6 +68,21 @@ public struct PathHealth: Hashable, Sendable {
         TimeSpan(nanoseconds: probeInterval.nanoseconds / 2 &* 5)
     }
 
+    /// Silence after which a path counts as quiet: 1.5 probe intervals, half an interval past
+    /// the echo that should have come. A quiet path is not down (one lost echo makes it
+    /// quiet); quiet primaries only bring in the backup paths early (``ClientSession/pathsFor(now:)``),
+    /// so a backup takes over within 2 s of the last primary dying, not 2.5 s.
+    public var quietLimit: TimeSpan {
+        TimeSpan(nanoseconds: probeInterval.nanoseconds / 2 &* 3)
+    }
+
+    /// True when nothing authentic was heard on the path for ``quietLimit`` at `now`
+    /// (counted from the first probe when nothing was ever heard).
+    public func isQuiet(now: Timestamp) -> Bool {
+        guard let heard = lastHeard ?? firstProbe else { return false }
+        return now - heard >= quietLimit
+    }
+
     /// Share of the decided probes of the window (echoed or lost, 0...1) that were lost;
     /// `nil` before any probe was decided.
     public var loss: Double? {

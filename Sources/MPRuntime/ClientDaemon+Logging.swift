@@ -59,38 +59,6 @@ extension ClientDaemon {
 
     static let keylessWarning: Logger.Message =
         "no key: frames travel unauthenticated and in clear; anyone who can reach the ports can inject traffic"
-
-    /// One line per path (state, RTT, loss, datagrams and bytes each way, last heard,
-    /// duplicates) and one summary line, at info level: the SIGUSR1 table.
-    func logStatistics() {
-        let now = MonotonicClock.now()
-        for path in paths {
-            let statistics = session.paths[path.index]
-            let health = session.health[path.index]
-            logger.info(
-                "path statistics",
-                metadata: [
-                    "id": "\(path.index)", "endpoint": "\(path.endpoint)",
-                    "state": "\(health.state)\(session.backupPaths.contains(path: path.index) ? " (backup)" : "")",
-                    "rtt": "\(milliseconds(health.roundTrip.smoothed))",
-                    "rttvar": "\(milliseconds(health.roundTrip.smoothed == nil ? nil : health.roundTrip.variation))",
-                    "loss": "\(health.loss.map { "\(Int(($0 * 100).rounded()))%" } ?? "-")",
-                    "sent": "\(statistics.framesSent)", "bytes-sent": "\(statistics.bytesSent)",
-                    "send-failures": "\(path.sendFailures)",
-                    "received": "\(statistics.framesReceived)", "bytes-received": "\(statistics.bytesReceived)",
-                    "duplicates": "\(statistics.duplicatesReceived)",
-                    "last-heard": "\(statistics.lastReceive.map { "\(secondsText(now - $0))s ago" } ?? "never")",
-                ])
-        }
-        logger.info(
-            "session statistics",
-            metadata: [
-                "session": "\(hex(session.sessionID))", "accepted": "\(session.isAccepted)",
-                "mode": "\(session.mode.rawValue)", "up": "\(session.upPaths.count)/\(paths.count)",
-                "flows": "\(session.flowCount)", "delivered": "\(session.payloadsDelivered)",
-                "duplicates": "\(session.drops[.duplicate])", "dropped": "\(session.drops.total)",
-            ])
-    }
 }
 
 /// A span as milliseconds with one decimal, or `-` for none.

@@ -14,6 +14,15 @@ extension ClientDaemon {
     /// Starts the watchers without running the loop (tests run the loop themselves).
     public func start() {
         logStart()
+        do {
+            resolver = try BackgroundResolver(loop: loop) { [unowned self] tag, answer in
+                lookUpAnswered(tag: tag, answer: answer)
+            }
+        } catch {
+            logger.warning(
+                "no background lookups: silent paths are reopened without a new lookup", metadata: ["error": "\(error)"]
+            )
+        }
         let listenWatcher = IOWatcher(loop: loop, fd: listenSocket.fd) { [unowned self] in applicationReadable() }
         listenWatcher.start()
         watchers.append(listenWatcher)
@@ -131,5 +140,6 @@ extension ClientDaemon {
         }
         session.expire(now: now)
         checkReplies(now: now)
+        recoverSilentPaths(now: now)
     }
 }

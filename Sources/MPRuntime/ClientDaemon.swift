@@ -5,23 +5,38 @@
 import Logging
 import MPCore
 
-/// One path: a connected socket towards a bridge (or mpserver itself).
+/// One path: a connected socket towards a bridge (or mpserver itself). The socket and the
+/// address change when a silent path is reopened (``ClientDaemon/reopen(_:at:now:)``).
 final class ClientPath {
     let index: Int
     let endpoint: Endpoint
-    let address: SocketAddress
-    let socket: UDPSocket
+    private(set) var address: SocketAddress
+    private(set) var socket: UDPSocket
     var watcher: IOWatcher?
     var framesSent = 0
     var sendFailures = 0
+    /// Times the path got a new socket.
+    var reopenings = 0
 
     init(index: Int, endpoint: Endpoint, address: SocketAddress) throws {
         self.index = index
         self.endpoint = endpoint
         self.address = address
-        self.socket = try UDPSocket(family: address.family)
+        self.socket = try Self.connectedSocket(to: address)
+    }
+
+    /// A new socket (so a new source port) connected to `address`, replacing the old one.
+    func replaceSocket(connectingTo address: SocketAddress) throws {
+        socket = try Self.connectedSocket(to: address)
+        self.address = address
+        reopenings += 1
+    }
+
+    static func connectedSocket(to address: SocketAddress) throws -> UDPSocket {
+        let socket = try UDPSocket(family: address.family)
         try socket.connect(to: address)
         socket.setBufferSizes(receive: ClientDaemon.socketBufferSize, send: ClientDaemon.socketBufferSize)
+        return socket
     }
 }
 
@@ -32,8 +47,9 @@ public final class ClientDaemon {
     static let socketBufferSize = 4 << 20
     /// Datagrams taken from one socket per wake-up before the loop serves the others.
     static let receiveBatch = 64
-    /// How often the timer checks probes and expiry: a quarter of the probe interval.
-    static let tickInterval = TimeSpan.milliseconds(250)
+    /// How often the timer checks probes, path health and expiry: a tenth of the default probe
+    /// interval, so a path is reported down at most 0.1 s after its silence limit.
+    static let tickInterval = TimeSpan.milliseconds(100)
 
     let loop: EventLoop
     let logger: Logger
@@ -47,12 +63,21 @@ public final class ClientDaemon {
     var applicationSendFailures = 0
     /// Says when mpserver stops answering on every path, and when it answers again.
     var replyMonitor: ReplyMonitor
+    /// Answers `mpclient --status`; `nil` when there is none.
+    var controlSocket: ControlSocket?
+    /// Says when a silent path gets a new socket and a new lookup of its host.
+    var recovery: PathRecovery
+    /// Looks host names up again off the loop's thread; made at start.
+    var resolver: BackgroundResolver?
 
     /// Binds the listen address and connects one socket per path of `configuration`; frames
-    /// are sealed with `keyring` (keyless by default). Throws when an address cannot be
-    /// resolved or bound; the message names it.
-    public init(configuration: ClientConfiguration, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless) throws
-    {
+    /// are sealed with `keyring` (keyless by default); answers `--status` on `statusSocket`
+    /// (none by default). Throws when an address cannot be resolved or bound, or a required
+    /// control socket cannot be opened; the message names it.
+    public init(
+        configuration: ClientConfiguration, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless,
+        statusSocket: StatusSocketSetting? = nil
+    ) throws {
         self.loop = loop
         self.logger = logger
         self.dropLog = DropLog(logger: logger)
@@ -70,6 +95,10 @@ public final class ClientDaemon {
             mode: configuration.mode, backupPaths: configuration.backupPaths, reorderWindow: configuration.reorderWindow
         )
         replyMonitor = ReplyMonitor(now: MonotonicClock.now())
+        recovery = PathRecovery(pathCount: paths.count, probeInterval: configuration.probeInterval)
+        controlSocket = try ControlSocket.open(statusSocket, loop: loop, logger: logger) { [unowned self] in
+            statusText()
+        }
     }
 
     /// The address the listen socket is bound to (useful with port 0).

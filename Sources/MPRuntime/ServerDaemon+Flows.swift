@@ -48,41 +48,4 @@ extension ServerDaemon {
         logger.info("mpserver listening", metadata: ["address": "\(listen)", "target": "\(target)"])
         logSealing(engine.keyring, logger: logger)
     }
-
-    /// One line per session and a summary, at info level.
-    func logStatistics() {
-        let now = MonotonicClock.now()
-        for session in engine.sessions.values {
-            logger.info(
-                "session statistics",
-                metadata: [
-                    "session": "\(hex(session.sessionID))", "paths": "\(session.activePathCount)",
-                    "flows": "\(flowCounts[session.sessionID, default: 0])",
-                    "delivered": "\(session.payloadsDelivered)",
-                    "last-heard": "\((now - session.lastReceive).seconds)s ago",
-                    "mode": "\(session.mirror.isBalanced ? "balance" : "duplicate")",
-                ])
-            for path in session.heardPaths.members {
-                let statistics = session.paths[path]
-                logger.info(
-                    "path statistics",
-                    metadata: [
-                        "session": "\(hex(session.sessionID))", "id": "\(path)",
-                        "address": "\(session.pathAddresses[path].map { "\($0)" } ?? "-")",
-                        "received": "\(statistics.framesReceived)", "bytes-received": "\(statistics.bytesReceived)",
-                        "sent": "\(statistics.framesSent)", "bytes-sent": "\(statistics.bytesSent)",
-                        "duplicates": "\(statistics.duplicatesReceived)",
-                        "last-heard": "\(statistics.lastReceive.map { "\(secondsText(now - $0))s ago" } ?? "never")",
-                    ])
-            }
-        }
-        logger.info(
-            "server statistics",
-            metadata: [
-                "sessions": "\(engine.sessions.count)", "flows": "\(flows.count)",
-                "duplicates": "\(engine.drops[.duplicate])", "dropped": "\(engine.drops.total)",
-                "target-send-failures": "\(counters.targetSendFailures)",
-                "path-send-failures": "\(counters.pathSendFailures)", "flows-refused": "\(counters.flowsRefused)",
-            ])
-    }
 }

@@ -62,10 +62,16 @@ public final class ServerDaemon {
     var dropLog: DropLog
     var watchers: [AnyObject] = []
     var counters = ServerCounters()
+    /// Answers `mpserver --status`; `nil` when there is none.
+    var controlSocket: ControlSocket?
 
     /// Resolves the target and binds the listen port; frames are sealed with `keyring`
-    /// (keyless by default). Throws with a message naming the address that failed.
-    public init(settings: ServerSettings, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless) throws {
+    /// (keyless by default); answers `--status` on `statusSocket` (none by default). Throws
+    /// with a message naming the address (or control socket) that failed.
+    public init(
+        settings: ServerSettings, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless,
+        statusSocket: StatusSocketSetting? = nil
+    ) throws {
         self.engine = ServerEngine(keyring: keyring)
         self.loop = loop
         self.logger = logger
@@ -74,6 +80,9 @@ public final class ServerDaemon {
         target = try ClientDaemon.resolve(settings.target)
         listenSocket = try Self.bindListenSocket(settings)
         listenSocket.setBufferSizes(receive: ClientDaemon.socketBufferSize, send: ClientDaemon.socketBufferSize)
+        controlSocket = try ControlSocket.open(statusSocket, loop: loop, logger: logger) { [unowned self] in
+            statusText()
+        }
     }
 
     /// The address the listen socket is bound to (useful with port 0).

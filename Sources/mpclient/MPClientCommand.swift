@@ -27,8 +27,16 @@ struct MPClientCommand: ParsableCommand {
             Environment: MPTUNNEL_ENCRYPT=0 sends payloads in clear but still authenticated (with \
             a key); 1 or unset encrypts them. Without a key it has no effect.
 
-            Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs a per-path table (state, RTT, \
-            loss, datagrams and bytes each way, duplicates, last heard).
+            Checking: `mpclient --check CONFIG_FILE` probes each path for --check-seconds (default \
+            \(PathCheckTiming.defaultSeconds)) with the same key and prints a verdict per path (ok, refused, \
+            no answer, rejected) with a hint; the exit code is 0 when all paths work, 2 when some fail, 1 \
+            when none does.
+
+            Status: `mpclient --status [CONFIG_FILE]` prints, from the running daemon's control \
+            socket (`status-socket PATH` in the config, or --status-socket), a row per path: state, \
+            RTT, loss, datagrams and bytes each way, duplicates dropped, last heard.
+
+            Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs the same table.
             """
     )
 
@@ -37,32 +45,81 @@ struct MPClientCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @Flag(
+        help: """
+            Probe every path for a few seconds, print one row per path with a verdict and a hint, and exit: \
+            0 when every path works, 2 when some fail, 1 when none works. Safe while mpclient runs.
+            """)
+    var check = false
+
+    @Option(
+        name: .customLong("check-seconds"),
+        help: ArgumentHelp(
+            "How long --check probes, \(PathCheckTiming.secondsRange.lowerBound)-\(PathCheckTiming.secondsRange.upperBound) s.",
+            valueName: "seconds"))
+    var checkSeconds = PathCheckTiming.defaultSeconds
+
     func validate() throws {
-        guard common.generateKey || configFile != nil else {
+        guard common.generateKey || common.status || configFile != nil else {
             throw ValidationError("Missing expected argument '<config-file>'")
         }
     }
 
     func run() throws {
-        guard !common.printGeneratedKeyIfAsked(), let configFile else { return }
+        guard !common.printGeneratedKeyIfAsked() else { return }
+        if common.status {
+            // The config, when given, says where the socket is (`status-socket`).
+            let configured = try configFile.map { try Self.load($0).statusSocket } ?? nil
+            let setting = common.statusSocketSetting(configured: configured, defaultPath: Defaults.clientStatusSocket)
+            _ = try common.printStatusIfAsked(setting, daemon: "mpclient")
+            return
+        }
+        guard let configFile else { return }
         let logger = common.makeLogger(label: "mpclient")
+        let configuration = try Self.load(configFile)
+        let statusSocket = common.statusSocketSetting(
+            configured: configuration.statusSocket, defaultPath: Defaults.clientStatusSocket)
+        let keyFile = configuration.keyFile.map { Self.path($0, relativeTo: configFile) }
+        let keyring = try common.makeKeyring(configKeyFile: keyFile, logger: logger)
+        if check { return try runCheck(configuration: configuration, keyring: keyring, logger: logger) }
+        try runDaemon(logger: logger) { loop in
+            try ClientDaemon(
+                configuration: configuration, loop: loop, logger: logger, keyring: keyring, statusSocket: statusSocket)
+        }
+    }
+
+    /// The configuration in `configFile`; errors name the file (and the line).
+    static func load(_ configFile: String) throws -> ClientConfiguration {
         let text: String
         do {
             text = try TextFile.read(path: configFile)
         } catch {
             throw ValidationError("cannot read the configuration: \(error)")
         }
-        let configuration: ClientConfiguration
         do {
-            configuration = try ConfigParser.parse(text)
+            return try ConfigParser.parse(text)
         } catch {
             throw ValidationError(error.message(fileName: configFile))
         }
-        let keyFile = configuration.keyFile.map { Self.path($0, relativeTo: configFile) }
-        let keyring = try common.makeKeyring(configKeyFile: keyFile, logger: logger)
-        try runDaemon(logger: logger) { loop in
-            try ClientDaemon(configuration: configuration, loop: loop, logger: logger, keyring: keyring)
+    }
+
+    /// `--check`: probes every path, prints the verdicts and exits 0 (all work), 2 (some
+    /// fail) or 1 (none works).
+    func runCheck(configuration: ClientConfiguration, keyring: Keyring, logger: Logger) throws {
+        guard let timing = PathCheckTiming(seconds: checkSeconds) else {
+            let range = PathCheckTiming.secondsRange
+            throw ValidationError(
+                "--check-seconds `\(checkSeconds)' is out of range \(range.lowerBound)-\(range.upperBound)")
         }
+        let report: PathCheckReport
+        do {
+            report = try PathCheck.run(configuration: configuration, keyring: keyring, timing: timing)
+        } catch {
+            logger.error("cannot check", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        print(report.text, terminator: "")
+        guard report.exitCode == 0 else { throw ExitCode(report.exitCode) }
     }
 
     /// A relative `key-file` path is taken from the config file's folder, so that

@@ -19,7 +19,11 @@ struct MPServerCommand: ParsableCommand {
             Environment: MPTUNNEL_ENCRYPT=0 sends payloads in clear but still authenticated (with \
             a key); 1 or unset encrypts them. Without a key it has no effect.
 
-            Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs per-session statistics.
+            Status: `mpserver --status` prints, from the running daemon's control socket \
+            (--status-socket), a line per session and a row per path: address, datagrams and \
+            bytes each way, duplicates dropped, last heard.
+
+            Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs the same table.
             """
     )
 
@@ -38,7 +42,7 @@ struct MPServerCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard !common.generateKey else { return }
+        guard !common.generateKey, !common.status else { return }
         guard let listenPort else { throw ValidationError("Missing expected argument '<listen-port>'") }
         guard targetHost != nil else { throw ValidationError("Missing expected argument '<target-host>'") }
         guard let targetPort else { throw ValidationError("Missing expected argument '<target-port>'") }
@@ -47,13 +51,17 @@ struct MPServerCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard !common.printGeneratedKeyIfAsked(), let listenPort, let targetHost, let targetPort else { return }
+        let statusSocket = common.statusSocketSetting(defaultPath: Defaults.serverStatusSocket)
+        guard !common.printGeneratedKeyIfAsked(), try !common.printStatusIfAsked(statusSocket, daemon: "mpserver"),
+            let listenPort, let targetHost, let targetPort
+        else { return }
         let logger = common.makeLogger(label: "mpserver")
         let keyring = try common.makeKeyring(logger: logger)
         let settings = ServerSettings(
             listenPort: listenPort, listenHost: bindAddress, target: Endpoint(host: targetHost, port: targetPort))
         try runDaemon(logger: logger) { loop in
-            try ServerDaemon(settings: settings, loop: loop, logger: logger, keyring: keyring)
+            try ServerDaemon(
+                settings: settings, loop: loop, logger: logger, keyring: keyring, statusSocket: statusSocket)
         }
     }
 }

@@ -36,15 +36,47 @@ struct PathHealthTests {
             relays[index] = try lab.startRelay(listenPort: relayPorts[index], targetPort: serverPort, seed: index + 1)
         }
 
-        /// Seconds until the client's log holds `count` lines containing `text`, while
-        /// `stream` runs each millisecond; nil after `timeout`.
-        func secondsUntilLog(_ text: String, count: Int, timeout: Duration, stream: () -> Void) -> Double? {
-            let start = ContinuousClock.now
-            let found = waitUntil(timeout: timeout, poll: .milliseconds(1)) {
-                stream()
-                return (client?.log.components(separatedBy: text).count ?? 1) - 1 >= count
+        /// `mpclient --status` of the client.
+        func clientStatus() throws -> TunnelLab.StatusOutput {
+            guard let client else { return TunnelLab.StatusOutput(exitStatus: nil, text: "") }
+            return try lab.status(of: client)
+        }
+
+        /// The client's status table, or why there is none (for failure messages).
+        var statusText: String {
+            (try? clientStatus().text) ?? "no status"
+        }
+
+        /// The state column (up or down) of path `id` in `mpclient --status`.
+        func pathState(_ id: Int) throws -> String? {
+            TunnelLab.pathRow(id, in: try clientStatus().text).map { $0[3] }
+        }
+
+        /// The frames mpclient sent on path `id`, from `mpclient --status`.
+        func framesSent(on id: Int) throws -> Int {
+            let text = try clientStatus().text
+            let header = text.split(separator: "\n").first { $0.hasPrefix("id ") }.map {
+                $0.split(separator: " ").map(String.init)
             }
-            guard found else { return nil }
+            guard let column = header?.firstIndex(of: "sent"), let row = TunnelLab.pathRow(id, in: text),
+                column < row.count
+            else { return 9_999 }
+            return Int(row[column]) ?? 9_999
+        }
+
+        /// Seconds until `mpclient --status` shows path `id` in `state`, while `stream`
+        /// runs between the polls; nil after `timeout`.
+        func secondsUntilState(_ state: String, of id: Int, timeout: Duration, stream: () -> Void) throws -> Double? {
+            let start = ContinuousClock.now
+            var seen = false
+            while !seen, start.duration(to: .now) < timeout {
+                for _ in 0..<20 {
+                    stream()
+                    usleep(1_000)
+                }
+                seen = try pathState(id) == state
+            }
+            guard seen else { return nil }
             let elapsed = start.duration(to: .now).components
             return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         }
@@ -61,26 +93,34 @@ struct PathHealthTests {
 
         func step() {
             if lastSend.duration(to: .now) >= .milliseconds(2) {
-                lastSend = .now
-                _ = prober.send(Array(String(sent).utf8))
-                sent += 1
+                send()
             }
+            receive()
+        }
+
+        func send() {
+            lastSend = .now
+            _ = prober.send(Array(String(sent).utf8))
+            sent += 1
+        }
+
+        func receive() {
             while let reply = prober.receive(timeout: .zero) {
                 if let number = Int(String(decoding: reply, as: UTF8.self)) { received.insert(number) }
             }
         }
 
-        /// Waits for the last replies, then counts what never came back.
+        /// Stops sending, waits for the last replies, then counts what never came back.
         func lost() -> Int {
             _ = waitUntil(timeout: .seconds(1), poll: .milliseconds(5)) {
-                step()
+                receive()
                 return received.count >= sent
             }
             return sent - received.count
         }
     }
 
-    @Test("duplicate mode: a bridge killed mid-stream loses nothing, is down within 3 s, up within 3 s of its return")
+    @Test("duplicate mode: a bridge killed mid-stream loses nothing, --status shows it down within 3 s, up within 3 s")
     func failover() throws {
         let setup = try Setup(backup: [false, false, false])
         #expect(try setup.lab.waitForTunnel(listenPort: setup.listenPort), "\(setup.lab.logs)")
@@ -89,20 +129,22 @@ struct PathHealthTests {
             stream.step()
             return false
         }
+        #expect(try setup.pathState(1) == "up")
         setup.relays[1].kill9()
-        let down = setup.secondsUntilLog("path down", count: 1, timeout: .seconds(6), stream: stream.step)
+        let down = try setup.secondsUntilState("down", of: 1, timeout: .seconds(6), stream: stream.step)
         try setup.restartRelay(1)
-        let up = setup.secondsUntilLog("path up", count: 1, timeout: .seconds(6), stream: stream.step)
+        let up = try setup.secondsUntilState("up", of: 1, timeout: .seconds(6), stream: stream.step)
         let lost = stream.lost()
+        let table = try setup.clientStatus().text
         print(
-            "failover: down after \(down.map { "\($0)" } ?? "never") s, up after \(up.map { "\($0)" } ?? "never") s, "
-                + "\(stream.sent) payloads, \(lost) lost")
+            "failover: --status showed down after \(down.map { "\($0)" } ?? "never") s, up after "
+                + "\(up.map { "\($0)" } ?? "never") s, \(stream.sent) payloads, \(lost) lost\n\(table)")
         #expect((down ?? 99) <= 3, "\(setup.lab.logs)")
         #expect((up ?? 99) <= 3, "\(setup.lab.logs)")
         #expect(lost == 0, "\(setup.lab.logs)")
     }
 
-    @Test("a backup path carries no payload while a primary is up, and takes over when it dies")
+    @Test("a backup path carries no payload while a primary is up, takes over within 2 s, and goes quiet again")
     func backup() throws {
         let setup = try Setup(backup: [false, true])
         #expect(try setup.lab.waitForTunnel(listenPort: setup.listenPort), "\(setup.lab.logs)")
@@ -115,29 +157,35 @@ struct PathHealthTests {
         // doing, not the backup's; the backup must not be needed while the primary is up.
         let lost = stream.lost()
         #expect(lost * 200 <= stream.sent, "\(lost) of \(stream.sent) lost on the primary alone")
-        setup.client?.signal(SIGUSR1)
-        _ = waitUntil(timeout: .seconds(2)) { setup.client?.log.contains("state=up (backup)") == true }
-        let table = setup.client?.log ?? ""
-        // Probes only: about one a second each way, against 1,000 payloads on the primary.
-        let backupLine = table.split(separator: "\n").first { $0.contains("state=up (backup)") }.map(String.init) ?? ""
-        let sentOnBackup = Self.value(of: "sent", in: backupLine) ?? 9_999
+        // Probes only: about one a second, against 1,000 payloads on the primary.
+        let sentOnBackup = try setup.framesSent(on: 1)
         print("backup path while the primary is up: \(sentOnBackup) frames sent (probes only)")
-        #expect(sentOnBackup <= 10, "\(backupLine)")
+        #expect(sentOnBackup <= 10, "\(setup.statusText)")
         setup.relays[0].kill9()
         let start = ContinuousClock.now
+        let firstAfterCut = stream.sent
         let taken = waitUntil(timeout: .seconds(6), poll: .milliseconds(1)) {
             stream.step()
-            return stream.received.contains(stream.sent - 1)
-                && start.duration(to: .now) > .milliseconds(100)
+            return stream.received.contains { $0 >= firstAfterCut }
         }
         let elapsed = start.duration(to: .now)
         print("backup carries traffic \(elapsed) after the primary died")
         #expect(taken)
-    }
-
-    /// The value of `key=value` (swift-log metadata) in a log line.
-    static func value(of key: String, in line: String) -> Int? {
-        guard let range = line.range(of: " \(key)=") else { return nil }
-        return Int(line[range.upperBound...].prefix { $0.isNumber })
+        #expect(elapsed < .seconds(2), "\(setup.lab.logs)")
+        try setup.restartRelay(0)
+        let primaryUp = try setup.secondsUntilState("up", of: 0, timeout: .seconds(6), stream: stream.step)
+        #expect(primaryUp != nil, "\(setup.lab.logs)")
+        _ = waitUntil(timeout: .milliseconds(500), poll: .milliseconds(1)) {
+            stream.step()
+            return false
+        }
+        let before = try setup.framesSent(on: 1)
+        _ = waitUntil(timeout: .seconds(2), poll: .milliseconds(1)) {
+            stream.step()
+            return false
+        }
+        let quietAgain = try setup.framesSent(on: 1) - before
+        print("backup after the primary came back: \(quietAgain) frames in 2 s (probes only)")
+        #expect(quietAgain <= 4, "\(setup.statusText)")
     }
 }

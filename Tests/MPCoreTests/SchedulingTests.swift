@@ -60,6 +60,42 @@ struct SchedulingTests {
         #expect(tunnel.client.pathsFor(now: tunnel.now) == PathSet(path: 0))
     }
 
+    @Test(
+        "a backup takes over within 2 s of the last primary going silent, before the primary is down",
+        arguments: [0, 100, 400, 900])
+    func backupTakeoverTime(offsetMilliseconds: UInt64) {
+        let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))
+        tunnel.establish()
+        tunnel.advance(.seconds(2), step: .milliseconds(10))
+        tunnel.advance(.milliseconds(offsetMilliseconds), step: .milliseconds(10))
+        // Traffic every 10 ms: the primary is heard up to the moment it dies.
+        tunnel.lossRates[0] = 1
+        let cut = tunnel.now
+        var takenOverAt: Timestamp?
+        while takenOverAt == nil, tunnel.now - cut < .seconds(3) {
+            tunnel.send([1])
+            tunnel.advance(.milliseconds(10), step: .milliseconds(10))
+            if tunnel.client.pathsFor(now: tunnel.now).contains(path: 1) { takenOverAt = tunnel.now }
+        }
+        let after = (takenOverAt ?? tunnel.now) - cut
+        #expect(after < .seconds(2), "backup took over after \(after.seconds) s")
+        #expect(tunnel.client.health[0].state == .up, "the primary is only quiet, not down yet")
+    }
+
+    @Test("one lost echo on an idle primary brings the backup in for half a probe interval at most")
+    func quietPrimaryHedgesBriefly() {
+        let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))
+        tunnel.establish()
+        tunnel.advance(.seconds(3), step: .milliseconds(50))
+        #expect(tunnel.client.pathsFor(now: tunnel.now) == PathSet(path: 0))
+        var hedged = 0
+        for _ in 0..<200 {
+            tunnel.advance(.milliseconds(50), step: .milliseconds(50))
+            if tunnel.client.pathsFor(now: tunnel.now).contains(path: 1) { hedged += 1 }
+        }
+        #expect(hedged == 0, "a primary that answers every probe never brings in the backup")
+    }
+
     @Test("when every path is down, payloads go out on all of them and the change is reported once")
     func allDown() {
         let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))

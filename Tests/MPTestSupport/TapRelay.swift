@@ -54,6 +54,14 @@ public final class TapRelay {
         worker.state.withLock { direction == .up ? $0.forwardedUp : $0.forwardedDown }
     }
 
+    /// Drops, from now on, every frame from or to the client address the tap knows now, as
+    /// a NAT or bridge does whose mapping went stale; a new client address is forwarded.
+    public func blockCurrentClient() {
+        worker.state.withLock { shared in
+            if let client = shared.client { shared.blocked.insert(client) }
+        }
+    }
+
     /// Records frames (true, the start state) or only forwards them.
     public func setRecording(_ recording: Bool) {
         worker.state.withLock { $0.isRecording = recording }
@@ -93,6 +101,8 @@ struct TapState {
     var isRecording = true
     /// mpclient's path socket: the last address that sent to the listen port.
     var client: SocketAddress?
+    /// Client addresses whose frames are dropped both ways (``TapRelay/blockCurrentClient()``).
+    var blocked: Set<SocketAddress> = []
 }
 
 /// The tap's sockets and its poll loop. Sendable by hand: the sockets are only read
@@ -147,19 +157,22 @@ final class TapWorker: @unchecked Sendable {
                 return
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<length])
-            let client = record(direction, bytes, sender: sender)
+            guard let client = record(direction, bytes, sender: sender) else { continue }
             switch direction {
             case .up: _ = upstreamSocket.send(bytes)
-            case .down: if let client { _ = listenSocket.send(bytes, to: client) }
+            case .down: _ = listenSocket.send(bytes, to: client)
             }
         }
     }
 
-    /// Counts and records a frame; returns the client address to forward down to.
+    /// Counts and records a frame; returns the client address to forward down to, or nil
+    /// when the frame is dropped (no client yet, or a blocked one).
     private func record(_ direction: TapRelay.Direction, _ bytes: UnsafeRawBufferPointer, sender: SocketAddress)
         -> SocketAddress?
     {
         state.withLock { shared in
+            if direction == .up && shared.blocked.contains(sender) { return nil }
+            if direction == .down, let client = shared.client, shared.blocked.contains(client) { return nil }
             switch direction {
             case .up:
                 shared.client = sender

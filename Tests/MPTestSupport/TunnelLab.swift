@@ -24,6 +24,9 @@ public final class TunnelLab {
     /// The key file every daemon gets unless told otherwise; nil in a keyless lab.
     public private(set) var keyFile: String?
     private(set) var processes: [ChildProcess] = []
+    /// The control socket of each daemon the lab started, by process id: each its own, in
+    /// the lab's directory, so no test touches /run/mptunnel.
+    var statusSockets: [Int32: String] = [:]
     private var counter = 0
 
     /// A keyless lab.
@@ -83,9 +86,14 @@ public final class TunnelLab {
         environment: [String: String] = [:]
     ) throws -> ChildProcess {
         let keyArguments = keyPath(key).map { ["--key-file", $0] } ?? []
-        return try start(
-            "mpserver", ["\(port)", "127.0.0.1", "\(targetPort)", "--log-level", "debug"] + keyArguments + arguments,
+        let socket = "\(directory)/mpserver-\(counter + 1).sock"
+        let process = try start(
+            "mpserver",
+            ["\(port)", "127.0.0.1", "\(targetPort)", "--log-level", "debug", "--status-socket", socket]
+                + keyArguments + arguments,
             environment: environment)
+        statusSockets[process.pid] = socket
+        return process
     }
 
     /// Writes an mpclient.conf listening on `listenPort` with one path per port in
@@ -103,7 +111,11 @@ public final class TunnelLab {
             ["# written by TunnelLab", "listen 127.0.0.1 \(listenPort)"]
             + pathPorts.map { "127.0.0.1 \($0)" } + keyLines + extraLines
         try writeFile(config, lines.joined(separator: "\n") + "\n")
-        return try start("mpclient", [config, "--log-level", "debug"], environment: environment)
+        let socket = "\(directory)/mpclient-\(counter + 1).sock"
+        let process = try start(
+            "mpclient", [config, "--log-level", "debug", "--status-socket", socket], environment: environment)
+        statusSockets[process.pid] = socket
+        return process
     }
 
     /// An echo target on `port`; with `statsFile`, its counters go there every second.

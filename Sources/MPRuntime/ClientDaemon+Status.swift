@@ -1,0 +1,62 @@
+// What mpclient reports about itself: one row per path and a summary, shared by the SIGUSR1
+// log lines and the control socket's table (`mpclient --status`), so both say the same.
+import Logging
+import MPCore
+
+extension ClientDaemon {
+    /// The columns of the path table, in order; the SIGUSR1 lines use them as metadata keys.
+    static let statusColumns = [
+        "id", "endpoint", "address", "state", "role", "rtt", "rttvar", "loss", "sent", "bytes-sent", "send-failures",
+        "received", "bytes-received", "duplicates", "last-heard",
+    ]
+
+    /// One path's row: state (up or down), role (primary or backup), RTT and RTTVAR, probe loss, frames and bytes
+    /// each way, send failures, duplicates dropped, and when it was last heard.
+    func statusRow(_ path: ClientPath, now: Timestamp) -> [String] {
+        let statistics = session.paths[path.index]
+        let health = session.health[path.index]
+        let role = session.backupPaths.contains(path: path.index) ? "backup" : "primary"
+        return [
+            "\(path.index)", "\(path.endpoint)", "\(path.address)", "\(health.state)", role,
+            milliseconds(health.roundTrip.smoothed),
+            milliseconds(health.roundTrip.smoothed == nil ? nil : health.roundTrip.variation),
+            health.loss.map { "\(Int(($0 * 100).rounded()))%" } ?? "-",
+            "\(statistics.framesSent)", "\(statistics.bytesSent)", "\(path.sendFailures)",
+            "\(statistics.framesReceived)", "\(statistics.bytesReceived)", "\(statistics.duplicatesReceived)",
+            statistics.lastReceive.map { "\(secondsText(now - $0))s ago" } ?? "never",
+        ]
+    }
+
+    /// The session's summary as key-value pairs.
+    func statusSummary() -> [(String, String)] {
+        [
+            ("session", hex(session.sessionID)), ("accepted", "\(session.isAccepted)"),
+            ("mode", session.mode.rawValue), ("up", "\(session.upPaths.count)/\(paths.count)"),
+            ("flows", "\(session.flowCount)"), ("delivered", "\(session.payloadsDelivered)"),
+            ("duplicates", "\(session.drops[.duplicate])"), ("dropped", "\(session.drops.total)"),
+        ]
+    }
+
+    /// The table `mpclient --status` prints.
+    func statusText() -> String {
+        let now = MonotonicClock.now()
+        let listen = (try? listenSocket.localAddress).map { "\($0)" } ?? "?"
+        var table = TextTable(Self.statusColumns)
+        for path in paths { table.append(statusRow(path, now: now)) }
+        let summary = statusSummary().map { "\($0)=\($1)" }.joined(separator: " ")
+        return "mpclient listen=\(listen) \(summary)\n" + table.render()
+    }
+
+    /// One line per path and one summary line, at info level: the SIGUSR1 table.
+    func logStatistics() {
+        let now = MonotonicClock.now()
+        for path in paths {
+            var metadata = Logger.Metadata()
+            for (key, value) in zip(Self.statusColumns, statusRow(path, now: now)) { metadata[key] = "\(value)" }
+            logger.info("path statistics", metadata: metadata)
+        }
+        var metadata = Logger.Metadata()
+        for (key, value) in statusSummary() { metadata[key] = "\(value)" }
+        logger.info("session statistics", metadata: metadata)
+    }
+}

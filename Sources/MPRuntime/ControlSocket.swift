@@ -1,0 +1,197 @@
+// The daemons' control socket: a Unix stream socket on the loop that answers every
+// connection with the status table and closes it (`mpclient --status`, `mpserver --status`).
+// Nothing a peer sends is read, so nothing is parsed. The socket file is the owner's only
+// (0600); a file left by a daemon that died is replaced, one a live daemon answers on is an
+// error, and anything that is not a socket is never touched.
+import Glibc
+import Logging
+import MPCore
+
+/// A listening Unix stream socket that writes `render()` to each connection and closes it.
+/// Not thread-safe: use it from the event loop's thread.
+public final class ControlSocket {
+    /// Replies in progress at once; a connection past this is closed unanswered (a local
+    /// peer that never reads cannot make the daemon hold more than this many tables).
+    static let maximumReplies = 8
+    /// A reply not taken within this long is abandoned with its connection.
+    static let replyLifetime = TimeSpan.seconds(5)
+
+    /// The socket file's path.
+    public let path: String
+    let fd: Int32
+    let loop: EventLoop
+    let render: () -> String
+    let inode: UInt
+    var watcher: IOWatcher?
+    var replies: [ControlReply] = []
+
+    /// Binds `path` (creating its folder if it is missing) and starts answering on `loop`.
+    /// - Throws: ``ControlSocketError`` naming the path and what is wrong with it.
+    public init(path: String, loop: EventLoop, render: @escaping () -> String) throws(ControlSocketError) {
+        self.path = path
+        self.loop = loop
+        self.render = render
+        let address = try UnixAddress(path: path)
+        try Self.removeStaleSocket(at: address)
+        Self.createFolder(of: path)
+        let listening = try ControlSocketError.call(path, "socket") {
+            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        }
+        do throws(ControlSocketError) {
+            _ = try ControlSocketError.call(path, "bind") { address.withSockAddr { bind(listening, $0, $1) } }
+            _ = chmod(path, 0o600)
+            _ = try ControlSocketError.call(path, "listen") { listen(listening, 16) }
+        } catch {
+            _ = close(listening)
+            throw error
+        }
+        fd = listening
+        var status = stat()
+        inode = lstat(path, &status) == 0 ? UInt(status.st_ino) : 0
+        let watcher = IOWatcher(loop: loop, fd: fd) { [unowned self] in acceptConnections() }
+        watcher.start()
+        self.watcher = watcher
+    }
+
+    deinit {
+        watcher?.stop()
+        replies.removeAll()
+        _ = close(fd)
+        // Only the file this daemon made: a newer daemon may have replaced it already.
+        var status = stat()
+        if lstat(path, &status) == 0, UInt(status.st_ino) == inode { _ = unlink(path) }
+    }
+
+    private func acceptConnections() {
+        let now = MonotonicClock.now()
+        replies.removeAll { $0.isFinished || now - $0.startedAt > Self.replyLifetime }
+        for _ in 0..<Self.maximumReplies {
+            let connection = accept(fd, nil, nil)
+            guard connection >= 0 else { return }
+            // Glibc's module hides accept4: set the flags it would have set.
+            _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            guard replies.count < Self.maximumReplies else {
+                _ = close(connection)
+                continue
+            }
+            let reply = ControlReply(fd: connection, text: render(), now: now)
+            if !reply.writeAvailable() { reply.watch(on: loop) }
+            if !reply.isFinished { replies.append(reply) }
+        }
+    }
+
+    /// Fails with `inUse` when a daemon answers at `address`; removes the socket file when
+    /// nobody does (left by a daemon that died); fails with `notSocket` for any other file.
+    static func removeStaleSocket(at address: UnixAddress) throws(ControlSocketError) {
+        var status = stat()
+        guard lstat(address.path, &status) == 0 else { return }
+        guard status.st_mode & S_IFMT == S_IFSOCK else {
+            throw ControlSocketError(path: address.path, problem: .notSocket)
+        }
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard probe >= 0 else { return }
+        defer { _ = close(probe) }
+        if address.withSockAddr({ connect(probe, $0, $1) }) == 0 {
+            throw ControlSocketError(path: address.path, problem: .inUse)
+        }
+        if errno == ECONNREFUSED { _ = unlink(address.path) }
+    }
+
+    /// `/run/mptunnel` does not exist until something makes it (systemd's
+    /// RuntimeDirectory, or this): create the last folder of the path, readable by all.
+    static func createFolder(of path: String) {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+        _ = mkdir(String(path[..<slash]), 0o755)
+    }
+}
+
+/// One connection's reply: the rendered table and how much of it was written.
+final class ControlReply {
+    let fd: Int32
+    let bytes: [UInt8]
+    let startedAt: Timestamp
+    var written = 0
+    var watcher: IOWatcher?
+    private(set) var isFinished = false
+
+    init(fd: Int32, text: String, now: Timestamp) {
+        self.fd = fd
+        self.bytes = Array(text.utf8)
+        self.startedAt = now
+    }
+
+    deinit { finish() }
+
+    /// Writes what the socket takes now; returns true when the reply is done (all written,
+    /// or the peer went away), after closing the connection.
+    @discardableResult
+    func writeAvailable() -> Bool {
+        while written < bytes.count {
+            // MSG_NOSIGNAL: a peer that hung up must not kill the daemon with SIGPIPE.
+            let count = bytes.withUnsafeBytes { buffer in
+                send(fd, buffer.baseAddress.map { $0 + written }, buffer.count - written, Int32(MSG_NOSIGNAL))
+            }
+            if count > 0 {
+                written += count
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return false
+            } else {
+                break
+            }
+        }
+        finish()
+        return true
+    }
+
+    func watch(on loop: EventLoop) {
+        let watcher = IOWatcher(loop: loop, fd: fd, writable: true) { [unowned self] in writeAvailable() }
+        watcher.start()
+        self.watcher = watcher
+    }
+
+    private func finish() {
+        guard !isFinished else { return }
+        isFinished = true
+        watcher?.stop()
+        _ = close(fd)
+    }
+}
+
+/// Where a daemon answers `--status`, and whether the daemon may start without it.
+public struct StatusSocketSetting: Hashable, Sendable {
+    /// The socket file's path.
+    public var path: String
+    /// True for a path the user chose: failing to open it stops the start. The default
+    /// path only warns (a daemon run by hand, without /run/mptunnel, still tunnels).
+    public var isRequired: Bool
+
+    public init(path: String, isRequired: Bool) {
+        self.path = path
+        self.isRequired = isRequired
+    }
+}
+
+extension ControlSocket {
+    /// The control socket `setting` asks for, or `nil` (none asked, or the default path
+    /// failed: logged as a warning naming the path and the cause).
+    /// - Throws: ``ControlSocketError`` when a required path cannot be opened.
+    static func open(
+        _ setting: StatusSocketSetting?, loop: EventLoop, logger: Logger, render: @escaping () -> String
+    ) throws -> ControlSocket? {
+        guard let setting else { return nil }
+        do {
+            let socket = try ControlSocket(path: setting.path, loop: loop, render: render)
+            logger.info("answering --status", metadata: ["control-socket": "\(setting.path)"])
+            return socket
+        } catch {
+            guard !setting.isRequired else { throw error }
+            logger.warning(
+                "no control socket: --status will not work (set status-socket or --status-socket)",
+                metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+}
