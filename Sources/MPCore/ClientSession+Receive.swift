@@ -11,6 +11,7 @@ extension ClientSession {
         guard header.type.isDownstream else { return drop(.wrongDirection) }
         guard header.sessionID == sessionID else { return drop(.unknownSession) }
         guard paths.indices.contains(path) else { return drop(.pathOutOfRange) }
+        if let unopened = dropUnopened(header, path: path, bytes: frame.count, now: now) { return unopened }
         // Another tag's frames open under that tag's key, derived here: an acceptance must
         // authenticate before it can change the tag (receiver rule R9).
         let protection =
@@ -27,6 +28,7 @@ extension ClientSession {
             return accept(header, body: body, protection: protection, path: path, now: now)
         }
         guard header.serverTag == serverTag, isAccepted else { return drop(.staleServerTag) }
+        // Recorded only now that the frame authenticated: a forgery never marks a number seen.
         switch receiveWindow.check(header.sequence) {
         case .fresh: break
         case .duplicate: return drop(.duplicate, recordingOn: path, bytes: frame.count, now: now)
@@ -36,6 +38,21 @@ extension ClientSession {
         return header.type == .probeEcho
             ? echo(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
             : deliver(header, body: body, in: UnsafeRawBufferPointer(frame), now: now)
+    }
+
+    /// Receiver rule R7b, before R8: for a frame of the current tag, a sequence number the
+    /// window already holds (recorded only once an earlier copy authenticated) or one too
+    /// old to judge is dropped without opening the frame, so the copies from the slower paths
+    /// cost no AEAD work. Such a duplicate is an unauthenticated hint: it counts in the path's
+    /// statistics and as the path heard from, nothing else. `nil`: open the frame.
+    /// Acceptances are always opened (R9 is their replay protection).
+    private func dropUnopened(_ header: FrameHeader, path: Int, bytes: Int, now: Timestamp) -> Inbound? {
+        guard header.type != .acceptance, isAccepted, header.serverTag == serverTag else { return nil }
+        switch receiveWindow.peek(header.sequence) {
+        case .fresh: return nil
+        case .duplicate: return drop(.duplicate, recordingOn: path, bytes: bytes, now: now)
+        case .tooOld: return drop(.tooOld)
+        }
     }
 
     /// Writes the frame of the oldest held payload into `frame` after an acceptance and
@@ -66,9 +83,14 @@ extension ClientSession {
         guard let answered = readBodyValue(body), header.serverTag != 0 else { return drop(.malformed) }
         guard answered < nextSequence else { return drop(.malformed) }
         guard answered > acceptedAtSequence else {
+            // The same tag answering an earlier frame: this path's first probe, answered after
+            // another path's acceptance came in. It answers the probe all the same.
+            if header.serverTag == serverTag { health[path].recordAcceptance(now: now) }
             return drop(header.serverTag == serverTag ? .duplicate : .staleServerTag)
         }
         heard(path: path, bytes: body.count + FrameLayout.headerSize, now: now)
+        // The acceptance answers the path's probe in place of an echo: not a loss.
+        health[path].recordAcceptance(now: now)
         if header.serverTag == serverTag {
             acceptedAtSequence = answered
             skipInReorder(header.sequence, now: now)
@@ -133,7 +155,10 @@ extension ClientSession {
         return .dropped(reason)
     }
 
-    /// A duplicate is still an authentic frame heard on its path: it counts for liveness.
+    /// A duplicate is a copy of a sequence number that authenticated on some path; judged
+    /// before opening, it is a hint, not proof, yet it counts for the path's liveness: the
+    /// path sockets are connected, so only the bridge's address reaches them, and a slower
+    /// path in duplicate mode carries nothing but duplicates and must stay up.
     private func drop(_ reason: DropReason, recordingOn path: Int, bytes: Int, now: Timestamp) -> Inbound {
         heard(path: path, bytes: bytes, now: now)
         paths[path].duplicatesReceived &+= 1

@@ -14,9 +14,12 @@ public enum DropReason: Int, CaseIterable, Hashable, Sendable, Error {
     /// A frame stamped with a server tag other than the session's current one: sent before
     /// mpserver restarted, or replayed from an earlier incarnation.
     case staleServerTag
-    /// Seen before: the copy from a slower path (normal), or a replay.
+    /// Seen before: the copy from a slower path (normal), or a replay. Judged before the
+    /// frame is opened (receiver rules R7b and R13b), so the count also holds frames that
+    /// would not have authenticated.
     case duplicate
-    /// Too far behind the newest sequence number to judge: treated as a replay.
+    /// Too far behind the newest sequence number to judge: treated as a replay. Judged
+    /// before the frame is opened when the session and tag are known (R7b, R13b).
     case tooOld
     /// A payload larger than ``Defaults/maximumPayload``; never split.
     case oversized

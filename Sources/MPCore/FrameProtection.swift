@@ -51,7 +51,7 @@ public struct FrameProtection: Sendable {
             frame[FrameLayout.pathIDOffset] = pathID
             return FrameLayout.headerSize + bodyLength
         }
-        header.flags = sessionKey.encrypts ? [.authenticated, .encrypted] : [.authenticated]
+        header.flags = sessionKey.encrypts ? FrameFlags.authenticated.union(.encrypted) : .authenticated
         if sessionKey.cipher == .aes256GCM { header.flags.insert(.aesGCM) }
         header.encode(into: frame)
         let bodyEnd = FrameLayout.headerSize + bodyLength
@@ -129,20 +129,59 @@ extension FrameProtection {
         _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, encrypted: Bool, cipher: Cipher,
         key: SymmetricKey
     ) -> Bool {
-        let body = UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize..<bodyEnd])
-        let tag = UnsafeRawBufferPointer(rebasing: frame[bodyEnd..<(bodyEnd + FrameLayout.tagSize)])
-        let header = UnsafeRawBufferPointer(rebasing: frame[..<FrameLayout.headerSize])
-        let headerAndBody = UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd])
         do {
-            try withNonce(sequence) { nonce in
-                try cipher.open(
-                    encrypted ? UnsafeRawBufferPointer(body) : UnsafeRawBufferPointer(start: nil, count: 0), tag: tag,
-                    key: key, nonce: nonce, authenticating: encrypted ? header : headerAndBody,
-                    plaintext: encrypted ? body : nil)
+            if encrypted {
+                try openEncrypted(frame, bodyEnd: bodyEnd, sequence: sequence, cipher: cipher, key: key)
+            } else {
+                try openAuthenticated(frame, bodyEnd: bodyEnd, sequence: sequence, cipher: cipher, key: key)
             }
             return true
         } catch {
             return false
+        }
+    }
+
+    /// swift-crypto opens a box laid out nonce ‖ ciphertext ‖ tag. The 12 header bytes just
+    /// before the body (sequence number and flow id) are set aside on the stack with the rest
+    /// of the header, which is the associated data, and the nonce takes their place for the
+    /// call: the box is then one range of the frame, copied once by swift-crypto.
+    private static func openEncrypted(
+        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, cipher: Cipher, key: SymmetricKey
+    ) throws {
+        let headerSize = FrameLayout.headerSize
+        let nonceStart = headerSize - Cipher.nonceSize
+        var header: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes, the header's size
+        withUnsafeMutableBytes(of: &header) {
+            $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: frame[..<headerSize]))
+        }
+        let nonceField = UnsafeMutableRawBufferPointer(rebasing: frame[nonceStart..<headerSize])
+        defer {
+            withUnsafeBytes(of: &header) {
+                nonceField.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[nonceStart...]))
+            }
+        }
+        withNonce(sequence) { nonceField.copyMemory(from: $0) }
+        let box = UnsafeRawBufferPointer(rebasing: frame[nonceStart..<(bodyEnd + FrameLayout.tagSize)])
+        let body = UnsafeMutableRawBufferPointer(rebasing: frame[headerSize..<bodyEnd])
+        try withUnsafeBytes(of: &header) { header in
+            try cipher.open(box, key: key, authenticating: header, plaintext: body)
+        }
+    }
+
+    /// Authenticated only: the box is the nonce and the tag (an empty ciphertext), built on
+    /// the stack; header and body are the associated data.
+    private static func openAuthenticated(
+        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, cipher: Cipher, key: SymmetricKey
+    ) throws {
+        var box: (UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0)  // 28 bytes: nonce and tag
+        let tag = UnsafeRawBufferPointer(rebasing: frame[bodyEnd..<(bodyEnd + FrameLayout.tagSize)])
+        withUnsafeMutableBytes(of: &box) { box in
+            withNonce(sequence) { box.copyMemory(from: $0) }
+            UnsafeMutableRawBufferPointer(rebasing: box[Cipher.nonceSize...]).copyMemory(from: tag)
+        }
+        try withUnsafeBytes(of: &box) { box in
+            try cipher.open(
+                box, key: key, authenticating: UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd]), plaintext: nil)
         }
     }
 }

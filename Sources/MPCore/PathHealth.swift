@@ -106,7 +106,8 @@ public struct PathHealth: Hashable, Sendable {
         if firstProbe == nil { firstProbe = now }
     }
 
-    /// Records an authentic frame of any type heard at `now`.
+    /// Records an authentic frame of any type heard at `now`, or a duplicate of a sequence
+    /// number that authenticated, counted without being opened (R7b).
     public mutating func recordHeard(now: Timestamp) {
         lastHeard = now
     }
@@ -116,7 +117,14 @@ public struct PathHealth: Hashable, Sendable {
     /// path did not send, or already decided, changes nothing; returns whether it counted.
     @discardableResult
     public mutating func recordEcho(sentAt: Timestamp, now: Timestamp) -> Bool {
-        guard sentAt <= now, let slot = probeTimes.firstIndex(of: sentAt.nanoseconds),
+        // A loop, not firstIndex(of:): the generic call allocates in unoptimized builds, and
+        // the allocation test counts what the debug build does per frame.
+        var match: Int?
+        for index in probeTimes.indices where probeTimes[index] == sentAt.nanoseconds {
+            match = index
+            break
+        }
+        guard sentAt <= now, let slot = match,
             probeOutcomes[slot] == .pending
         else { return false }
         // Probes are one interval apart and never overtake each other: an older probe
@@ -134,6 +142,15 @@ public struct PathHealth: Hashable, Sendable {
         consecutiveEchoes += 1
         if state == .down && consecutiveEchoes >= Defaults.pathUpAfterEchoes { change(to: .up, now: now) }
         return true
+    }
+
+    /// Records that mpserver answered this path's pending probes with an acceptance instead
+    /// of echoes (it does for a frame stamped with another server tag: the first probes of a
+    /// session, and those after mpserver restarted). They are not losses, and carry no round
+    /// trip: they leave the loss window. The acceptance itself counts as heard.
+    public mutating func recordAcceptance(now: Timestamp) {
+        for slot in probeOutcomes.indices where probeOutcomes[slot] == .pending { probeOutcomes[slot] = .empty }
+        lastHeard = max(lastHeard ?? now, now)
     }
 
     /// Decides the probes whose echo is overdue at `now` and applies the down rules.

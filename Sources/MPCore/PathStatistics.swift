@@ -1,10 +1,11 @@
 /// What one side knows about one path. The zero value is a path never heard from.
 public struct PathStatistics: Hashable, Sendable {
-    /// Authentic frames received on the path, duplicates included.
+    /// Authentic frames received on the path, and duplicates counted without being opened
+    /// (receiver rules R7b, R13b: a copy of a sequence number that authenticated).
     public var framesReceived = 0
     /// Bytes of those frames.
     public var bytesReceived = 0
-    /// When the last authentic frame arrived on the path; `nil` if none yet.
+    /// When the last authentic frame (or unopened duplicate) arrived on the path; `nil` if none yet.
     public var lastReceive: Timestamp?
     /// When this side last sent a probe on the path; `nil` if never.
     public var lastProbeSent: Timestamp?

@@ -21,6 +21,9 @@ extension ServerEngine {
         // that authenticates creates state (no state, no reply for forgeries). The HKDF this
         // costs per forged frame is bounded by the packet rate.
         let existing = sessions[header.sessionID]
+        if let unopened = dropUnopened(header, session: existing, path: path, bytes: frame.count, now: now) {
+            return unopened
+        }
         let protection = existing?.upstream ?? keyring.upstream(sessionID: header.sessionID)
         let body: Range<Int>
         switch protection.open(header, in: frame) {
@@ -34,13 +37,20 @@ extension ServerEngine {
         guard header.serverTag == session.serverTag else {
             return acceptance(for: session, answering: header.sequence, path: path, to: address, now: now, into: reply)
         }
+        return receiveAuthentic(
+            header, body: body, in: frame, session: session, path: path, from: address, now: now, reply: reply)
+    }
+
+    /// Receiver rules R17–R20 for an authentic frame of the session's current tag.
+    private func receiveAuthentic(
+        _ header: FrameHeader, body: Range<Int>, in frame: UnsafeMutableRawBufferPointer,
+        session: ServerSession<Address>, path: Int, from address: Address, now: Timestamp,
+        reply: UnsafeMutableRawBufferPointer
+    ) -> Inbound {
+        // Recorded only now that the frame authenticated: a forgery never marks a number seen.
         switch session.receiveWindow.check(header.sequence) {
         case .fresh: break
-        case .duplicate:
-            session.paths[path].recordReceive(bytes: frame.count, now: now)
-            session.paths[path].duplicatesReceived &+= 1
-            if header.type == .upstreamData { session.mirror.recordData(path: path, fresh: false, now: now) }
-            return drop(.duplicate)
+        case .duplicate: return duplicate(header, session: session, path: path, bytes: frame.count, now: now)
         case .tooOld: return drop(.tooOld)
         }
         // Only a fresh authentic frame moves a path: NAT rebinding is followed, a replay is not.
@@ -54,6 +64,34 @@ extension ServerEngine {
         session.payloadsDelivered &+= 1
         session.mirror.recordData(path: path, fresh: true, now: now)
         return .deliver(payload: body, session: session, flowID: header.flowID)
+    }
+
+    /// Receiver rule R13b, before R14: for a frame of a known session's current tag, a
+    /// sequence number the window already holds (recorded only once an earlier copy
+    /// authenticated) or one too old to judge is dropped without opening the frame, so the
+    /// copies from the slower paths cost no AEAD work. `nil`: open the frame (always for an
+    /// unknown session, which has no window yet, and for another tag, which R16 answers).
+    private func dropUnopened(
+        _ header: FrameHeader, session: ServerSession<Address>?, path: Int, bytes: Int, now: Timestamp
+    ) -> Inbound? {
+        guard let session, header.serverTag == session.serverTag else { return nil }
+        switch session.receiveWindow.peek(header.sequence) {
+        case .fresh: return nil
+        case .duplicate: return duplicate(header, session: session, path: path, bytes: bytes, now: now)
+        case .tooOld: return drop(.tooOld)
+        }
+    }
+
+    /// A copy of a sequence number already recorded, usually not opened: an unauthenticated
+    /// hint. It counts in the path's statistics and in the mirror's copies (R21), and never
+    /// moves a reply address, restarts the idle timer or draws a reply (R18).
+    private func duplicate(
+        _ header: FrameHeader, session: ServerSession<Address>, path: Int, bytes: Int, now: Timestamp
+    ) -> Inbound {
+        session.paths[path].recordReceive(bytes: bytes, now: now)
+        session.paths[path].duplicatesReceived &+= 1
+        if header.type == .upstreamData { session.mirror.recordData(path: path, fresh: false, now: now) }
+        return drop(.duplicate)
     }
 
     /// Tells mpclient the session's current tag, in answer to frame `sequence` stamped with

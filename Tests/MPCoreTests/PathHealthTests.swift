@@ -122,6 +122,21 @@ struct PathHealthTests {
         health.recordEcho(sentAt: ms(1_000), now: ms(1_600))
         #expect(health.probeTimeout == .milliseconds(1_800))
     }
+
+    @Test("a probe answered by an acceptance is neither lost nor a round-trip sample")
+    func acceptanceAnswersProbe() {
+        var health = PathHealth(probeInterval: .seconds(1))
+        health.recordProbe(now: ms(1_000))
+        health.recordAcceptance(now: ms(1_002))
+        health.refresh(now: ms(3_000))
+        #expect(health.loss == nil && health.roundTrip.smoothed == nil)
+        #expect(health.lastHeard == ms(1_002) && health.state == .up)
+        for second in UInt64(2)...5 {
+            health.recordProbe(now: ms(second * 1_000))
+            health.recordEcho(sentAt: ms(second * 1_000), now: ms(second * 1_000 + 1))
+        }
+        #expect(health.loss == 0)
+    }
 }
 
 @Suite("Path sets")

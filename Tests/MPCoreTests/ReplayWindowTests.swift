@@ -66,6 +66,68 @@ struct ReplayWindowTests {
         #expect(fresh == 20_000)
     }
 
+    /// Peek (P) and check (C) interleaved on one window: a peek judges as a check would, and
+    /// records nothing, whatever it judged (a frame that fails to authenticate is only peeked).
+    enum Call { case peek, check }
+    static let peekSteps: [(call: Call, sequence: UInt64, verdict: ReplayVerdict)] = [
+        (.peek, 0, .tooOld),  // P1: zero is never a sequence number
+        (.peek, 1, .fresh),  // P2: a new window accepts everything
+        (.peek, 1, .fresh),  // P3: the peek recorded nothing
+        (.check, 1, .fresh),  // P4
+        (.peek, 1, .duplicate),  // P5: recorded by the check
+        (.peek, 2, .fresh),  // P6
+        (.peek, size + 10, .fresh),  // P7: far ahead
+        (.peek, 1, .duplicate),  // P8: the peek ahead did not slide the window
+        (.check, 2, .fresh),  // P9: nor did the peek of 2 record it
+        (.check, size + 10, .fresh),  // P10: now it slides
+        (.peek, 10, .tooOld),  // P11: highest - 10 == size
+        (.peek, 11, .fresh),  // P12: just inside, never seen
+        (.peek, size + 10, .duplicate),  // P13
+        (.peek, size + 9, .fresh),  // P14: below the highest, unseen
+        (.check, size + 9, .fresh),  // P15
+        (.peek, size + 9, .duplicate),  // P16
+        (.peek, .max, .fresh),  // P17
+        (.check, .max, .fresh),  // P18: a jump larger than the ring
+        (.peek, .max, .duplicate),  // P19
+        (.peek, size + 9, .tooOld),  // P20
+        (.peek, .max - size, .tooOld),  // P21: just past the far edge
+        (.peek, .max - size + 1, .fresh),  // P22: at it
+    ]
+
+    @Test("numbered peek cases")
+    func numberedPeekCases() {
+        var window = ReplayWindow()
+        for (index, step) in Self.peekSteps.enumerated() {
+            let verdict = step.call == .peek ? window.peek(step.sequence) : window.check(step.sequence)
+            #expect(verdict == step.verdict, "P\(index + 1): \(step.call) \(step.sequence)")
+        }
+    }
+
+    @Test("random peeks and checks agree with a set of recorded numbers; peeks record nothing")
+    func peekSweep() {
+        var random = SplitMix64(seed: 7)
+        var window = ReplayWindow()
+        var recorded = Set<UInt64>()
+        var highest: UInt64 = 0
+        for _ in 0..<100_000 {
+            // Mostly around the highest (late copies up to past the window's edge), sometimes a jump.
+            let jump = random.next() % 1_000 == 0 ? random.next() % (4 * Self.size) : 0
+            let sequence = (highest + 200 + jump).subtractingReportingOverflow(random.next() % (Self.size + 600))
+            let candidate = sequence.overflow ? random.next() % 300 : sequence.partialValue
+            let expected: ReplayVerdict =
+                candidate == 0 || (candidate <= highest && highest - candidate >= Self.size)
+                ? .tooOld : recorded.contains(candidate) ? .duplicate : .fresh
+            #expect(window.peek(candidate) == expected)
+            guard random.next() % 2 == 0 else { continue }  // only peeked: a forgery
+            #expect(window.check(candidate) == expected)
+            if expected == .fresh {
+                recorded.insert(candidate)
+                highest = max(highest, candidate)
+            }
+            #expect(window.highest == highest)
+        }
+    }
+
     @Test("reset forgets everything")
     func reset() {
         var window = ReplayWindow()
