@@ -53,7 +53,12 @@ let package = Package(
         .executableTarget(name: "ConfigFuzzer", dependencies: ["MPFuzzSupport"], path: "Fuzz/ConfigFuzzer"),
         .target(name: "MPTestSupport", dependencies: ["MPCore", "MPRuntime"], path: "Tests/MPTestSupport"),
         .testTarget(name: "MPCoreTests", dependencies: ["MPCore"]),
-        .testTarget(name: "MPRuntimeTests", dependencies: ["MPCore", "MPRuntime", "MPTestSupport"]),
+        // Counts the test thread's heap allocations by interposing malloc in the test
+        // executable; for tests only, never a dependency of a product.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .testTarget(
+            name: "MPRuntimeTests", dependencies: ["MPCore", "MPRuntime", "MPTestSupport", "CAllocationCounter"]
+        ),
         // Runs the built binaries; depending on them makes `swift test` build them first.
         .testTarget(
             name: "EndToEndTests",

@@ -26,7 +26,7 @@ public struct FlowTable<Address: Hashable> {
     /// The flow id of `address`, created if new; marks the flow active at `now`.
     public mutating func flowID(for address: Address, now: Timestamp) -> UInt32 {
         if let id = idsByAddress[address] {
-            entries[id]?.lastActivity = now
+            touch(id, now: now)
             return id
         }
         if entries.count >= capacity { evictLeastRecentlyActive() }
@@ -38,17 +38,31 @@ public struct FlowTable<Address: Hashable> {
 
     /// The address that owns flow `id`, marking it active at `now`; `nil` for an unknown id.
     public mutating func address(of id: UInt32, now: Timestamp) -> Address? {
-        guard let entry = entries[id] else { return nil }
-        entries[id]?.lastActivity = now
-        return entry.address
+        touch(id, now: now)?.address
     }
 
-    /// Forgets flows idle for `timeout` or longer at `now`; returns how many.
+    /// Forgets flows idle for `timeout` or longer at `now`; returns how many. Allocates only
+    /// when some flow expires (the runtime calls it on every tick).
     @discardableResult
     public mutating func expire(idleFor timeout: TimeSpan, now: Timestamp) -> Int {
+        var expiredCount = 0
+        for entry in entries.values where now - entry.lastActivity >= timeout { expiredCount += 1 }
+        guard expiredCount > 0 else { return 0 }
         let expired = entries.filter { now - $0.value.lastActivity >= timeout }
         for (id, entry) in expired { remove(id: id, address: entry.address) }
         return expired.count
+    }
+
+    /// Marks flow `id` active at `now` and returns its entry; `nil` for an unknown id.
+    /// A read and a write rather than `entries[id]?.lastActivity = now`: the dictionary's
+    /// in-place accessor is a coroutine whose frame unspecialized code allocates on the
+    /// heap, and this runs for every datagram.
+    @discardableResult
+    private mutating func touch(_ id: UInt32, now: Timestamp) -> Entry? {
+        guard var entry = entries[id] else { return nil }
+        entry.lastActivity = now
+        entries[id] = entry
+        return entry
     }
 
     private mutating func evictLeastRecentlyActive() {

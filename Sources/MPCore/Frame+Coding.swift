@@ -14,7 +14,8 @@ extension FrameHeader {
         guard let type = FrameType(rawValue: typeByte) else { throw .unknownType(typeByte) }
         let flags = FrameFlags(rawValue: flagsByte)
         guard flags.isSubset(of: .known),
-            flags.isDisjoint(with: [.encrypted, .aesGCM]) || flags.contains(.authenticated)
+            // union, not an array literal: the literal allocates per frame in unoptimized builds.
+            flags.isDisjoint(with: FrameFlags.encrypted.union(.aesGCM)) || flags.contains(.authenticated)
         else {
             throw .invalidFlags(flagsByte)
         }

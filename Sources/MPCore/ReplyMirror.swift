@@ -39,8 +39,11 @@ public struct ReplyMirror: Hashable, Sendable {
         previousPathCopies = Array(repeating: 0, count: Defaults.maximumPaths)
     }
 
-    /// Records an authentic upstream data frame on `path` at `now`: `fresh` for the first
-    /// copy of its payload, false for a duplicate.
+    /// Records an upstream data frame on `path` at `now`: `fresh` for the first copy of its
+    /// payload (authentic), false for a duplicate. A duplicate is usually counted without
+    /// being opened (receiver rule R13b), so its path id and type are unauthenticated hints:
+    /// they can sway the verdict and the weights, but replies still go only to paths heard
+    /// from by authentic frames.
     public mutating func recordData(path: Int, fresh: Bool, now: Timestamp) {
         guard path >= 0, path < pathCopies.count else { return }
         roll(now: now)
@@ -73,10 +76,9 @@ public struct ReplyMirror: Hashable, Sendable {
         guard now - start >= Defaults.mirrorEpoch else { return }
         let skipped = now - start >= TimeSpan(nanoseconds: 2 * Defaults.mirrorEpoch.nanoseconds)
         judge()
-        if pathCopies.contains(where: { $0 > 0 }) {
-            lastDataPaths = []
-            for path in pathCopies.indices where pathCopies[path] > 0 { lastDataPaths.insert(path: path) }
-        }
+        var dataPaths = PathSet()
+        for path in pathCopies.indices where pathCopies[path] > 0 { dataPaths.insert(path: path) }
+        if !dataPaths.isEmpty { lastDataPaths = dataPaths }
         previousCopies = skipped ? 0 : copies
         previousPayloads = skipped ? 0 : payloads
         copies = 0

@@ -51,8 +51,12 @@ public final class ServerEngine<Address: Hashable> {
     }
 
     /// Forgets sessions with no fresh authentic frame for `timeout`; calls `onExpired` with
-    /// each one forgotten so the runtime can close its flows.
+    /// each one forgotten so the runtime can close its flows. Allocates only when some
+    /// session expires (the runtime calls it every second).
     public func expire(idleFor timeout: TimeSpan, now: Timestamp, onExpired: (ServerSession<Address>) -> Void) {
+        var expiredCount = 0
+        for session in sessions.values where now - session.lastReceive >= timeout { expiredCount += 1 }
+        guard expiredCount > 0 else { return }
         let expired = sessions.values.filter { now - $0.lastReceive >= timeout }
         for session in expired {
             sessions[session.sessionID] = nil

@@ -19,7 +19,12 @@ extension ClientDaemon {
     /// Warns when no path has had an authentic frame from mpserver for a few seconds (every
     /// cause looks alike from here), and says when one arrives again. Called on each tick.
     func checkReplies(now: Timestamp) {
-        let lastReceive = session.paths.compactMap(\.lastReceive).max()
+        // A loop rather than compactMap and max: no array built 10 times a second.
+        var lastReceive: Timestamp?
+        for index in session.paths.indices {
+            guard let heard = session.paths[index].lastReceive else { continue }
+            if lastReceive.map({ heard > $0 }) ?? true { lastReceive = heard }
+        }
         switch replyMonitor.check(lastReceive: lastReceive, now: now) {
         case .silent(let silence):
             let seconds = Int(Defaults.replySilenceWarning.seconds)

@@ -110,6 +110,10 @@ extension ServerDaemon {
             logger.info("session expired", metadata: ["session": "\(hex(session.sessionID))"])
             closeFlows(of: session.sessionID)
         }
+        // Counted first: the list of idle flows is built (allocated) only when there is one.
+        var idleCount = 0
+        for flow in flows.values where now - flow.lastActivity >= Defaults.flowIdleTimeout { idleCount += 1 }
+        guard idleCount > 0 else { return }
         let idle = flows.values.filter { now - $0.lastActivity >= Defaults.flowIdleTimeout }
         for flow in idle { closeFlow(flow) }
     }
