@@ -20,10 +20,11 @@ public struct CommonOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "The AEAD this side seals with: chacha20-poly1305, or aes-256-gcm (faster on CPUs with AES "
-                + "instructions). Each side chooses for its own frames and opens both.",
+            "The AEAD this side seals with: auto (aes-256-gcm where the CPU has AES instructions, else "
+                + "chacha20-poly1305), chacha20-poly1305 or aes-256-gcm. Each side chooses for its own frames "
+                + "and opens both.",
             valueName: "cipher"))
-    public var cipher: Cipher = .chaCha20Poly1305
+    public var cipher: CipherChoice = .auto
 
     @Flag(
         name: .customLong("genkey"),
@@ -106,12 +107,26 @@ public struct CommonOptions: ParsableArguments {
             logger.warning(
                 "key file \(path) is readable by group or others: chmod 600 \(path)", metadata: ["file": "\(path)"])
         }
-        return Keyring(key: file.key, encrypts: setting != "0", cipher: cipher)
+        return Keyring(key: file.key, encrypts: setting != "0", cipher: cipher.resolved)
     }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-extension Cipher: ExpressibleByArgument {}
+/// `--cipher`: a cipher, or `auto` for the faster one on this CPU.
+public enum CipherChoice: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case auto
+    case chaCha20Poly1305 = "chacha20-poly1305"
+    case aes256GCM = "aes-256-gcm"
+
+    /// The cipher this choice means on this machine.
+    public var resolved: Cipher {
+        switch self {
+        case .auto: CPUFeatures.fastestCipher
+        case .chaCha20Poly1305: .chaCha20Poly1305
+        case .aes256GCM: .aes256GCM
+        }
+    }
+}
 
 /// Creates the daemon on the process's default libev loop (the one that receives signals)
 /// and runs it until SIGINT or SIGTERM.

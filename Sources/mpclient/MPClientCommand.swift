@@ -21,8 +21,8 @@ struct MPClientCommand: ParsableCommand {
             `#` starts a comment.
 
             Keys: `mpclient --genkey > key` makes a key; give mpserver the same file. With a key, \
-            every frame is sealed with ChaCha20-Poly1305; without one the tunnel is keyless and \
-            anyone who can reach the ports can inject traffic.
+            every frame is sealed with AES-256-GCM or ChaCha20-Poly1305 (--cipher); without one \
+            the tunnel is keyless and anyone who can reach the ports can inject traffic.
 
             Environment: MPTUNNEL_ENCRYPT=0 sends payloads in clear but still authenticated (with \
             a key); 1 or unset encrypts them. Without a key it has no effect.

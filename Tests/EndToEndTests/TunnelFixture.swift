@@ -47,11 +47,12 @@ final class TunnelFixture {
 
     var listenAddress: SocketAddress { .loopbackIPv4(port: listenPort) }
 
-    /// True when both daemons logged the sealing the fixture asked for: ChaCha20-Poly1305
-    /// with a key, the keyless warning without one. Call once the tunnel is up.
+    /// True when both daemons logged the sealing the fixture asked for: with a key, the
+    /// cipher `--cipher auto` picks on this CPU; the keyless warning without one. Call once
+    /// the tunnel is up.
     var sealsAsConfigured: Bool {
-        let expected =
-            lab.keyFile == nil ? "no key: frames travel unauthenticated" : "frames sealed with ChaCha20-Poly1305"
+        let cipher = CPUFeatures.fastestCipher == .aes256GCM ? "AES-256-GCM" : "ChaCha20-Poly1305"
+        let expected = lab.keyFile == nil ? "no key: frames travel unauthenticated" : "frames sealed with \(cipher)"
         return [server, client].allSatisfy { $0?.log.contains(expected) == true }
     }
 
