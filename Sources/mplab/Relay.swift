@@ -1,7 +1,8 @@
 // A dumb lossy UDP relay, like `socat udp-listen:4000,fork udp4:HOST:PORT` with loss: every
 // client address gets its own upstream socket (a mapping), so a restarted client on a new
 // port gets a fresh mapping and replies go back to whoever sent them. Each direction drops
-// datagrams with its own seeded generator and may hold them for a fixed delay.
+// datagrams with its own seeded generator, may be limited to a rate (a link of fixed
+// capacity with a short queue, RelayRateLimiter) and may hold them for a fixed delay.
 import Glibc
 import MPCore
 import MPRuntime
@@ -12,28 +13,6 @@ enum RelayDirection {
     case up
     /// Upstream to client.
     case down
-}
-
-/// What happened to the datagrams of one direction.
-struct DirectionCounters {
-    var received = 0
-    var forwarded = 0
-    var dropped = 0
-    /// Not sent: send buffer full, ECONNREFUSED, no mapping, delay queue full.
-    var failed = 0
-
-    static func - (lhs: DirectionCounters, rhs: DirectionCounters) -> DirectionCounters {
-        DirectionCounters(
-            received: lhs.received - rhs.received, forwarded: lhs.forwarded - rhs.forwarded,
-            dropped: lhs.dropped - rhs.dropped, failed: lhs.failed - rhs.failed)
-    }
-
-    var json: JSONValue {
-        .object([
-            ("received", .integer(received)), ("forwarded", .integer(forwarded)),
-            ("dropped", .integer(dropped)), ("failed", .integer(failed)),
-        ])
-    }
 }
 
 /// One client address and its upstream socket.
@@ -58,6 +37,8 @@ struct RelaySettings {
     var delay: TimeSpan
     var seed: UInt64
     var idleTimeoutSeconds: UInt64
+    /// Datagrams per second per direction; 0 is unlimited.
+    var rate = 0
 }
 
 final class Relay {
@@ -73,6 +54,8 @@ final class Relay {
     /// Receive errors such as ECONNREFUSED after the upstream went away: counted, ignored.
     private(set) var receiveErrors = 0
     private(set) var expiredMappings = 0
+    /// The most a held datagram (--delay-ms, --rate) left after its time, since start.
+    var maximumLateness = TimeSpan(nanoseconds: 0)
     private var mappings: [SocketAddress: RelayMapping] = [:]
     private var upDrops: DropDecider
     private var downDrops: DropDecider
@@ -80,12 +63,17 @@ final class Relay {
     private let listenSocket: UDPSocket
     /// One receive buffer for every socket: larger than any UDP datagram, so nothing is cut.
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
-    private var delayQueue: RelayDelayQueue?
+    private(set) var delayQueue: RelayDelayQueue?
+    private(set) var upLink: RelayRateLimiter?
+    private(set) var downLink: RelayRateLimiter?
     private var listenWatcher: IOWatcher?
     private var tickTimer: TimerWatcher?
     private var tick: UInt64 = 0
     /// Called every second, after expiry: the command writes its stats file here.
     var onTick: (() -> Void)?
+    /// Called when held datagrams left more than ``lateReportThreshold`` after their time
+    /// (see ``reportLateness()``), with the most any of them was late.
+    var onLate: ((TimeSpan) -> Void)?
 
     init(settings: RelaySettings, lab: LabLoop) throws {
         self.settings = settings
@@ -98,8 +86,14 @@ final class Relay {
         var seeds = SplitMix64(seed: settings.seed)
         downDrops = DropDecider(probability: settings.dropProbability, seed: seeds.next())
         if settings.delay.nanoseconds > 0 {
-            delayQueue = RelayDelayQueue(loop: lab.loop, delay: settings.delay) { [unowned self] in
-                deliver($0, client: $1, bytes: $2)
+            delayQueue = RelayDelayQueue(loop: lab.loop) { [unowned self] in deliver($0, client: $1, bytes: $2) }
+        }
+        if settings.rate > 0 {
+            upLink = RelayRateLimiter(loop: lab.loop, rate: settings.rate) { [unowned self] in
+                propagate($0, client: $1, bytes: $2)
+            }
+            downLink = RelayRateLimiter(loop: lab.loop, rate: settings.rate) { [unowned self] in
+                propagate($0, client: $1, bytes: $2)
             }
         }
     }
@@ -116,6 +110,7 @@ final class Relay {
         tickTimer = lab.every(.seconds(1)) { [unowned self] in
             tick += 1
             expireIdleMappings()
+            reportLateness()
             onTick?()
         }
     }
@@ -123,6 +118,7 @@ final class Relay {
     func stop() {
         listenWatcher?.stop()
         tickTimer?.stop()
+        reportLateness()
         mappings.values.forEach { $0.watcher?.stop() }
     }
 
@@ -165,15 +161,31 @@ final class Relay {
         }
     }
 
+    /// A datagram that survived the drop: through the rate limit's queue if there is one,
+    /// then on (``propagate``).
     private func forward(_ direction: RelayDirection, client: SocketAddress, length: Int) {
         let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
-        if let delayQueue {
-            guard delayQueue.push(direction, client: client, bytes: bytes) else {
-                count(direction, sent: false)
-                return
+        guard let link = direction == .up ? upLink : downLink else {
+            propagate(direction, client: client, bytes: bytes)
+            return
+        }
+        if !link.push(direction, client: client, bytes: bytes) {
+            switch direction {
+            case .up: up.overflowed += 1
+            case .down: down.overflowed += 1
             }
-        } else {
+        }
+    }
+
+    /// Sends now, or after the fixed delay when there is one.
+    private func propagate(_ direction: RelayDirection, client: SocketAddress, bytes: UnsafeRawBufferPointer) {
+        guard let delayQueue else {
             deliver(direction, client: client, bytes: bytes)
+            return
+        }
+        let now = MonotonicClock.now()
+        if !delayQueue.push(direction, client: client, bytes: bytes, due: now + settings.delay, now: now) {
+            count(direction, sent: false)
         }
     }
 
@@ -224,23 +236,5 @@ extension Relay {
             mappings[mapping.client] = nil
             expiredMappings += 1
         }
-    }
-
-    /// `{"up":{...},"down":{...},"mappings":N,"expired":N,"receiveErrors":N}`.
-    var statisticsJSON: JSONValue {
-        .object([
-            ("listen", .string(listenAddress.description)), ("up", up.json), ("down", down.json),
-            ("mappings", .integer(mappings.count)), ("expired", .integer(expiredMappings)),
-            ("receiveErrors", .integer(receiveErrors)),
-        ])
-    }
-
-    /// One line for the end of a run.
-    var summary: String {
-        "relay \(listenAddress) -> \(settings.target): "
-            + "up received \(up.received) forwarded \(up.forwarded) dropped \(up.dropped) failed \(up.failed); "
-            + "down received \(down.received) forwarded \(down.forwarded) dropped \(down.dropped) "
-            + "failed \(down.failed); mappings \(mappings.count) (\(expiredMappings) expired), "
-            + "receive errors \(receiveErrors)"
     }
 }

@@ -15,6 +15,19 @@ struct RelayCommand: ParsableCommand {
             decided by a SplitMix64 generator seeded with --seed (same seed, same drops). \
             ICMP errors from the upstream (ECONNREFUSED while it restarts) are counted, never fatal.
 
+            --rate N makes each direction a link of N datagrams per second, as a capacity-limited \
+            link (a DSL line, a radio hop) is: datagrams leave evenly spaced, 1/N s apart, through \
+            a queue that holds 50 ms of them (at least 4); one that finds the queue full is \
+            dropped (drop-tail) and counted as overflowed. A saturated link therefore shows both \
+            loss and up to 50 ms of queueing delay. A link that was idle may first send a queue's \
+            worth back to back (a token bucket as deep as the queue), which also gives back the \
+            time a relay loses when a busy machine deschedules it. Order per datagram: --drop, \
+            then the rate limit, then --delay-ms (serialization, then propagation).
+
+            When held datagrams (--delay-ms, --rate) leave more than 10 ms after their time, \
+            because a busy machine did not run the relay in time, it prints `relay late: ...' \
+            once a second with the worst lateness: the path was that much slower than asked.
+
             Prints the bound address at start and a one-line summary at exit.
             """)
 
@@ -32,6 +45,9 @@ struct RelayCommand: ParsableCommand {
 
     @Option(name: .customLong("delay-ms"), help: "Fixed delay added to every datagram, in milliseconds (0-10000).")
     var delayMilliseconds = 0
+
+    @Option(help: "Datagrams per second per direction, forwarded at that fixed rate (0: unlimited).")
+    var rate = 0
 
     @Option(help: "Seed of the drop generator.")
     var seed: UInt64 = 1
@@ -51,13 +67,15 @@ struct RelayCommand: ParsableCommand {
         // 10 s: far past any path a tunnel would keep; the delay queue holds 16 MB.
         try check(delayMilliseconds, in: 0...10_000, flag: "--delay-ms")
         try check(idleTimeout, in: 1...86_400, flag: "--idle-timeout")
+        // A million per second: past what one relay loop forwards on loopback anyway.
+        try check(rate, in: 0...1_000_000, flag: "--rate")
     }
 
     func run() throws {
         let lab = try LabLoop()
         let settings = RelaySettings(
             listen: listen, target: to, dropProbability: drop, delay: .milliseconds(UInt64(delayMilliseconds)),
-            seed: seed, idleTimeoutSeconds: UInt64(idleTimeout))
+            seed: seed, idleTimeoutSeconds: UInt64(idleTimeout), rate: rate)
         let relay: Relay
         do {
             relay = try Relay(settings: settings, lab: lab)
@@ -65,8 +83,12 @@ struct RelayCommand: ParsableCommand {
             throw LabError("cannot listen on \(listen): \(error)")
         }
         relay.onTick = { writeStatistics(relay) }
+        relay.onLate = { late in
+            emit("relay late: held datagrams left up to \(late.nanoseconds / 1_000_000) ms after their time")
+        }
         relay.start()
-        emit("relay listening on \(relay.listenAddress), forwarding to \(to), drop \(drop), seed \(seed)")
+        let limit = rate > 0 ? ", rate \(rate)/s" : ""
+        emit("relay listening on \(relay.listenAddress), forwarding to \(to), drop \(drop), seed \(seed)\(limit)")
         lab.run(for: duration)
         relay.stop()
         writeStatistics(relay)

@@ -9,6 +9,7 @@ private struct RelayDirectionCounters: Decodable {
     var received: Int
     var forwarded: Int
     var dropped: Int
+    var overflowed: Int
 }
 
 private struct RelayStatistics: Decodable {
@@ -116,6 +117,35 @@ struct LabToolTests {
         #expect(counters.up.received == report.sent)
         #expect(counters.up.received == counters.up.forwarded + counters.up.dropped)
         #expect(counters.down.received == counters.up.forwarded)
+    }
+
+    @Test("a relay with --rate 200 forwards about 200 datagrams a second and drops the rest at its queue's tail")
+    func rateLimitedRelay() throws {
+        let echoPort = freeUDPPort()
+        let relayPort = freeUDPPort()
+        let statsFile = "\(lab.directory)/relay.json"
+        try startListening(["echo", "--listen", "127.0.0.1:\(echoPort)"])
+        try startListening([
+            "relay", "--listen", "127.0.0.1:\(relayPort)", "--to", "127.0.0.1:\(echoPort)", "--rate", "200",
+            "--stats-file", statsFile,
+        ])
+        let report = try load(["--to", "127.0.0.1:\(relayPort)", "--rate", "1000", "--duration", "1"])
+        // 1 s at 200/s, plus the idle link's first burst and the queue's content at the end
+        // (10 datagrams, 50 ms, each): 220. Less if the relay was descheduled over 50 ms.
+        #expect(report.received >= 190 && report.received <= 225, "\(report)")
+        var statistics: RelayStatistics?
+        _ = waitUntil(timeout: .seconds(3)) {
+            statistics = (try? Data(contentsOf: URL(fileURLWithPath: statsFile)))
+                .flatMap { try? JSONDecoder().decode(RelayStatistics.self, from: $0) }
+            return statistics?.down.forwarded == report.received
+        }
+        let counters = try #require(statistics)
+        print(
+            "relay --rate 200: \(report.received) of \(report.sent) back; up forwarded \(counters.up.forwarded), "
+                + "overflowed \(counters.up.overflowed); down overflowed \(counters.down.overflowed)")
+        #expect(counters.up.received == counters.up.forwarded + counters.up.overflowed, "\(counters)")
+        #expect(counters.up.overflowed >= 750, "\(counters)")
+        #expect(counters.down.overflowed == 0, "\(counters)")
     }
 
     @Test("demo: mpclient and mpserver through three lossy relays, children stopped at the end")

@@ -128,16 +128,19 @@ public final class TunnelLab {
         return try start("mplab", ["echo", "--listen", "127.0.0.1:\(port)"] + stats + prefix)
     }
 
-    /// A lossy relay from `listenPort` to `targetPort` dropping `drop` of the datagrams each way.
+    /// A lossy relay from `listenPort` to `targetPort` dropping `drop` of the datagrams each
+    /// way; with `rate` > 0 each direction forwards at most that many datagrams per second,
+    /// and `delayMilliseconds` is added to every datagram (`mplab relay --rate`, `--delay-ms`).
     @discardableResult
-    public func startRelay(listenPort: UInt16, targetPort: UInt16, drop: Double = 0, seed: Int = 1) throws
-        -> ChildProcess
-    {
+    public func startRelay(
+        listenPort: UInt16, targetPort: UInt16, drop: Double = 0, seed: Int = 1, rate: Int = 0,
+        delayMilliseconds: Int = 0
+    ) throws -> ChildProcess {
         try start(
             "mplab",
             [
                 "relay", "--listen", "127.0.0.1:\(listenPort)", "--to", "127.0.0.1:\(targetPort)",
-                "--drop", "\(drop)", "--seed", "\(seed)",
+                "--drop", "\(drop)", "--seed", "\(seed)", "--rate", "\(rate)", "--delay-ms", "\(delayMilliseconds)",
             ])
     }
 
