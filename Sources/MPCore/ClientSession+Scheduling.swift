@@ -25,7 +25,10 @@ extension ClientSession {
     ///   backup carries traffic before the primaries are declared down;
     /// - ``SchedulingMode/duplicate`` returns every candidate;
     /// - ``SchedulingMode/balance`` returns one, by smooth weighted round-robin with weight
-    ///   (1 − loss) / max(SRTT, ``Defaults/balanceRoundTripFloor``). With every path down it
+    ///   (1 − loss) / max(base RTT, ``Defaults/balanceRoundTripFloor``), the base RTT being the
+    ///   lowest probe round trip of the loss window: SRTT would count the queueing that this
+    ///   scheduler itself causes, so the path it overloads (whose echoes are lost and whose
+    ///   SRTT goes stale) would keep looking fastest. With every path down it
     ///   returns them all, like duplicate mode.
     public func pathsFor(now: Timestamp) -> PathSet {
         let usable = usablePaths(now: now)
@@ -36,7 +39,7 @@ extension ClientSession {
         let health = self.health
         let floor = Defaults.balanceRoundTripFloor
         let picked = balancer.pick(from: candidates) { path in
-            let roundTrip = max(health[path].roundTrip.smoothed ?? floor, floor)
+            let roundTrip = max(health[path].baseRoundTrip ?? floor, floor)
             return (1 - (health[path].loss ?? 0)) / roundTrip.seconds
         }
         return picked.map(PathSet.init(path:)) ?? candidates

@@ -48,6 +48,8 @@ public struct PathHealth: Hashable, Sendable {
     /// The last probes, oldest at `nextSlot`: send time in nanoseconds and outcome.
     var probeTimes: [UInt64]
     var probeOutcomes: [Outcome]
+    /// The round trip of each echoed probe of the window, in nanoseconds.
+    var probeRoundTrips: [UInt64]
     var nextSlot = 0
 
     /// A path probed every `probeInterval`.
@@ -55,6 +57,7 @@ public struct PathHealth: Hashable, Sendable {
         self.probeInterval = probeInterval
         probeTimes = Array(repeating: 0, count: Defaults.probeLossWindow)
         probeOutcomes = Array(repeating: .empty, count: Defaults.probeLossWindow)
+        probeRoundTrips = Array(repeating: 0, count: Defaults.probeLossWindow)
     }
 
     /// How long an echo may take before its probe counts as lost: RFC 6298's SRTT + 4 RTTVAR,
@@ -81,6 +84,16 @@ public struct PathHealth: Hashable, Sendable {
     public func isQuiet(now: Timestamp) -> Bool {
         guard let heard = lastHeard ?? firstProbe else { return false }
         return now - heard >= quietLimit
+    }
+
+    /// The shortest round trip of the echoed probes of the window: the path's delay without
+    /// queueing; `nil` when none of them was echoed.
+    public var baseRoundTrip: TimeSpan? {
+        var best: UInt64?
+        for slot in probeOutcomes.indices where probeOutcomes[slot] == .echoed {
+            best = min(best ?? .max, probeRoundTrips[slot])
+        }
+        return best.map(TimeSpan.init(nanoseconds:))
     }
 
     /// Share of the decided probes of the window (echoed or lost, 0...1) that were lost;
@@ -135,6 +148,7 @@ public struct PathHealth: Hashable, Sendable {
             markLost(slot: older, now: now)
         }
         probeOutcomes[slot] = .echoed
+        probeRoundTrips[slot] = (now - sentAt).nanoseconds
         probesEchoed &+= 1
         lastHeard = max(lastHeard ?? now, now)
         roundTrip.add(now - sentAt)

@@ -3,7 +3,8 @@ public enum SchedulingMode: String, Hashable, Sendable, CaseIterable {
     /// Every payload on every up primary path (the original's behaviour): a lost path
     /// loses nothing, at the cost of sending everything once per path.
     case duplicate
-    /// Each payload on one up primary path, weighted by (1 − loss) / SRTT: the paths'
+    /// Each payload on one up primary path, weighted by (1 − loss) / base RTT (the lowest
+    /// probe round trip of the loss window, ``PathHealth/baseRoundTrip``): the paths'
     /// capacities add up, and a path that goes down loses what was in flight on it.
     case balance
 }

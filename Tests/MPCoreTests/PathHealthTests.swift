@@ -123,6 +123,24 @@ struct PathHealthTests {
         #expect(health.probeTimeout == .milliseconds(1_800))
     }
 
+    @Test("the base round trip is the lowest of the window's echoes, and leaves with them")
+    func baseRoundTrip() {
+        var health = PathHealth(probeInterval: .seconds(1))
+        #expect(health.baseRoundTrip == nil)
+        // One 2 ms echo, then 15 echoes of 80 ms (a queue filling up): the base stays 2 ms.
+        for index in UInt64(0)..<16 {
+            let sent = ms(1_000 + index * 1_000)
+            health.recordProbe(now: sent)
+            health.recordEcho(sentAt: sent, now: sent + .milliseconds(index == 0 ? 2 : 80))
+        }
+        #expect(health.baseRoundTrip == .milliseconds(2))
+        #expect((health.roundTrip.smoothed ?? .milliseconds(0)) > .milliseconds(50))
+        // The 2 ms probe leaves the 16-probe window: the base follows the path.
+        health.recordProbe(now: ms(17_000))
+        health.recordEcho(sentAt: ms(17_000), now: ms(17_040))
+        #expect(health.baseRoundTrip == .milliseconds(40))
+    }
+
     @Test("a probe answered by an acceptance is neither lost nor a round-trip sample")
     func acceptanceAnswersProbe() {
         var health = PathHealth(probeInterval: .seconds(1))

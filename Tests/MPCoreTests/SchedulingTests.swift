@@ -124,7 +124,7 @@ struct SchedulingTests {
         #expect(tunnel.server.drops[.duplicate] == 0)
     }
 
-    @Test("balance mode weighs paths by 1/SRTT: 10 ms and 30 ms share 3:1")
+    @Test("balance mode weighs paths by 1/base RTT: 10 ms and 30 ms share 3:1")
     func balanceWeighted() {
         let client = ClientSession<Int>(sessionID: 7, pathCount: 2, mode: .balance)
         for (path, rtt) in [(0, UInt64(10)), (1, 30)] {
