@@ -125,9 +125,9 @@ struct SchedulingTests {
         let single = try setup.startClient(paths: [0], extraLines: ["mode balance"]).port
         #expect(try setup.lab.waitForTunnel(listenPort: single), "\(setup.lab.logs)")
         var balanced: (port: UInt16, process: ChildProcess)?
-        // Up to three tries: one counts when one path carried at least 90% of its rate (a busy
-        // machine can starve a relay or a daemon for a few hundred milliseconds, and then the
-        // reference, not the tunnel, is off; a starved two-path run only makes the ratio lower).
+        // Up to three tries: one counts when one path carried at least 90% of its rate and no
+        // relay was paused (a busy machine can starve a relay or a daemon for a few hundred
+        // milliseconds; then the links, not the scheduler, lose capacity).
         for attempt in 1...3 {
             let onePath = try setup.throughput(
                 listenPort: single, rate: Self.offeredRate, seconds: Self.measuredSeconds)
@@ -147,12 +147,17 @@ struct SchedulingTests {
                     + "one path \(onePath.rate)/s, two paths \(twoPaths.rate)/s, ratio \(String(format: "%.2f", ratio)), "
                     + "relays late by up to \(max(onePath.relaysLate, twoPaths.relaysLate)) ms\n  "
                     + split.joined(separator: "\n  "))
-            guard onePath.rate < Double(rate) * 0.9 else {
+            // A relay that forwarded a held datagram more than 25 ms late was paused by the
+            // machine and lost link time: the try says nothing about the scheduler.
+            let relaysKeptRate = max(onePath.relaysLate, twoPaths.relaysLate) <= 25
+            guard onePath.rate < Double(rate) * 0.9 || !relaysKeptRate else {
                 #expect(ratio >= 1.8, "\(split)")
                 return
             }
         }
         // Not verified, not failed: the machine could not give the test its premise.
-        try Test.cancel("in no try did one path carry 90% of its rate: the machine is too busy for this test")
+        try Test.cancel(
+            "in no try did one path carry 90% of its rate with the relays on time: the machine is too busy for this test"
+        )
     }
 }
