@@ -16,7 +16,7 @@ extension ClientDaemon {
             {
                 continue  // reopened when the answer comes (lookUpAnswered)
             }
-            reopen(path, at: path.address, now: now)
+            reopen(path, at: path.address)
         }
     }
 
@@ -27,18 +27,18 @@ extension ClientDaemon {
         let path = paths[tag]
         switch answer {
         case .success(let address):
-            reopen(path, at: address, now: MonotonicClock.now())
+            reopen(path, at: address)
         case .failure(let error):
             logger.warning(
                 "path host does not resolve now; reopening towards its last address",
                 metadata: ["id": "\(path.index)", "endpoint": "\(path.endpoint)", "error": "\(error)"])
-            reopen(path, at: path.address, now: MonotonicClock.now())
+            reopen(path, at: path.address)
         }
     }
 
     /// Gives `path` a new socket connected to `address` and watches it instead of the old one.
     /// On failure the old socket stays (and the next recovery tries again).
-    func reopen(_ path: ClientPath, at address: SocketAddress, now: Timestamp) {
+    func reopen(_ path: ClientPath, at address: SocketAddress) {
         let oldAddress = path.address
         let oldPort = (try? path.socket.localAddress.port).map { "\($0)" } ?? "?"
         do {
