@@ -3,9 +3,9 @@
 #ifndef CSOCKETEXTRAS_H
 #define CSOCKETEXTRAS_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
+// Not with _GNU_SOURCE: that changes structures such as fd_set, which must match the ones
+// Swift's Glibc module was built with. The GNU-only batch calls are declared here instead.
+#include <stddef.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -15,6 +15,17 @@
 #endif
 #ifndef UDP_GRO
 #define UDP_GRO 104
+#endif
+
+#ifndef __USE_GNU
+/// As <sys/socket.h> declares it with _GNU_SOURCE.
+struct mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+struct timespec;
+extern int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags, struct timespec *timeout);
+extern int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags);
 #endif
 
 static inline int mp_recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags) { return recvmmsg(fd, vec, n, flags, NULL); }

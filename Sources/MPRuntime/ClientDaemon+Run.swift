@@ -49,42 +49,87 @@ extension ClientDaemon {
         tick()
     }
 
+    /// Takes the application's payloads, a batch per call, frames each once, and sends each
+    /// path the frames scheduled on it in one sendmmsg.
     func applicationReadable() {
-        for _ in 0..<Self.receiveBatch {
-            switch listenSocket.receive(into: outbound.payloadArea) {
-            case .datagram(let length, let source):
+        var taken = 0
+        while taken < Self.receiveBatch {
+            switch listenSocket.receive(into: payloads, offset: FrameLayout.headerSize, reserve: FrameLayout.tagSize) {
+            case .received(let count):
+                taken += count
                 let now = MonotonicClock.now()
-                switch session.encodePayload(length: length, from: source, now: now, in: outbound.bytes) {
-                case .send(let frameLength): sendOnScheduledPaths(length: frameLength, now: now)
-                case .held: break
-                case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
-                }
+                for index in 0..<count { schedulePayload(index, now: now) }
+                sendScheduledFrames(count: count)
+                if count < payloads.capacity { return }
             case .wouldBlock: return
-            case .failed: continue
+            case .failed: taken += 1
             }
+        }
+    }
+
+    /// Frames payload `index` of the batch and asks the scheduler for its paths.
+    private func schedulePayload(_ index: Int, now: Timestamp) {
+        frameLengths[index] = 0
+        guard let source = payloads.source(index) else { return }
+        switch session.encodePayload(length: payloads.length(index), from: source, now: now, in: payloads.slot(index)) {
+        case .send(let frameLength):
+            frameLengths[index] = frameLength
+            framePaths[index] = session.pathsFor(now: now)
+        case .held: break
+        case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
+        }
+    }
+
+    /// Sends the first `count` frames of the batch, path by path: the same bytes on every
+    /// path but for the path-id hint. A frame whose send fails is counted on its path.
+    private func sendScheduledFrames(count: Int) {
+        for pathIndex in paths.indices {
+            for index in 0..<count where frameLengths[index] > 0 && framePaths[index].contains(path: pathIndex) {
+                let frame = UnsafeRawBufferPointer(rebasing: payloads.slot(index)[0..<frameLengths[index]])
+                outgoing.append(frame, path: pathIndex, to: nil)
+            }
+            guard outgoing.count > 0 else { continue }
+            let path = paths[pathIndex]
+            path.socket.send(outgoing) { index, sent in
+                if sent {
+                    path.framesSent += 1
+                    session.recordSend(path: pathIndex, bytes: outgoing.length(index))
+                } else {
+                    path.sendFailures += 1
+                }
+            }
+            outgoing.removeAll()
         }
     }
 
     func pathReadable(_ path: ClientPath) {
-        for _ in 0..<Self.receiveBatch {
-            switch path.socket.receive(into: inbound.bytes) {
-            case .datagram(let length, _):
+        var taken = 0
+        while taken < Self.receiveBatch {
+            switch path.socket.receive(into: frames) {
+            case .received(let count):
+                taken += count
                 let now = MonotonicClock.now()
-                guard length < FrameBuffer.capacity else {
-                    dropLog.record(.oversized, firstByte: nil, source: path.endpoint, now: now)
-                    continue
-                }
-                handle(session.receiveFrame(inbound.prefix(length), path: path.index, now: now), path: path, now: now)
+                for index in 0..<count { receivedFrame(index, path: path, now: now) }
+                if count < frames.capacity { return }
             case .wouldBlock: return
-            case .failed: continue  // ICMP from an earlier send: the bridge or mpserver is not there yet
+            case .failed: taken += 1  // ICMP from an earlier send: the bridge or mpserver is not there yet
             }
         }
     }
 
-    private func handle(_ verdict: ClientSession<SocketAddress>.Inbound, path: ClientPath, now: Timestamp) {
-        switch verdict {
+    private func receivedFrame(_ index: Int, path: ClientPath, now: Timestamp) {
+        let length = frames.length(index)
+        guard length < FrameBuffer.capacity else {
+            dropLog.record(.oversized, firstByte: nil, source: path.endpoint, now: now)
+            return
+        }
+        let buffer = frames.slot(index)
+        let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
+        switch session.receiveFrame(frame, path: path.index, now: now) {
         case .deliver(let payload, let address):
-            if listenSocket.send(inbound.slice(payload), to: address) != .sent { applicationSendFailures += 1 }
+            if listenSocket.send(UnsafeRawBufferPointer(rebasing: buffer[payload]), to: address) != .sent {
+                applicationSendFailures += 1
+            }
             releaseHeldPayloads(now: now)
         case .accepted(let tag, let restarted):
             logger.info(
@@ -95,7 +140,7 @@ extension ClientDaemon {
             }
         case .consumed: releaseHeldPayloads(now: now)
         case .dropped(let reason):
-            dropLog.record(reason, firstByte: inbound.bytes[0], source: path.endpoint, now: now)
+            dropLog.record(reason, firstByte: buffer[0], source: path.endpoint, now: now)
         }
     }
 
@@ -109,9 +154,9 @@ extension ClientDaemon {
         {}
     }
 
-    /// Sends the frame in the outbound buffer on the paths the session's scheduler picks
-    /// (every up path in duplicate mode, one in balance mode): the same bytes but for the
-    /// path-id hint. A path whose send fails is counted and skipped; the others go on.
+    /// Sends the frame in the outbound buffer (one held until the session was accepted) on
+    /// the paths the session's scheduler picks (every up path in duplicate mode, one in
+    /// balance mode). A path whose send fails is counted and skipped; the others go on.
     func sendOnScheduledPaths(length: Int, now: Timestamp) {
         let frame = outbound.prefix(length)
         for index in session.pathsFor(now: now).members where index < paths.count {

@@ -6,7 +6,7 @@ import Logging
 import MPCore
 
 /// One path: a connected socket towards a bridge (or mpserver itself). The socket and the
-/// address change when a silent path is reopened (``ClientDaemon/reopen(_:at:now:)``).
+/// address change when a silent path is reopened (``ClientDaemon/reopen(_:at:)``).
 final class ClientPath {
     let index: Int
     let endpoint: Endpoint
@@ -47,6 +47,8 @@ public final class ClientDaemon {
     static let socketBufferSize = 4 << 20
     /// Datagrams taken from one socket per wake-up before the loop serves the others.
     static let receiveBatch = 64
+    /// Datagrams per recvmmsg (and frames per path per sendmmsg).
+    static let batchSize = 32
     /// How often the timer checks probes, path health and expiry: a tenth of the default probe
     /// interval, so a path is reported down at most 0.1 s after its silence limit.
     static let tickInterval = TimeSpan.milliseconds(100)
@@ -56,8 +58,18 @@ public final class ClientDaemon {
     let session: ClientSession<SocketAddress>
     let listenSocket: UDPSocket
     let paths: [ClientPath]
+    /// Probes, and frames held until the session is accepted.
     let outbound = FrameBuffer()
-    let inbound = FrameBuffer()
+    /// The application's payloads, a batch per receive, framed where they lie.
+    let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize)
+    /// What became of each payload of the batch: its frame's length (0: nothing to send)
+    /// and the paths the scheduler picked for it. Allocated once, written in place.
+    var frameLengths = [Int](repeating: 0, count: ClientDaemon.batchSize)
+    var framePaths = [PathSet](repeating: PathSet(), count: ClientDaemon.batchSize)
+    /// Frames for one path, sent in one call.
+    let outgoing = SendBatch(capacity: ClientDaemon.batchSize, family: .ipv4)
+    /// Frames from mpserver, a batch per receive (one path's socket at a time).
+    let frames = ReceiveBatch(capacity: ClientDaemon.batchSize)
     var dropLog: DropLog
     var watchers: [AnyObject] = []
     var applicationSendFailures = 0

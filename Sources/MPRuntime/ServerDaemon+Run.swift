@@ -24,37 +24,46 @@ extension ServerDaemon {
         watchers.append(contentsOf: signalWatchers(loop: loop, logger: logger) { [unowned self] in logStatistics() })
     }
 
+    /// Takes the waiting frames, a batch per call, at most ``ClientDaemon/receiveBatch`` per
+    /// wake-up so that the flows' sockets get their turn.
     func listenReadable() {
-        for _ in 0..<ClientDaemon.receiveBatch {
-            switch listenSocket.receive(into: inbound.bytes) {
-            case .datagram(let length, let source):
+        var taken = 0
+        while taken < ClientDaemon.receiveBatch {
+            switch listenSocket.receive(into: frames) {
+            case .received(let count):
+                taken += count
                 let now = MonotonicClock.now()
-                guard length < FrameBuffer.capacity else {
-                    dropLog.record(.oversized, firstByte: nil, source: source, now: now)
-                    continue
-                }
-                handleFrame(length: length, from: source, now: now)
+                for index in 0..<count { receivedFrame(index, now: now) }
+                if count < frames.capacity { return }
             case .wouldBlock: return
-            case .failed: continue
+            case .failed: taken += 1
             }
         }
     }
 
-    private func handleFrame(length: Int, from source: SocketAddress, now: Timestamp) {
+    private func receivedFrame(_ index: Int, now: Timestamp) {
+        let length = frames.length(index)
+        guard let source = frames.source(index) else { return }
+        guard length < FrameBuffer.capacity else {
+            dropLog.record(.oversized, firstByte: nil, source: source, now: now)
+            return
+        }
+        let buffer = frames.slot(index)
         let verdict = engine.receiveFrame(
-            inbound.prefix(length), from: source, now: now, reply: reply.bytes, using: &random
+            UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]), from: source, now: now, reply: reply.bytes,
+            using: &random
         ) { [unowned self] evicted in
             closeFlows(of: evicted.sessionID)
         }
         switch verdict {
         case .deliver(let payload, let session, let flowID):
-            forward(inbound.slice(payload), session: session, flowID: flowID, now: now)
+            forward(UnsafeRawBufferPointer(rebasing: buffer[payload]), session: session, flowID: flowID, now: now)
         case .reply(let replyLength, let address):
             if listenSocket.send(UnsafeRawBufferPointer(reply.prefix(replyLength)), to: address) != .sent {
                 counters.pathSendFailures += 1
             }
         case .dropped(let reason):
-            dropLog.record(reason, firstByte: inbound.bytes[0], source: source, now: now)
+            dropLog.record(reason, firstByte: buffer[0], source: source, now: now)
         }
     }
 
@@ -68,40 +77,56 @@ extension ServerDaemon {
         if flow.socket.send(payload) != .sent { counters.targetSendFailures += 1 }
     }
 
+    /// Takes the target's replies, a batch per call, frames each once and sends every frame
+    /// of the batch to every path its session's mirror picks in one sendmmsg.
     func targetReadable(_ flow: TargetFlow) {
-        for _ in 0..<ClientDaemon.receiveBatch {
-            switch flow.socket.receive(into: outbound.payloadArea) {
-            case .datagram(let length, _):
+        var taken = 0
+        while taken < ClientDaemon.receiveBatch {
+            switch flow.socket.receive(into: payloads, offset: FrameLayout.headerSize, reserve: FrameLayout.tagSize) {
+            case .received(let count):
+                taken += count
                 let now = MonotonicClock.now()
                 flow.lastActivity = now
-                guard
-                    let frameLength = engine.encodePayload(
-                        length: length, session: flow.session, flowID: flow.key.flowID, in: outbound.bytes)
-                else {
-                    dropLog.record(.oversized, firstByte: nil, source: "target", now: now)
-                    continue
-                }
-                sendReply(length: frameLength, session: flow.session, now: now)
+                for index in 0..<count { queueReply(index, flow: flow, now: now) }
+                sendQueuedReplies(session: flow.session)
+                if count < payloads.capacity { return }
             case .wouldBlock: return
-            case .failed: continue  // ICMP: the target is not listening (yet); the payload is lost
+            case .failed: taken += 1  // ICMP: the target is not listening (yet); the payload is lost
             }
         }
     }
 
-    /// Sends the frame in the outbound buffer on the paths the session's mirror picks (R21:
-    /// every path that carries upstream data in duplicate mode, one of them in balance mode),
-    /// each to the address it was last heard from.
-    private func sendReply(length: Int, session: ServerSession<SocketAddress>, now: Timestamp) {
-        let frame = outbound.prefix(length)
-        for index in session.replyPaths(now: now).members {
-            guard let address = session.pathAddresses[index] else { continue }
-            FrameHeader.setPathID(UInt8(index), in: frame)
-            if listenSocket.send(UnsafeRawBufferPointer(frame), to: address) == .sent {
-                session.recordSend(path: index, bytes: length)
+    /// Frames payload `index` of the batch and queues it for the paths the session's mirror
+    /// picks (R21: every path that carries upstream data in duplicate mode, one of them in
+    /// balance mode), each to the address it was last heard from.
+    private func queueReply(_ index: Int, flow: TargetFlow, now: Timestamp) {
+        let buffer = payloads.slot(index)
+        guard
+            let frameLength = engine.encodePayload(
+                length: payloads.length(index), session: flow.session, flowID: flow.key.flowID, in: buffer)
+        else {
+            dropLog.record(.oversized, firstByte: nil, source: "target", now: now)
+            return
+        }
+        let frame = UnsafeRawBufferPointer(rebasing: buffer[0..<frameLength])
+        let session = flow.session
+        for path in session.replyPaths(now: now).members {
+            guard let address = session.pathAddresses[path] else { continue }
+            if replies.isFull { sendQueuedReplies(session: session) }
+            replies.append(frame, path: path, to: address)
+        }
+    }
+
+    private func sendQueuedReplies(session: ServerSession<SocketAddress>) {
+        guard replies.count > 0 else { return }
+        listenSocket.send(replies) { index, sent in
+            if sent {
+                session.recordSend(path: replies.path(index), bytes: replies.length(index))
             } else {
                 counters.pathSendFailures += 1
             }
         }
+        replies.removeAll()
     }
 
     func tick() {

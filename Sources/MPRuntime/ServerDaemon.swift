@@ -59,8 +59,13 @@ public final class ServerDaemon {
     let engine: ServerEngine<SocketAddress>
     let listenSocket: UDPSocket
     let target: SocketAddress
-    let inbound = FrameBuffer()
-    let outbound = FrameBuffer()
+    /// Frames from the paths, a batch per receive.
+    let frames = ReceiveBatch(capacity: ClientDaemon.batchSize)
+    /// The target's replies, a batch per receive, framed where they lie.
+    let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize)
+    /// Framed replies for the paths, sent in one call.
+    let replies: SendBatch
+    /// Answers to probes and hellos.
     let reply = FrameBuffer()
     var flows: [FlowKey: TargetFlow] = [:]
     var flowCounts: [UInt64: Int] = [:]
@@ -86,6 +91,7 @@ public final class ServerDaemon {
         target = try ClientDaemon.resolve(settings.target)
         listenSocket = try Self.bindListenSocket(settings)
         listenSocket.setBufferSizes(receive: ClientDaemon.socketBufferSize, send: ClientDaemon.socketBufferSize)
+        replies = SendBatch(capacity: ClientDaemon.batchSize * 4, family: listenSocket.family)
         controlSocket = try ControlSocket.open(statusSocket, loop: loop, logger: logger) { [unowned self] in
             statusText()
         }
