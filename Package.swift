@@ -22,10 +22,15 @@ let package = Package(
     targets: [
         // libev through a system module map (Debian's libev-dev ships no pkg-config file).
         .systemLibrary(name: "CLibev", path: "Modules/CLibev", providers: [.apt(["libev-dev"])]),
-        // recvmmsg/sendmmsg, UDP GSO/GRO and CMSG macros that Glibc's Swift module hides.
+        // recvmmsg/sendmmsg, which Glibc's Swift module hides.
         .systemLibrary(name: "CSocketExtras", path: "Modules/CSocketExtras"),
-        // Pure protocol logic: no sockets, no clock, no logging.
-        .target(name: "MPCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Pure protocol logic: no sockets, no clock, no logging. Cross-module optimization
+        // lets the daemons specialize its generic session types for their address type:
+        // unspecialized, every frame paid for run-time generic metadata lookups.
+        .target(
+            name: "MPCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+        ),
         // libev loop, sockets, resolution, logging, and the daemons.
         .target(
             name: "MPRuntime",

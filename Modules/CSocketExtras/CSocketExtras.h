@@ -1,49 +1,17 @@
-// Declarations that Swift's Glibc module hides: batch datagram syscalls, UDP GSO/GRO
-// socket options and the control-message macros. Header only; glibc provides the symbols.
+// Declarations that Swift's Glibc module hides (it is built without _GNU_SOURCE): the batch
+// datagram calls recvmmsg and sendmmsg. No system header is included: a second copy of
+// <sys/socket.h>'s types next to Glibc's is refused (fd_set) or hides names (MSG_TRUNC) in
+// whole-module builds. `vec` points at an array of struct mmsghdr, which the Swift side
+// lays out itself (a struct msghdr, then an unsigned int, padded to 8 bytes: 64 bytes on
+// 64-bit Linux). Header only; glibc provides the symbols.
 #ifndef CSOCKETEXTRAS_H
 #define CSOCKETEXTRAS_H
 
-// Not with _GNU_SOURCE: that changes structures such as fd_set, which must match the ones
-// Swift's Glibc module was built with. The GNU-only batch calls are declared here instead.
-#include <stddef.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/udp.h>
+extern int recvmmsg(int fd, void *vec, unsigned int n, int flags, void *timeout);
+extern int sendmmsg(int fd, void *vec, unsigned int n, int flags);
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
+static inline int mp_recvmmsg(int fd, void *vec, unsigned int n, int flags) { return recvmmsg(fd, vec, n, flags, 0); }
 
-#ifndef __USE_GNU
-/// As <sys/socket.h> declares it with _GNU_SOURCE.
-struct mmsghdr {
-    struct msghdr msg_hdr;
-    unsigned int msg_len;
-};
-struct timespec;
-extern int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags, struct timespec *timeout);
-extern int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags);
-#endif
-
-static inline int mp_recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags) { return recvmmsg(fd, vec, n, flags, NULL); }
-
-static inline int mp_sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags) { return sendmmsg(fd, vec, n, flags); }
-
-static inline struct cmsghdr *mp_cmsg_firsthdr(struct msghdr *m) { return CMSG_FIRSTHDR(m); }
-
-static inline struct cmsghdr *mp_cmsg_nxthdr(struct msghdr *m, struct cmsghdr *c) { return CMSG_NXTHDR(m, c); }
-
-static inline unsigned char *mp_cmsg_data(struct cmsghdr *c) { return CMSG_DATA(c); }
-
-static inline size_t mp_cmsg_space(size_t n) { return CMSG_SPACE(n); }
-
-static inline size_t mp_cmsg_len(size_t n) { return CMSG_LEN(n); }
-
-static inline int mp_udp_segment(void) { return UDP_SEGMENT; }
-
-static inline int mp_udp_gro(void) { return UDP_GRO; }
+static inline int mp_sendmmsg(int fd, void *vec, unsigned int n, int flags) { return sendmmsg(fd, vec, n, flags); }
 
 #endif

@@ -6,6 +6,43 @@ import CSocketExtras
 import Glibc
 import MPCore
 
+/// An array of the kernel's `struct mmsghdr` (a `msghdr`, then the unsigned int `msg_len`
+/// the kernel fills in, padded to 8 bytes), laid out here because Swift's Glibc module does
+/// not declare it.
+struct MessageHeaders {
+    private static let lengthOffset = MemoryLayout<msghdr>.size
+    private static let nameLengthOffset = MemoryLayout<msghdr>.offset(of: \.msg_namelen)!
+    static let stride = (lengthOffset + MemoryLayout<UInt32>.size + 7) & ~7
+    private let base: UnsafeMutableRawPointer
+
+    init(count: Int) {
+        base = .allocate(byteCount: count * Self.stride, alignment: 8)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: count * Self.stride)
+    }
+
+    func deallocate() { base.deallocate() }
+
+    /// What recvmmsg and sendmmsg take, starting at message `index`.
+    func pointer(from index: Int) -> UnsafeMutableRawPointer { base + index * Self.stride }
+
+    func setHeader(_ header: msghdr, at index: Int) {
+        (base + index * Self.stride).storeBytes(of: header, as: msghdr.self)
+        (base + index * Self.stride).storeBytes(of: 0, toByteOffset: Self.lengthOffset, as: UInt32.self)
+    }
+
+    /// Makes room for a whole `sockaddr_storage` again in message `index`'s address, which
+    /// the kernel shortened to the length of the last address it wrote there.
+    func resetNameLength(at index: Int) {
+        (base + index * Self.stride).storeBytes(
+            of: socklen_t(MemoryLayout<sockaddr_storage>.size), toByteOffset: Self.nameLengthOffset, as: socklen_t.self)
+    }
+
+    /// The bytes the kernel received into or sent from message `index`.
+    func length(at index: Int) -> Int {
+        Int((base + index * Self.stride).load(fromByteOffset: Self.lengthOffset, as: UInt32.self))
+    }
+}
+
 /// Up to `capacity` datagrams received by one ``UDPSocket/receive(into:offset:reserve:)``,
 /// each in its own slot of ``FrameBuffer/capacity`` bytes.
 final class ReceiveBatch {
@@ -13,7 +50,7 @@ final class ReceiveBatch {
     /// Datagrams the last receive took.
     private(set) var count = 0
     private let storage: UnsafeMutableRawBufferPointer
-    private let messages: UnsafeMutablePointer<mmsghdr>
+    private let messages: MessageHeaders
     private let vectors: UnsafeMutablePointer<iovec>
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
 
@@ -22,8 +59,7 @@ final class ReceiveBatch {
     init(capacity: Int) {
         self.capacity = capacity
         storage = .allocate(byteCount: capacity * FrameBuffer.capacity, alignment: 16)
-        messages = .allocate(capacity: capacity)
-        messages.initialize(repeating: mmsghdr(), count: capacity)
+        messages = MessageHeaders(count: capacity)
         vectors = .allocate(capacity: capacity)
         vectors.initialize(repeating: iovec(), count: capacity)
         addresses = .allocate(capacity: capacity)
@@ -45,26 +81,35 @@ final class ReceiveBatch {
 
     /// The real length of datagram `index` (MSG_TRUNC): more than the room it was given
     /// when it was truncated.
-    func length(_ index: Int) -> Int { Int(messages[index].msg_len) }
+    func length(_ index: Int) -> Int { messages.length(at: index) }
 
     /// Where datagram `index` came from; nil for an address family the daemons do not use.
     func source(_ index: Int) -> SocketAddress? { SocketAddress(storage: addresses[index]) }
 
+    /// Where the last ``prepare(offset:reserve:)`` pointed the messages, if it did.
+    private var prepared: (offset: Int, reserve: Int)?
+
     /// Points every message at its slot, from `offset`, leaving `reserve` bytes at the end.
+    /// Only the address lengths the kernel overwrote are reset when the layout is the same.
     fileprivate func prepare(offset: Int, reserve: Int) {
+        if let prepared, prepared == (offset, reserve) {
+            for index in 0..<count { messages.resetNameLength(at: index) }
+            return
+        }
         for index in 0..<capacity {
             vectors[index] = iovec(
                 iov_base: slot(index).baseAddress! + offset, iov_len: FrameBuffer.capacity - offset - reserve)
-            messages[index].msg_hdr = msghdr(
+            let header = msghdr(
                 msg_name: UnsafeMutableRawPointer(addresses + index),
                 msg_namelen: socklen_t(MemoryLayout<sockaddr_storage>.size), msg_iov: vectors + index,
                 msg_iovlen: 1, msg_control: nil, msg_controllen: 0, msg_flags: 0)
-            messages[index].msg_len = 0
+            messages.setHeader(header, at: index)
         }
+        prepared = (offset, reserve)
     }
 
     fileprivate func receive(on fd: Int32) -> Int32 {
-        let received = mp_recvmmsg(fd, messages, UInt32(capacity), Int32(MSG_TRUNC))
+        let received = mp_recvmmsg(fd, messages.pointer(from: 0), UInt32(capacity), Int32(MSG_TRUNC))
         count = max(Int(received), 0)
         return received
     }
@@ -80,7 +125,7 @@ final class SendBatch {
     private(set) var count = 0
     private static let prefixSize = FrameLayout.pathIDOffset + 1
     private let prefixes: UnsafeMutableRawPointer
-    private let messages: UnsafeMutablePointer<mmsghdr>
+    private let messages: MessageHeaders
     private let vectors: UnsafeMutablePointer<iovec>
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
     private let pathIDs: UnsafeMutablePointer<Int>
@@ -92,8 +137,7 @@ final class SendBatch {
         self.capacity = min(capacity, 1024)
         mapsToIPv6 = family == .ipv6
         prefixes = .allocate(byteCount: self.capacity * Self.prefixSize, alignment: 8)
-        messages = .allocate(capacity: self.capacity)
-        messages.initialize(repeating: mmsghdr(), count: self.capacity)
+        messages = MessageHeaders(count: self.capacity)
         vectors = .allocate(capacity: 2 * self.capacity)
         vectors.initialize(repeating: iovec(), count: 2 * self.capacity)
         addresses = .allocate(capacity: self.capacity)
@@ -142,10 +186,10 @@ final class SendBatch {
             }
             name = UnsafeMutableRawPointer(addresses + index)
         }
-        messages[index].msg_hdr = msghdr(
+        let header = msghdr(
             msg_name: name, msg_namelen: nameLength, msg_iov: vectors + 2 * index, msg_iovlen: 2, msg_control: nil,
             msg_controllen: 0, msg_flags: 0)
-        messages[index].msg_len = 0
+        messages.setHeader(header, at: index)
         pathIDs[index] = path
         count += 1
         return true
@@ -155,7 +199,7 @@ final class SendBatch {
     func removeAll() { count = 0 }
 
     fileprivate func send(on fd: Int32, from start: Int) -> Int32 {
-        mp_sendmmsg(fd, messages + start, UInt32(count - start), Int32(MSG_NOSIGNAL))
+        mp_sendmmsg(fd, messages.pointer(from: start), UInt32(count - start), Int32(MSG_NOSIGNAL))
     }
 }
 

@@ -34,7 +34,28 @@ struct BatchTests {
             let slot = batch.slot(number)
             #expect(slot[offset] == UInt8(number) && slot[offset + batch.length(number) - 1] == UInt8(number))
         }
-        #expect(receiver.receive(into: batch) == .wouldBlock)
+        #expect(receiver.receive(into: batch, offset: offset, reserve: FrameLayout.tagSize) == .wouldBlock)
+        // The batch is used again as it is (only the address lengths are reset): a second
+        // round reads just as well.
+        #expect([UInt8](repeating: 9, count: 3).withUnsafeBytes { senders[1].send($0, to: destination) } == .sent)
+        waitReadable(receiver)
+        #expect(receiver.receive(into: batch, offset: offset, reserve: FrameLayout.tagSize) == .received(count: 1))
+        #expect(batch.length(0) == 3 && batch.slot(0)[offset] == 9)
+        #expect(try batch.source(0) == senders[1].localAddress)
+    }
+
+    @Test func anIPv6SocketReadsRoundAfterRound() throws {
+        let receiver = try UDPSocket(bindingTo: .loopbackIPv6(port: 0))
+        let destination = try receiver.localAddress
+        let sender = try UDPSocket(bindingTo: .loopbackIPv6(port: 0))
+        let batch = ReceiveBatch(capacity: 4)
+        for round in 0..<3 {
+            #expect([UInt8(round)].withUnsafeBytes { sender.send($0, to: destination) } == .sent)
+            waitReadable(receiver)
+            #expect(receiver.receive(into: batch) == .received(count: 1))
+            #expect(try batch.source(0) == sender.localAddress)
+            #expect(batch.slot(0)[0] == UInt8(round))
+        }
     }
 
     @Test func aDatagramLargerThanItsRoomShowsItsRealLength() throws {
