@@ -42,6 +42,14 @@ public struct CommonOptions: ParsableArguments {
             valueName: "path"))
     public var statusSocket: String?
 
+    @Option(
+        name: .customLong("metrics-port"),
+        help: ArgumentHelp(
+            "Serve Prometheus text metrics at http://127.0.0.1:PORT/metrics (loopback only; none by default; "
+                + "0 picks a free port, logged at start).",
+            valueName: "port"))
+    public var metricsPort: UInt16?
+
     public init() {}
 
     /// Where the control socket is: `--status-socket`, else `configured` (mpclient.conf's

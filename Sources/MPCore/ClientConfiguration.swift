@@ -63,12 +63,15 @@ public struct ClientConfiguration: Hashable, Sendable {
     /// `status-socket`: the control socket's path as written; `nil` for the default
     /// (``Defaults/clientStatusSocket``, or `--status-socket`).
     public var statusSocket: String?
+    /// `metrics-port`: where Prometheus text metrics are served on 127.0.0.1; `nil` (the
+    /// default, or `--metrics-port`) serves none.
+    public var metricsPort: UInt16?
 
     /// Creates a configuration; the values are taken as is, without validation.
     public init(
         listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration], keyFile: String? = nil,
         mode: SchedulingMode = .duplicate, probeInterval: TimeSpan = Defaults.probeInterval,
-        reorderWindow: TimeSpan? = nil, statusSocket: String? = nil
+        reorderWindow: TimeSpan? = nil, statusSocket: String? = nil, metricsPort: UInt16? = nil
     ) {
         self.listen = listen
         self.paths = paths
@@ -77,6 +80,7 @@ public struct ClientConfiguration: Hashable, Sendable {
         self.probeInterval = probeInterval
         self.reorderWindow = reorderWindow
         self.statusSocket = statusSocket
+        self.metricsPort = metricsPort
     }
 
     /// The paths marked `backup`.

@@ -87,9 +87,11 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         case .tooManyPaths(let limit): "too many paths: at most \(limit) are allowed"
         case .noPaths: "no path: add a line `HOST PORT'"
         case .missingValue(let name):
-            name == ConfigParser.modeDirective
-                ? "`mode' needs a value: expected `mode duplicate' or `mode balance'"
-                : "\(quote(name)) needs a value: expected `\(name) MS'"
+            switch name {
+            case ConfigParser.modeDirective: "`mode' needs a value: expected `mode duplicate' or `mode balance'"
+            case ConfigParser.metricsPortDirective: "`metrics-port' needs a value: expected `metrics-port PORT'"
+            default: "\(quote(name)) needs a value: expected `\(name) MS'"
+            }
         case .invalidMode(let text): "invalid mode \(quote(text)): expected `duplicate' or `balance'"
         case .invalidMilliseconds(let name, let text):
             "invalid \(quote(name)) value \(quote(text)): expected milliseconds, a whole number"

@@ -1,5 +1,6 @@
 // The settings directives of mpclient.conf beyond `listen` and `key-file`: the scheduling
-// mode, the probe interval, the reorder window and the control socket's path.
+// mode, the probe interval, the reorder window, the control socket's path and the metrics
+// port.
 
 extension ConfigParser {
     /// `mode duplicate|balance` (the value matches case-insensitively).
@@ -23,6 +24,17 @@ extension ConfigParser {
         if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[2])) }
         guard statusSocket == nil else { throw duplicate(Self.statusSocketDirective, lineNumber) }
         statusSocket = words[1]
+    }
+
+    /// `metrics-port PORT`: 1-65535, on 127.0.0.1.
+    mutating func feedMetricsPort(_ words: [String], lineNumber: Int) throws(ConfigError) {
+        guard words.count >= 2 else {
+            throw ConfigError(lineNumber: lineNumber, kind: .missingValue(Self.metricsPortDirective))
+        }
+        if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[2])) }
+        let port = try Self.validatedPort(words[1], lineNumber: lineNumber)
+        guard metricsPort == nil else { throw duplicate(Self.metricsPortDirective, lineNumber) }
+        metricsPort = port
     }
 
     /// The milliseconds of `DIRECTIVE MS`: decimal digits, `minimum` to

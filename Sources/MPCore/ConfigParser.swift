@@ -11,6 +11,7 @@
 /// probe-interval 1000        # optional: milliseconds between probes per path (10-60000)
 /// reorder-window 50          # optional: hold early payloads up to this many ms (1-60000)
 /// status-socket /run/mptunnel/mpclient.sock  # optional: the control socket's path
+/// metrics-port 9100          # optional: Prometheus text metrics on 127.0.0.1:9100
 /// bridge1.example.net 4000   # one path per line: HOST PORT [backup]
 /// 192.0.2.7 4000 backup      # used only while no other path is up
 /// [2001:db8::1] 2000         # IPv6 bare (2001:db8::1) or in brackets
@@ -49,6 +50,8 @@ public struct ConfigParser: Sendable {
     static let reorderWindowDirective = "reorder-window"
     /// `status-socket PATH`.
     static let statusSocketDirective = "status-socket"
+    /// `metrics-port PORT`.
+    static let metricsPortDirective = "metrics-port"
     /// The `backup` option after `HOST PORT`.
     static let backupOption = "backup"
     /// Probe intervals below 10 ms are load, not health (100 probes a second per path).
@@ -60,6 +63,7 @@ public struct ConfigParser: Sendable {
     var probeInterval: TimeSpan?
     var reorderWindow: TimeSpan?
     var statusSocket: String?
+    var metricsPort: UInt16?
     var paths: [PathConfiguration] = []
     /// The paths' endpoints with lowercase hosts, to find a duplicate in constant time.
     var pathKeys: Set<Endpoint> = []
@@ -89,6 +93,8 @@ public struct ConfigParser: Sendable {
             reorderWindow = value
         } else if Self.isDirective(first, Self.statusSocketDirective) {
             try feedStatusSocket(words, lineNumber: lineNumber)
+        } else if Self.isDirective(first, Self.metricsPortDirective) {
+            try feedMetricsPort(words, lineNumber: lineNumber)
         } else if Self.isPathLine(words) {
             try feedPath(words, lineNumber: lineNumber)
         } else {
@@ -103,7 +109,7 @@ public struct ConfigParser: Sendable {
         return ClientConfiguration(
             listen: listen ?? ClientConfiguration.defaultListen, paths: paths, keyFile: keyFile,
             mode: mode ?? .duplicate, probeInterval: probeInterval ?? Defaults.probeInterval,
-            reorderWindow: reorderWindow, statusSocket: statusSocket)
+            reorderWindow: reorderWindow, statusSocket: statusSocket, metricsPort: metricsPort)
     }
 
     /// Parses a whole text: splits it on `\n` (a `\r` before it is tolerated), numbers the

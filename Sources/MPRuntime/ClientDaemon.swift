@@ -77,6 +77,8 @@ public final class ClientDaemon {
     var replyMonitor: ReplyMonitor
     /// Answers `mpclient --status`; `nil` when there is none.
     var controlSocket: ControlSocket?
+    /// Serves Prometheus metrics; `nil` when none were asked for.
+    var metrics: MetricsEndpoint?
     /// Says when a silent path gets a new socket and a new lookup of its host.
     var recovery: PathRecovery
     /// Looks host names up again off the loop's thread; made at start.
@@ -84,11 +86,12 @@ public final class ClientDaemon {
 
     /// Binds the listen address and connects one socket per path of `configuration`; frames
     /// are sealed with `keyring` (keyless by default); answers `--status` on `statusSocket`
-    /// (none by default). Throws when an address cannot be resolved or bound, or a required
-    /// control socket cannot be opened; the message names it.
+    /// (none by default) and serves metrics on 127.0.0.1:`metricsPort` (none by default).
+    /// Throws when an address cannot be resolved or bound, or a required control socket or
+    /// the metrics port cannot be opened; the message names it.
     public init(
         configuration: ClientConfiguration, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless,
-        statusSocket: StatusSocketSetting? = nil
+        statusSocket: StatusSocketSetting? = nil, metricsPort: UInt16? = nil
     ) throws {
         self.loop = loop
         self.logger = logger
@@ -110,6 +113,9 @@ public final class ClientDaemon {
         recovery = PathRecovery(pathCount: paths.count, probeInterval: configuration.probeInterval)
         controlSocket = try ControlSocket.open(statusSocket, loop: loop, logger: logger) { [unowned self] in
             statusText()
+        }
+        metrics = try MetricsEndpoint.open(port: metricsPort, loop: loop, logger: logger) { [unowned self] in
+            metricsText()
         }
     }
 

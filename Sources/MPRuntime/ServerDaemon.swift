@@ -75,13 +75,16 @@ public final class ServerDaemon {
     var counters = ServerCounters()
     /// Answers `mpserver --status`; `nil` when there is none.
     var controlSocket: ControlSocket?
+    /// Serves Prometheus metrics; `nil` when none were asked for.
+    var metrics: MetricsEndpoint?
 
     /// Resolves the target and binds the listen port; frames are sealed with `keyring`
-    /// (keyless by default); answers `--status` on `statusSocket` (none by default). Throws
-    /// with a message naming the address (or control socket) that failed.
+    /// (keyless by default); answers `--status` on `statusSocket` (none by default) and
+    /// serves metrics on 127.0.0.1:`metricsPort` (none by default). Throws with a message
+    /// naming the address (or control socket, or metrics port) that failed.
     public init(
         settings: ServerSettings, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless,
-        statusSocket: StatusSocketSetting? = nil
+        statusSocket: StatusSocketSetting? = nil, metricsPort: UInt16? = nil
     ) throws {
         self.engine = ServerEngine(keyring: keyring)
         self.loop = loop
@@ -94,6 +97,9 @@ public final class ServerDaemon {
         replies = SendBatch(capacity: ClientDaemon.batchSize * 4, family: listenSocket.family)
         controlSocket = try ControlSocket.open(statusSocket, loop: loop, logger: logger) { [unowned self] in
             statusText()
+        }
+        metrics = try MetricsEndpoint.open(port: metricsPort, loop: loop, logger: logger) { [unowned self] in
+            metricsText()
         }
     }
 

@@ -84,7 +84,8 @@ struct MPClientCommand: ParsableCommand {
         if check { return try runCheck(configuration: configuration, keyring: keyring, logger: logger) }
         try runDaemon(logger: logger) { loop in
             try ClientDaemon(
-                configuration: configuration, loop: loop, logger: logger, keyring: keyring, statusSocket: statusSocket)
+                configuration: configuration, loop: loop, logger: logger, keyring: keyring, statusSocket: statusSocket,
+                metricsPort: common.metricsPort ?? configuration.metricsPort)
         }
     }
 

@@ -61,7 +61,8 @@ struct MPServerCommand: ParsableCommand {
             listenPort: listenPort, listenHost: bindAddress, target: Endpoint(host: targetHost, port: targetPort))
         try runDaemon(logger: logger) { loop in
             try ServerDaemon(
-                settings: settings, loop: loop, logger: logger, keyring: keyring, statusSocket: statusSocket)
+                settings: settings, loop: loop, logger: logger, keyring: keyring, statusSocket: statusSocket,
+                metricsPort: common.metricsPort)
         }
     }
 }

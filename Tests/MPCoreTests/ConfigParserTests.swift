@@ -185,6 +185,14 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(number: 67, text: "a.example 1 backup primary", expected: error(1, .unknownOption("primary"))),
     ConfigCase(
         number: 68, text: "probe-interval -5\na 1", expected: error(1, .invalidMilliseconds("probe-interval", "-5"))),
+    ConfigCase(number: 69, text: "metrics-port\na 1", expected: error(1, .missingValue("metrics-port"))),
+    ConfigCase(number: 70, text: "metrics-port 0\na 1", expected: error(1, .portOutOfRange("0"))),
+    ConfigCase(number: 71, text: "metrics-port 9100 x\na 1", expected: error(1, .unexpectedToken("x"))),
+    ConfigCase(
+        number: 72, text: "metrics-port 9100\nMETRICS-PORT 9101\na 1",
+        expected: error(2, .duplicateDirective("metrics-port"))),
+    ConfigCase(
+        number: 73, text: "metrics-port 127.0.0.1:9100\na 1", expected: error(1, .invalidPort("127.0.0.1:9100"))),
 ]
 
 private let settingsCases: [ConfigCase<ClientConfiguration>] = [
@@ -195,16 +203,17 @@ private let settingsCases: [ConfigCase<ClientConfiguration>] = [
             probe-interval 250
             reorder-window 50
             status-socket /tmp/mpclient.sock
+            metrics-port 9100
             10.0.0.1 4000
             10.0.0.2 4000 backup   # only when 10.0.0.1 is down
             """,
         expected: ClientConfiguration(
             paths: [
-                path("10.0.0.1", 4000, line: 5),
-                PathConfiguration(endpoint: Endpoint(host: "10.0.0.2", port: 4000), lineNumber: 6, isBackup: true),
+                path("10.0.0.1", 4000, line: 6),
+                PathConfiguration(endpoint: Endpoint(host: "10.0.0.2", port: 4000), lineNumber: 7, isBackup: true),
             ],
             mode: .balance, probeInterval: .milliseconds(250), reorderWindow: .milliseconds(50),
-            statusSocket: "/tmp/mpclient.sock")),
+            statusSocket: "/tmp/mpclient.sock", metricsPort: 9100)),
     ConfigCase(
         number: 2, text: "MODE Duplicate\nPROBE-INTERVAL 60000\na 1 BACKUP\n",
         expected: ClientConfiguration(
@@ -224,7 +233,7 @@ struct ConfigParserTests {
         #expect(throws: testCase.expected) { try ConfigParser.parse(testCase.text) }
     }
 
-    @Test("mode, probe-interval, reorder-window, status-socket and backup", arguments: settingsCases)
+    @Test("mode, probe-interval, reorder-window, status-socket, metrics-port and backup", arguments: settingsCases)
     fileprivate func settings(_ testCase: ConfigCase<ClientConfiguration>) throws {
         let configuration = try ConfigParser.parse(testCase.text)
         #expect(configuration == testCase.expected)
@@ -236,6 +245,7 @@ struct ConfigParserTests {
         #expect(configuration.mode == .duplicate)
         #expect(configuration.probeInterval == Defaults.probeInterval)
         #expect(configuration.reorderWindow == nil && configuration.statusSocket == nil)
+        #expect(configuration.metricsPort == nil)
         #expect(configuration.backupPaths.isEmpty)
     }
 
@@ -255,6 +265,9 @@ struct ConfigParserTests {
         #expect(
             error(1, .missingValue("mode")).reason
                 == "`mode' needs a value: expected `mode duplicate' or `mode balance'")
+        #expect(
+            error(1, .missingValue("metrics-port")).reason
+                == "`metrics-port' needs a value: expected `metrics-port PORT'")
     }
 
     @Test func defaultListenAddress() throws {

@@ -98,11 +98,11 @@ public final class TunnelLab {
 
     /// Writes an mpclient.conf listening on `listenPort` with one path per port in
     /// `pathPorts` (all on 127.0.0.1), a `key-file` line when `key` names one, plus
-    /// `extraLines`, and starts `mpclient` on it.
+    /// `extraLines`, and starts `mpclient` on it (with `arguments` after the usual ones).
     @discardableResult
     public func startClient(
-        listenPort: UInt16, pathPorts: [UInt16], extraLines: [String] = [], key: KeyChoice = .lab,
-        environment: [String: String] = [:]
+        listenPort: UInt16, pathPorts: [UInt16], extraLines: [String] = [], arguments: [String] = [],
+        key: KeyChoice = .lab, environment: [String: String] = [:]
     ) throws -> ChildProcess {
         counter += 1
         let config = "\(directory)/mpclient-\(counter).conf"
@@ -113,7 +113,8 @@ public final class TunnelLab {
         try writeFile(config, lines.joined(separator: "\n") + "\n")
         let socket = "\(directory)/mpclient-\(counter + 1).sock"
         let process = try start(
-            "mpclient", [config, "--log-level", "debug", "--status-socket", socket], environment: environment)
+            "mpclient", [config, "--log-level", "debug", "--status-socket", socket] + arguments,
+            environment: environment)
         statusSockets[process.pid] = socket
         return process
     }

@@ -1,0 +1,85 @@
+// mpclient's Prometheus metrics (`metrics-port`): the numbers of the status table, per
+// path labelled with its id and endpoint, and the session's summary.
+import MPCore
+
+extension ClientDaemon {
+    /// The metrics page, in Prometheus's text format.
+    func metricsText() -> String {
+        let now = MonotonicClock.now()
+        var page = PrometheusText()
+        func perPath(
+            _ name: String, _ type: String, _ help: String, _ value: (ClientPath) -> Double?
+        ) {
+            page.metric(name, type, help: help)
+            for path in paths {
+                guard let number = value(path) else { continue }
+                page.sample(name, number, labels: ["path": "\(path.index)", "endpoint": "\(path.endpoint)"])
+            }
+        }
+        perPath("mptunnel_client_path_up", "gauge", "1 while the path is up, 0 while it is down.") {
+            session.health[$0.index].state == .up ? 1 : 0
+        }
+        perPath("mptunnel_client_path_backup", "gauge", "1 for a backup path, 0 for a primary.") {
+            session.backupPaths.contains(path: $0.index) ? 1 : 0
+        }
+        perPath("mptunnel_client_path_rtt_seconds", "gauge", "Smoothed probe round-trip time.") {
+            session.health[$0.index].roundTrip.smoothed.map(seconds)
+        }
+        perPath("mptunnel_client_path_rtt_variation_seconds", "gauge", "Round-trip time variation (RTTVAR).") {
+            let roundTrip = session.health[$0.index].roundTrip
+            return roundTrip.smoothed == nil ? nil : seconds(roundTrip.variation)
+        }
+        perPath("mptunnel_client_path_probe_loss_ratio", "gauge", "Share of recent probes without an echo.") {
+            session.health[$0.index].loss
+        }
+        perPath("mptunnel_client_path_frames_sent_total", "counter", "Frames sent on the path.") {
+            Double(session.paths[$0.index].framesSent)
+        }
+        perPath("mptunnel_client_path_bytes_sent_total", "counter", "Frame bytes sent on the path.") {
+            Double(session.paths[$0.index].bytesSent)
+        }
+        perPath("mptunnel_client_path_send_failures_total", "counter", "Sends the kernel refused on the path.") {
+            Double($0.sendFailures)
+        }
+        perPath("mptunnel_client_path_frames_received_total", "counter", "Frames received on the path.") {
+            Double(session.paths[$0.index].framesReceived)
+        }
+        perPath("mptunnel_client_path_bytes_received_total", "counter", "Frame bytes received on the path.") {
+            Double(session.paths[$0.index].bytesReceived)
+        }
+        perPath("mptunnel_client_path_duplicates_total", "counter", "Copies dropped as duplicates on the path.") {
+            Double(session.paths[$0.index].duplicatesReceived)
+        }
+        perPath("mptunnel_client_path_last_heard_seconds", "gauge", "Seconds since the path's last frame.") {
+            session.paths[$0.index].lastReceive.map { seconds(now - $0) }
+        }
+        let summary: [(String, String, String, Double)] = [
+            (
+                "mptunnel_client_session_accepted", "gauge", "1 once mpserver accepted the session.",
+                session.isAccepted ? 1 : 0
+            ),
+            ("mptunnel_client_paths_up", "gauge", "Paths up.", Double(session.upPaths.count)),
+            ("mptunnel_client_flows", "gauge", "Application addresses with a flow.", Double(session.flowCount)),
+            (
+                "mptunnel_client_payloads_delivered_total", "counter", "Payloads delivered to applications.",
+                Double(session.payloadsDelivered)
+            ),
+            (
+                "mptunnel_client_dropped_total", "counter", "Frames dropped, duplicates included.",
+                Double(session.drops.total)
+            ),
+            (
+                "mptunnel_client_application_send_failures_total", "counter", "Sends to applications refused.",
+                Double(applicationSendFailures)
+            ),
+        ]
+        for (name, type, help, value) in summary {
+            page.metric(name, type, help: help)
+            page.sample(name, value)
+        }
+        return page.text
+    }
+}
+
+/// A span in seconds, as Prometheus wants durations.
+func seconds(_ span: TimeSpan) -> Double { Double(span.nanoseconds) / 1e9 }
