@@ -66,11 +66,7 @@ public final class ControlSocket {
         let now = MonotonicClock.now()
         replies.removeAll { $0.isFinished || now - $0.startedAt > Self.replyLifetime }
         for _ in 0..<Self.maximumReplies {
-            let connection = accept(fd, nil, nil)
-            guard connection >= 0 else { return }
-            // Glibc's module hides accept4: set the flags it would have set.
-            _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            guard let connection = acceptNonBlocking(fd) else { return }
             guard replies.count < Self.maximumReplies else {
                 _ = close(connection)
                 continue
@@ -104,6 +100,17 @@ public final class ControlSocket {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
         _ = mkdir(String(path[..<slash]), 0o755)
     }
+}
+
+/// A connection waiting on listening socket `fd`, non-blocking and close-on-exec; nil when
+/// none is waiting (or accept failed).
+func acceptNonBlocking(_ fd: Int32) -> Int32? {
+    let connection = accept(fd, nil, nil)
+    guard connection >= 0 else { return nil }
+    // Glibc's module hides accept4: set the flags it would have set.
+    _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
+    _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+    return connection
 }
 
 /// One connection's reply: the rendered table and how much of it was written.

@@ -39,7 +39,7 @@ public final class MetricsEndpoint {
             let wanted = SocketAddress.loopbackIPv4(port: port)
             _ = try checkedSystemCall("bind") { wanted.withSockAddr { bind(listening, $0, $1) } }
             _ = try checkedSystemCall("listen") { Glibc.listen(listening, 16) }
-            address = try Self.localAddress(of: listening)
+            address = try localAddress(of: listening)
         } catch {
             _ = close(listening)
             throw error
@@ -56,29 +56,11 @@ public final class MetricsEndpoint {
         _ = close(fd)
     }
 
-    private static func localAddress(of fd: Int32) throws(SystemError) -> SocketAddress {
-        var raw = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try checkedSystemCall("getsockname") {
-            withUnsafeMutablePointer(to: &raw) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-            }
-        }
-        guard let address = SocketAddress(storage: raw) else {
-            throw SystemError(call: "getsockname", errno: EAFNOSUPPORT)
-        }
-        return address
-    }
-
     private func acceptConnections() {
         let now = MonotonicClock.now()
         requests.removeAll { $0.isFinished || now - $0.startedAt > Self.requestLifetime }
         for _ in 0..<Self.maximumRequests {
-            let connection = accept(fd, nil, nil)
-            guard connection >= 0 else { return }
-            // Glibc's module hides accept4: set the flags it would have set.
-            _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            guard let connection = acceptNonBlocking(fd) else { return }
             guard requests.count < Self.maximumRequests else {
                 _ = close(connection)
                 continue

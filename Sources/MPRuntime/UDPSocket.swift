@@ -43,19 +43,7 @@ public final class UDPSocket {
 
     /// The address the socket is bound to (after binding port 0, the port the kernel chose).
     public var localAddress: SocketAddress {
-        get throws {
-            var raw = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            _ = try checkedSystemCall("getsockname") {
-                withUnsafeMutablePointer(to: &raw) { pointer in
-                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-                }
-            }
-            guard let address = SocketAddress(storage: raw) else {
-                throw SystemError(call: "getsockname", errno: EAFNOSUPPORT)
-            }
-            return address
-        }
+        get throws { try MPRuntime.localAddress(of: fd) }
     }
 
     /// Fixes the peer: ``send(_:)`` goes to `address`, only its datagrams are received, and
@@ -107,4 +95,17 @@ extension UDPSocket {
             try? setOption(level: SOL_SOCKET, name: plain, value: value, call: "setsockopt")
         }
     }
+}
+
+/// The address socket `fd` is bound to (getsockname), for any IPv4 or IPv6 socket.
+func localAddress(of fd: Int32) throws(SystemError) -> SocketAddress {
+    var raw = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    _ = try checkedSystemCall("getsockname") {
+        withUnsafeMutablePointer(to: &raw) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+    }
+    guard let address = SocketAddress(storage: raw) else { throw SystemError(call: "getsockname", errno: EAFNOSUPPORT) }
+    return address
 }
