@@ -106,10 +106,21 @@ public struct ReorderBuffer<Address: Hashable> {
     }
 
     /// The held frame with the lowest sequence number above the gap at ``nextExpected``.
+    /// Walks the ring in sequence order from the gap, so a short gap costs a few slots,
+    /// not the whole ring (this runs after every frame while a gap is open).
     private func firstHeld() -> (sequence: UInt64, heldAt: Timestamp)? {
+        let capacity = UInt64(slots.count)
+        for offset in 1..<capacity {
+            let sequence = nextExpected + offset
+            let index = Int(sequence % capacity)
+            if slots[index].isHeld, slots[index].sequence == sequence { return (sequence, slots[index].heldAt) }
+        }
+        // Only frames more than a ring ahead of the gap (the ring overflowed): the lowest.
         var best: (sequence: UInt64, heldAt: Timestamp)?
-        for slot in slots where slot.isHeld && slot.sequence > nextExpected {
-            if best.map({ slot.sequence < $0.sequence }) ?? true { best = (slot.sequence, slot.heldAt) }
+        for index in slots.indices where slots[index].isHeld && slots[index].sequence > nextExpected {
+            if best.map({ slots[index].sequence < $0.sequence }) ?? true {
+                best = (slots[index].sequence, slots[index].heldAt)
+            }
         }
         return best
     }
