@@ -1,6 +1,6 @@
-// Buffers the daemons allocate once at start and reuse for every datagram: the hot path
-// never allocates. A payload is received at the body offset of a frame buffer so that the
-// header is written in front of it without copying the payload.
+// One frame's buffer, allocated once at start and reused: probes, acceptances, frames held
+// until a session is accepted, and `mpclient --check`. The data path's buffers are the
+// batches of UDPSocket+Batch.swift, whose slots have the same size.
 import MPCore
 
 /// One heap buffer large enough for the largest frame, freed when the owner goes away.
@@ -19,20 +19,8 @@ final class FrameBuffer {
         bytes.deallocate()
     }
 
-    /// Where an application or target payload is received: after room for the header, and
-    /// leaving room for the tag.
-    var payloadArea: UnsafeMutableRawBufferPointer {
-        UnsafeMutableRawBufferPointer(
-            rebasing: bytes[FrameLayout.headerSize..<(Self.capacity - FrameLayout.tagSize)])
-    }
-
     /// The first `length` bytes.
     func prefix(_ length: Int) -> UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(rebasing: bytes[0..<length])
-    }
-
-    /// The bytes in `range`, read-only.
-    func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[range])
     }
 }
