@@ -30,9 +30,11 @@ struct LabToolTests {
     }
 
     /// Starts a long-running mplab subcommand and waits until it says it is listening.
-    private func startListening(_ arguments: [String]) throws {
+    @discardableResult
+    private func startListening(_ arguments: [String]) throws -> ChildProcess {
         let process = try lab.start("mplab", arguments)
         #expect(waitUntil(timeout: .seconds(5)) { process.log.contains("listening on") }, "\(process.log)")
+        return process
     }
 
     private func load(_ arguments: [String]) throws -> LoadResult {
@@ -121,31 +123,44 @@ struct LabToolTests {
 
     @Test("a relay with --rate 200 forwards about 200 datagrams a second and drops the rest at its queue's tail")
     func rateLimitedRelay() throws {
+        var trial = try rateLimitedTrial()
+        // 1 s at 200/s, plus the idle link's first burst and the queue's content at the end
+        // (10 datagrams, 50 ms, each): 220. Less if the relay was descheduled over 50 ms.
+        let expected = 190...225
+        if !expected.contains(trial.report.received) && trial.relayLog.contains("relay late") {
+            // The relay said the host paused it: its link was not the one asked for. Once more.
+            print("relay --rate 200: try 1 got \(trial.report.received) back while the relay was paused; once more")
+            trial = try rateLimitedTrial()
+        }
+        let (report, counters) = (trial.report, trial.counters)
+        print(
+            "relay --rate 200: \(report.received) of \(report.sent) back; up forwarded \(counters.up.forwarded), "
+                + "overflowed \(counters.up.overflowed); down overflowed \(counters.down.overflowed)")
+        #expect(expected.contains(report.received), "\(report)\n\(trial.relayLog)")
+        #expect(counters.up.received == counters.up.forwarded + counters.up.overflowed, "\(counters)")
+        #expect(counters.up.overflowed >= 750, "\(counters)")
+        #expect(counters.down.overflowed == 0, "\(counters)")
+    }
+
+    /// 1,000 datagrams in 1 s through a new relay limited to 200/s each way: the load's
+    /// report, the relay's counters and its log.
+    private func rateLimitedTrial() throws -> (report: LoadResult, counters: RelayStatistics, relayLog: String) {
         let echoPort = freeUDPPort()
         let relayPort = freeUDPPort()
-        let statsFile = "\(lab.directory)/relay.json"
+        let statsFile = "\(lab.directory)/relay-\(relayPort).json"
         try startListening(["echo", "--listen", "127.0.0.1:\(echoPort)"])
-        try startListening([
+        let relay = try startListening([
             "relay", "--listen", "127.0.0.1:\(relayPort)", "--to", "127.0.0.1:\(echoPort)", "--rate", "200",
             "--stats-file", statsFile,
         ])
         let report = try load(["--to", "127.0.0.1:\(relayPort)", "--rate", "1000", "--duration", "1"])
-        // 1 s at 200/s, plus the idle link's first burst and the queue's content at the end
-        // (10 datagrams, 50 ms, each): 220. Less if the relay was descheduled over 50 ms.
-        #expect(report.received >= 190 && report.received <= 225, "\(report)")
         var statistics: RelayStatistics?
         _ = waitUntil(timeout: .seconds(3)) {
             statistics = (try? Data(contentsOf: URL(fileURLWithPath: statsFile)))
                 .flatMap { try? JSONDecoder().decode(RelayStatistics.self, from: $0) }
             return statistics?.down.forwarded == report.received
         }
-        let counters = try #require(statistics)
-        print(
-            "relay --rate 200: \(report.received) of \(report.sent) back; up forwarded \(counters.up.forwarded), "
-                + "overflowed \(counters.up.overflowed); down overflowed \(counters.down.overflowed)")
-        #expect(counters.up.received == counters.up.forwarded + counters.up.overflowed, "\(counters)")
-        #expect(counters.up.overflowed >= 750, "\(counters)")
-        #expect(counters.down.overflowed == 0, "\(counters)")
+        return (report, try #require(statistics), relay.log)
     }
 
     @Test("demo: mpclient and mpserver through three lossy relays, children stopped at the end")

@@ -11,6 +11,16 @@ struct LoadResult: Decodable {
     var corrupted: Int
     var misdelivered: Int
     var rttSamples: Int
+    var rttMicroseconds: RoundTrips?
+
+    struct RoundTrips: Decodable {
+        var max: Int
+    }
+
+    /// True when some echo took 50 ms or more: on loopback that is the host pausing the
+    /// processes (the tunnel adds well under a millisecond), and a pause long enough to
+    /// fill a socket buffer also loses datagrams the tunnel never saw.
+    var showsAHostPause: Bool { (rttMicroseconds?.max ?? 0) >= 50_000 }
 }
 
 extension TunnelFixture {
@@ -39,7 +49,12 @@ struct LoadTests {
         let tunnel = try TunnelFixture(bridges: 3, keying: keying)
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
         #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
-        let result = try #require(try tunnel.load(rate: 1_000, size: 1_200, seconds: 5))
+        var result = try #require(try tunnel.load(rate: 1_000, size: 1_200, seconds: 5))
+        if result.lossPercent >= 0.5 && result.showsAHostPause {
+            // Paused by the host, not by the tunnel: once more (the second try must pass).
+            print("README example [\(keying)]: try 1 lost \(result.lossPercent)% during a host pause; once more")
+            result = try #require(try tunnel.load(rate: 1_000, size: 1_200, seconds: 5))
+        }
         print(
             "README example [\(keying)]: sent \(result.sent), received \(result.received), loss \(result.lossPercent)% round trip"
         )
