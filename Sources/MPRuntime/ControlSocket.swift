@@ -18,19 +18,13 @@ public final class ControlSocket {
 
     /// The socket file's path.
     public let path: String
-    let fd: Int32
-    let loop: EventLoop
-    let render: () -> String
     let inode: UInt
-    var watcher: IOWatcher?
-    var replies: [ControlReply] = []
+    private var listener: ConnectionListener?
 
     /// Binds `path` (creating its folder if it is missing) and starts answering on `loop`.
     /// - Throws: ``ControlSocketError`` naming the path and what is wrong with it.
     public init(path: String, loop: EventLoop, render: @escaping () -> String) throws(ControlSocketError) {
         self.path = path
-        self.loop = loop
-        self.render = render
         let address = try UnixAddress(path: path)
         try Self.removeStaleSocket(at: address)
         Self.createFolder(of: path)
@@ -45,36 +39,22 @@ public final class ControlSocket {
             _ = close(listening)
             throw error
         }
-        fd = listening
         var status = stat()
         inode = lstat(path, &status) == 0 ? UInt(status.st_ino) : 0
-        let watcher = IOWatcher(loop: loop, fd: fd) { [unowned self] in acceptConnections() }
-        watcher.start()
-        self.watcher = watcher
+        listener = ConnectionListener(
+            fd: listening, loop: loop, limit: Self.maximumReplies, lifetime: Self.replyLifetime
+        ) { connection, now in
+            let reply = ControlReply(fd: connection, text: render(), now: now)
+            if !reply.writeAvailable() { reply.watch(on: loop) }
+            return reply
+        }
     }
 
     deinit {
-        watcher?.stop()
-        replies.removeAll()
-        _ = close(fd)
+        listener = nil  // closes the socket and every reply in progress
         // Only the file this daemon made: a newer daemon may have replaced it already.
         var status = stat()
         if lstat(path, &status) == 0, UInt(status.st_ino) == inode { _ = unlink(path) }
-    }
-
-    private func acceptConnections() {
-        let now = MonotonicClock.now()
-        replies.removeAll { $0.isFinished || now - $0.startedAt > Self.replyLifetime }
-        for _ in 0..<Self.maximumReplies {
-            guard let connection = acceptNonBlocking(fd) else { return }
-            guard replies.count < Self.maximumReplies else {
-                _ = close(connection)
-                continue
-            }
-            let reply = ControlReply(fd: connection, text: render(), now: now)
-            if !reply.writeAvailable() { reply.watch(on: loop) }
-            if !reply.isFinished { replies.append(reply) }
-        }
     }
 
     /// Fails with `inUse` when a daemon answers at `address`; removes the socket file when
@@ -102,19 +82,8 @@ public final class ControlSocket {
     }
 }
 
-/// A connection waiting on listening socket `fd`, non-blocking and close-on-exec; nil when
-/// none is waiting (or accept failed).
-func acceptNonBlocking(_ fd: Int32) -> Int32? {
-    let connection = accept(fd, nil, nil)
-    guard connection >= 0 else { return nil }
-    // Glibc's module hides accept4: set the flags it would have set.
-    _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
-    _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-    return connection
-}
-
 /// One connection's reply: the rendered table and how much of it was written.
-final class ControlReply {
+final class ControlReply: ListenerConnection {
     let fd: Int32
     let bytes: [UInt8]
     let startedAt: Timestamp

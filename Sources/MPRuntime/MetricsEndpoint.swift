@@ -19,17 +19,11 @@ public final class MetricsEndpoint {
 
     /// The bound address (with the port the kernel chose when asked for port 0).
     public let address: SocketAddress
-    let fd: Int32
-    let loop: EventLoop
-    let render: () -> String
-    var watcher: IOWatcher?
-    var requests: [MetricsRequest] = []
+    private var listener: ConnectionListener?
 
     /// Binds 127.0.0.1:`port` and starts answering on `loop`.
     /// - Throws: ``SystemError`` naming the call that failed (`bind`: the port is taken).
     public init(port: UInt16, loop: EventLoop, render: @escaping () -> String) throws(SystemError) {
-        self.loop = loop
-        self.render = render
         let listening = try checkedSystemCall("socket") {
             socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         }
@@ -44,36 +38,17 @@ public final class MetricsEndpoint {
             _ = close(listening)
             throw error
         }
-        fd = listening
-        let watcher = IOWatcher(loop: loop, fd: fd) { [unowned self] in acceptConnections() }
-        watcher.start()
-        self.watcher = watcher
-    }
-
-    deinit {
-        watcher?.stop()
-        requests.removeAll()
-        _ = close(fd)
-    }
-
-    private func acceptConnections() {
-        let now = MonotonicClock.now()
-        requests.removeAll { $0.isFinished || now - $0.startedAt > Self.requestLifetime }
-        for _ in 0..<Self.maximumRequests {
-            guard let connection = acceptNonBlocking(fd) else { return }
-            guard requests.count < Self.maximumRequests else {
-                _ = close(connection)
-                continue
-            }
-            let request = MetricsRequest(fd: connection, now: now, loop: loop, render: render)
-            if !request.isFinished { requests.append(request) }
+        listener = ConnectionListener(
+            fd: listening, loop: loop, limit: Self.maximumRequests, lifetime: Self.requestLifetime
+        ) { connection, now in
+            MetricsRequest(fd: connection, now: now, loop: loop, render: render)
         }
     }
 }
 
 /// One connection: its request is read until the blank line that ends the headers, then
 /// answered (through a ``ControlReply``) and closed.
-final class MetricsRequest {
+final class MetricsRequest: ListenerConnection {
     let fd: Int32
     let startedAt: Timestamp
     let render: () -> String
