@@ -1,5 +1,6 @@
 // Declarations that Swift's Glibc module hides (it is built without _GNU_SOURCE): the batch
-// datagram calls recvmmsg and sendmmsg. No system header is included: a second copy of
+// datagram calls recvmmsg and sendmmsg, and the UDP segmentation options of <netinet/udp.h>
+// and <linux/udp.h> (values fixed by the kernel's ABI). No system header is included: a second copy of
 // <sys/socket.h>'s types next to Glibc's is refused (fd_set) or hides names (MSG_TRUNC) in
 // whole-module builds. `vec` points at an array of struct mmsghdr, which the Swift side
 // lays out itself (a struct msghdr, then an unsigned int, padded to 8 bytes: 64 bytes on
@@ -9,6 +10,13 @@
 
 extern int recvmmsg(int fd, void *vec, unsigned int n, int flags, void *timeout);
 extern int sendmmsg(int fd, void *vec, unsigned int n, int flags);
+
+/* The UDP protocol level of setsockopt and control messages (IPPROTO_UDP). */
+#define MP_SOL_UDP 17
+/* Control message (and option): send one buffer as datagrams of this many bytes (GSO). */
+#define MP_UDP_SEGMENT 103
+/* Option: receive runs of same-sized datagrams as one buffer, with their size (GRO). */
+#define MP_UDP_GRO 104
 
 static inline int mp_recvmmsg(int fd, void *vec, unsigned int n, int flags) { return recvmmsg(fd, vec, n, flags, 0); }
 

@@ -109,7 +109,8 @@ extension ClientDaemon {
             case .received(let count):
                 taken += count
                 let now = MonotonicClock.now()
-                for index in 0..<count { receivedFrame(index, path: path, now: now) }
+                for index in 0..<count { receivedDatagrams(index, path: path, now: now) }
+                sendToApplication()
                 if count < frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1  // ICMP from an earlier send: the bridge or mpserver is not there yet
@@ -117,19 +118,20 @@ extension ClientDaemon {
         }
     }
 
-    private func receivedFrame(_ index: Int, path: ClientPath, now: Timestamp) {
-        let length = frames.length(index)
-        guard length < FrameBuffer.capacity else {
+    /// Judges the frame in slot `index` of the batch, or each frame of a coalesced run.
+    private func receivedDatagrams(_ index: Int, path: ClientPath, now: Timestamp) {
+        guard frames.length(index) < FrameBuffer.capacity else {
             dropLog.record(.oversized, firstByte: nil, source: path.endpoint, now: now)
             return
         }
-        let buffer = frames.slot(index)
-        let frame = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length])
+        frames.forEachDatagram(in: index) { receivedFrame($0, path: path, now: now) }
+    }
+
+    private func receivedFrame(_ frame: UnsafeMutableRawBufferPointer, path: ClientPath, now: Timestamp) {
         switch session.receiveFrame(frame, path: path.index, now: now) {
         case .deliver(let payload, let address):
-            if listenSocket.send(UnsafeRawBufferPointer(rebasing: buffer[payload]), to: address) != .sent {
-                applicationSendFailures += 1
-            }
+            if toApplication.isFull { sendToApplication() }
+            toApplication.append(datagram: UnsafeRawBufferPointer(rebasing: frame[payload]), to: address)
             releaseHeldPayloads(now: now)
         case .accepted(let tag, let restarted):
             logger.info(
@@ -140,12 +142,25 @@ extension ClientDaemon {
             }
         case .consumed: releaseHeldPayloads(now: now)
         case .dropped(let reason):
-            dropLog.record(reason, firstByte: buffer[0], source: path.endpoint, now: now)
+            dropLog.record(reason, firstByte: frame.isEmpty ? nil : frame[0], source: path.endpoint, now: now)
         }
     }
 
-    /// Sends the application the payloads the reorder buffer releases (none when it is off).
+    /// Sends the application the payloads delivered since the last call, in one call (they
+    /// lie in the batch of frames: before the next receive).
+    func sendToApplication() {
+        guard toApplication.count > 0 else { return }
+        listenSocket.send(toApplication) { _, sent in
+            if !sent { applicationSendFailures += 1 }
+        }
+        toApplication.removeAll()
+    }
+
+    /// Sends the application the payloads the reorder buffer releases (none when it is off),
+    /// after those delivered before them.
     func releaseHeldPayloads(now: Timestamp) {
+        guard session.reorder != nil else { return }
+        sendToApplication()
         while session.releaseHeld(
             now: now,
             { [listenSocket] payload, address in

@@ -36,6 +36,8 @@ final class ClientPath {
         let socket = try UDPSocket(family: address.family)
         try socket.connect(to: address)
         socket.setBufferSizes(receive: ClientDaemon.socketBufferSize, send: ClientDaemon.socketBufferSize)
+        // mpserver's replies to this path may arrive as runs (GSO at mpserver, GRO here).
+        socket.enableReceiveCoalescing()
         return socket
     }
 }
@@ -70,6 +72,8 @@ public final class ClientDaemon {
     let outgoing = SendBatch(capacity: ClientDaemon.batchSize, family: .ipv4)
     /// Frames from mpserver, a batch per receive (one path's socket at a time).
     let frames = ReceiveBatch(capacity: ClientDaemon.batchSize)
+    /// Payloads for the application from the frames of one receive, sent in one call.
+    let toApplication: SendBatch
     var dropLog: DropLog
     var watchers: [AnyObject] = []
     var applicationSendFailures = 0
@@ -99,6 +103,9 @@ public final class ClientDaemon {
         let listenAddress = try Self.resolve(configuration.listen)
         listenSocket = try UDPSocket(bindingTo: listenAddress)
         listenSocket.setBufferSizes(receive: Self.socketBufferSize, send: Self.socketBufferSize)
+        // A receive of runs can deliver up to 64 payloads per slot; more than this go in a
+        // second call.
+        toApplication = SendBatch(capacity: 1_024, family: listenSocket.family)
         paths = try configuration.paths.enumerated().map { index, path in
             try ClientPath(index: index, endpoint: path.endpoint, address: Self.resolve(path.endpoint))
         }

@@ -33,7 +33,8 @@ extension ServerDaemon {
             case .received(let count):
                 taken += count
                 let now = MonotonicClock.now()
-                for index in 0..<count { receivedFrame(index, now: now) }
+                for index in 0..<count { receivedDatagrams(index, now: now) }
+                sendToTarget()
                 if count < frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1
@@ -41,40 +42,56 @@ extension ServerDaemon {
         }
     }
 
-    private func receivedFrame(_ index: Int, now: Timestamp) {
-        let length = frames.length(index)
+    /// Judges the frame in slot `index` of the batch, or each frame of a coalesced run.
+    private func receivedDatagrams(_ index: Int, now: Timestamp) {
         guard let source = frames.source(index) else { return }
-        guard length < FrameBuffer.capacity else {
+        guard frames.length(index) < FrameBuffer.capacity else {
             dropLog.record(.oversized, firstByte: nil, source: source, now: now)
             return
         }
-        let buffer = frames.slot(index)
-        let verdict = engine.receiveFrame(
-            UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]), from: source, now: now, reply: reply.bytes,
-            using: &random
-        ) { [unowned self] evicted in
+        frames.forEachDatagram(in: index) { receivedFrame($0, from: source, now: now) }
+    }
+
+    private func receivedFrame(_ frame: UnsafeMutableRawBufferPointer, from source: SocketAddress, now: Timestamp) {
+        let verdict = engine.receiveFrame(frame, from: source, now: now, reply: reply.bytes, using: &random) {
+            [unowned self] evicted in
             closeFlows(of: evicted.sessionID)
         }
         switch verdict {
         case .deliver(let payload, let session, let flowID):
-            forward(UnsafeRawBufferPointer(rebasing: buffer[payload]), session: session, flowID: flowID, now: now)
+            forward(UnsafeRawBufferPointer(rebasing: frame[payload]), session: session, flowID: flowID, now: now)
         case .reply(let replyLength, let address):
             if listenSocket.send(UnsafeRawBufferPointer(reply.prefix(replyLength)), to: address) != .sent {
                 counters.pathSendFailures += 1
             }
         case .dropped(let reason):
-            dropLog.record(reason, firstByte: buffer[0], source: source, now: now)
+            dropLog.record(reason, firstByte: frame.isEmpty ? nil : frame[0], source: source, now: now)
         }
     }
 
-    /// Sends a payload to the target on its flow's socket, opening the socket for a new flow.
+    /// Queues a payload for the target on its flow's socket, opening the socket for a new
+    /// flow. Consecutive payloads of one flow go in one call (``sendToTarget()``).
     private func forward(
         _ payload: UnsafeRawBufferPointer, session: ServerSession<SocketAddress>, flowID: UInt32, now: Timestamp
     ) {
         let key = FlowKey(sessionID: session.sessionID, flowID: flowID)
         guard let flow = flows[key] ?? openFlow(key, session: session, now: now) else { return }
         flow.lastActivity = now
-        if flow.socket.send(payload) != .sent { counters.targetSendFailures += 1 }
+        if pendingFlow !== flow || toTarget.isFull { sendToTarget() }
+        pendingFlow = flow
+        toTarget.append(datagram: payload, to: nil)
+    }
+
+    /// Sends the queued payloads on their flow's socket (they lie in the batch of frames:
+    /// before the next receive).
+    func sendToTarget() {
+        if let pendingFlow, toTarget.count > 0 {
+            pendingFlow.socket.send(toTarget) { _, sent in
+                if !sent { counters.targetSendFailures += 1 }
+            }
+        }
+        toTarget.removeAll()
+        pendingFlow = nil
     }
 
     /// Takes the target's replies, a batch per call, frames each once and sends every frame

@@ -65,6 +65,10 @@ public final class ServerDaemon {
     let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize)
     /// Framed replies for the paths, sent in one call.
     let replies: SendBatch
+    /// Payloads for the target from the frames of one receive, all of one flow
+    /// (``pendingFlow``), sent in one call.
+    let toTarget = SendBatch(capacity: 1_024, family: .ipv4)
+    var pendingFlow: TargetFlow?
     /// Answers to probes and hellos.
     let reply = FrameBuffer()
     var flows: [FlowKey: TargetFlow] = [:]
@@ -94,6 +98,8 @@ public final class ServerDaemon {
         target = try ClientDaemon.resolve(settings.target)
         listenSocket = try Self.bindListenSocket(settings)
         listenSocket.setBufferSizes(receive: ClientDaemon.socketBufferSize, send: ClientDaemon.socketBufferSize)
+        // A path's frames may arrive as runs (GSO at mpclient or a bridge, GRO here).
+        listenSocket.enableReceiveCoalescing()
         replies = SendBatch(capacity: ClientDaemon.batchSize * 4, family: listenSocket.family)
         controlSocket = try ControlSocket.open(statusSocket, loop: loop, logger: logger) { [unowned self] in
             statusText()

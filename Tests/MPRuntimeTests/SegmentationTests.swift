@@ -1,0 +1,174 @@
+import Glibc
+import MPCore
+import MPTestSupport
+import Testing
+
+@testable import MPRuntime
+
+@Suite("Segmentation offload")
+struct SegmentationTests {
+    private func waitReadable(_ socket: UDPSocket) {
+        var descriptor = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&descriptor, 1, 1000)
+    }
+
+    /// `count` frames of `size` bytes; frame `n` is filled with `n` but for its path-id byte.
+    private func frames(_ count: Int, size: Int) -> [[UInt8]] {
+        (0..<count).map { [UInt8](repeating: UInt8($0), count: size) }
+    }
+
+    /// Appends `frames` to `batch` for `address` with path id `path`, runs `body`, keeping
+    /// the frames in place meanwhile.
+    private func withBatch(
+        _ batch: SendBatch, of frames: [[UInt8]], path: Int, to address: SocketAddress?, _ body: () -> Void
+    ) {
+        func append(_ index: Int) {
+            guard index < frames.count else { return body() }
+            frames[index].withUnsafeBytes { bytes in
+                #expect(batch.append(bytes, path: path, to: address))
+                append(index + 1)
+            }
+        }
+        append(0)
+    }
+
+    /// Reads datagrams one by one until `count` came or a second passed without one.
+    private func receiveEach(_ socket: UDPSocket, count: Int) -> [[UInt8]] {
+        var received: [[UInt8]] = []
+        var buffer = [UInt8](repeating: 0, count: 70_000)
+        while received.count < count {
+            waitReadable(socket)
+            guard case .datagram(let length, _) = buffer.withUnsafeMutableBytes({ socket.receive(into: $0) }) else {
+                break
+            }
+            received.append(Array(buffer[0..<length]))
+        }
+        return received
+    }
+
+    private func expected(_ frame: [UInt8], path: Int) -> [UInt8] {
+        var frame = frame
+        frame[FrameLayout.pathIDOffset] = UInt8(path)
+        return frame
+    }
+
+    @Test func runsFollowTheAddressAndTheLengthAndKeepEachAddressInOrder() {
+        let batch = SendBatch(capacity: 8, family: .ipv4)
+        let first = SocketAddress.loopbackIPv4(port: 1000)
+        let second = SocketAddress.loopbackIPv4(port: 1001)
+        let plan: [(size: Int, address: SocketAddress)] = [
+            (100, first), (100, second), (100, first), (60, first), (100, first), (100, second), (120, second),
+        ]
+        let buffers = plan.map { [UInt8](repeating: 0, count: $0.size) }
+        func append(_ index: Int) {
+            guard index < plan.count else { return }
+            buffers[index].withUnsafeBytes { bytes in
+                batch.append(bytes, path: 0, to: plan[index].address)
+                append(index + 1)
+            }
+        }
+        append(0)
+        #expect(batch.segments.build(from: batch, segmentLimit: .max))
+        let runs = (0..<batch.segments.count).map { Array(batch.segments.members(of: $0)) }
+        // The shorter 60 ends the first address's run; the longer 120 cannot join a run of 100.
+        #expect(runs == [[0, 2, 3], [1, 5], [4], [6]])
+        #expect(batch.segments.segmentSize(of: 0) == 100 && batch.segments.segmentSize(of: 3) == 120)
+        // No run at all when the sizes are over the socket's limit.
+        #expect(!batch.segments.build(from: batch, segmentLimit: 99))
+        #expect(batch.segments.count == batch.count)
+    }
+
+    @Test func aRunHoldsAtMost64DatagramsAnd65507Bytes() {
+        let batch = SendBatch(capacity: 128, family: .ipv4)
+        let small = [UInt8](repeating: 0, count: 100)
+        let large = [UInt8](repeating: 0, count: 1_200)
+        small.withUnsafeBytes { bytes in
+            for _ in 0..<70 { batch.append(bytes, path: 0, to: nil) }
+        }
+        #expect(batch.segments.build(from: batch, segmentLimit: .max))
+        #expect((0..<batch.segments.count).map { batch.segments.members(of: $0).count } == [64, 6])
+        batch.removeAll()
+        large.withUnsafeBytes { bytes in
+            for _ in 0..<60 { batch.append(bytes, path: 0, to: nil) }
+        }
+        #expect(batch.segments.build(from: batch, segmentLimit: .max))
+        // 54 × 1,200 = 64,800 bytes; a 55th would pass 65,507.
+        #expect((0..<batch.segments.count).map { batch.segments.members(of: $0).count } == [54, 6])
+    }
+
+    @Test func aRunArrivesAsSeparateDatagramsEachWithItsPathID() throws {
+        let receiver = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
+        let sender = try UDPSocket(family: .ipv4)
+        try sender.connect(to: receiver.localAddress)
+        let batch = SendBatch(capacity: 16, family: .ipv4)
+        let sent = frames(10, size: 300) + [[UInt8](repeating: 10, count: 120)]
+        var outcomes: [Int: Bool] = [:]
+        withBatch(batch, of: sent, path: 2, to: nil) {
+            sender.send(batch) { index, done in outcomes[index] = done }
+        }
+        #expect(batch.segments.count == 1, "one offloaded message for the eleven frames")
+        #expect(outcomes == Dictionary(uniqueKeysWithValues: (0..<11).map { ($0, true) }))
+        #expect(receiveEach(receiver, count: 11) == sent.map { expected($0, path: 2) })
+    }
+
+    @Test func aCoalescingReceiverGetsTheRunInOneSlotAndTakesItApart() throws {
+        let receiver = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
+        #expect(receiver.enableReceiveCoalescing())
+        let sender = try UDPSocket(family: .ipv4)
+        let batch = SendBatch(capacity: 16, family: .ipv4)
+        let sent = frames(10, size: 300) + [[UInt8](repeating: 10, count: 120)]
+        withBatch(batch, of: sent, path: 1, to: try receiver.localAddress) {
+            sender.send(batch) { _, _ in }
+        }
+        waitReadable(receiver)
+        let received = ReceiveBatch(capacity: 4)
+        #expect(receiver.receive(into: received) == .received(count: 1))
+        #expect(received.length(0) == 3_120 && received.segmentSize(0) == 300)
+        var datagrams: [[UInt8]] = []
+        received.forEachDatagram(in: 0) { datagrams.append(Array($0)) }
+        #expect(datagrams == sent.map { expected($0, path: 1) })
+        // A single datagram on the same socket is just itself.
+        #expect(
+            [UInt8](repeating: 3, count: 50).withUnsafeBytes { sender.send($0, to: try! receiver.localAddress) }
+                == .sent)
+        waitReadable(receiver)
+        #expect(receiver.receive(into: received) == .received(count: 1))
+        #expect(received.segmentSize(0) == nil)
+        datagrams = []
+        received.forEachDatagram(in: 0) { datagrams.append(Array($0)) }
+        #expect(datagrams == [[UInt8](repeating: 3, count: 50)])
+    }
+
+    @Test func aRefusedRunIsSentOneByOneAndTheSocketStopsAskingForThatSize() throws {
+        let receiver = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
+        let sender = try UDPSocket(family: .ipv4)
+        try sender.connect(to: receiver.localAddress)
+        // Without UDP checksums the kernel refuses offload (EINVAL) and sends plain datagrams.
+        try sender.setOption(level: SOL_SOCKET, name: SO_NO_CHECK, value: 1, call: "setsockopt(SO_NO_CHECK)")
+        let batch = SendBatch(capacity: 8, family: .ipv4)
+        let sent = frames(5, size: 200)
+        var outcomes: [Int: Bool] = [:]
+        withBatch(batch, of: sent, path: 0, to: nil) {
+            sender.send(batch) { index, done in outcomes[index] = done }
+        }
+        #expect(outcomes == Dictionary(uniqueKeysWithValues: (0..<5).map { ($0, true) }))
+        #expect(sender.segmentLimit == 199)
+        #expect(receiveEach(receiver, count: 5) == sent.map { expected($0, path: 0) })
+        // The next batch of that size goes without offload from the start.
+        outcomes = [:]
+        batch.removeAll()
+        withBatch(batch, of: sent, path: 0, to: nil) {
+            sender.send(batch) { index, done in outcomes[index] = done }
+        }
+        #expect(outcomes.count == 5 && outcomes.values.allSatisfy { $0 })
+        #expect(receiveEach(receiver, count: 5).count == 5)
+    }
+
+    @Test func onlyOffloadRefusalsLowerTheLimit() {
+        #expect(UDPSocket.segmentLimit(after: EINVAL, size: 1_200) == 1_199)
+        #expect(UDPSocket.segmentLimit(after: EMSGSIZE, size: 1_200) == 1_199)
+        #expect(UDPSocket.segmentLimit(after: EIO, size: 1_200) == 0)
+        #expect(UDPSocket.segmentLimit(after: EAGAIN, size: 1_200) == nil)
+        #expect(UDPSocket.segmentLimit(after: ECONNREFUSED, size: 1_200) == nil)
+    }
+}
