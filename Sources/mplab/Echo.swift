@@ -1,12 +1,16 @@
 // The lab's target: sends every datagram back to its sender, as an OpenVPN server would
-// answer its client. Used by `mplab echo` and in-process by `mplab demo`.
+// answer its client. Used by `mplab echo` and in-process by `mplab demo`. It reads in
+// batches and answers each batch in one send (runs of same-sized datagrams to one sender
+// kept together), so the benchmark measures the tunnel rather than its target.
 import ArgumentParser
 import MPCore
 import MPRuntime
 
 final class EchoServer {
-    /// Datagrams handled per readiness event before the loop serves other sockets.
-    static let batchLimit = 64
+    /// Receives (of up to ``receiveCapacity`` datagrams or runs each) per readiness event
+    /// before the loop serves other sockets.
+    static let receivesPerEvent = 2
+    static let receiveCapacity = 32
 
     let address: SocketAddress
     /// Datagrams beginning with this are also counted under `prefixed` (a test tells its
@@ -18,37 +22,54 @@ final class EchoServer {
     /// Sends that failed (send buffer full): the datagram is lost, as on a busy server.
     private(set) var failed = 0
     private let socket: UDPSocket
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
+    private let incoming = ReceiveBatch(capacity: EchoServer.receiveCapacity)
+    /// The echoes of one receive, sent before the next (sooner when it is full).
+    private let echoes: SendBatch
     private var watcher: IOWatcher?
 
     init(listen: SocketAddress, loop: EventLoop, countPrefix: [UInt8]? = nil) throws {
         self.countPrefix = countPrefix
         socket = try UDPSocket(bindingTo: listen)
         socket.setBufferSizes(receive: 4 << 20, send: 4 << 20)
+        socket.enableReceiveCoalescing()
         address = try socket.localAddress
+        echoes = SendBatch(capacity: 1_024, family: socket.family)
         watcher = IOWatcher(loop: loop, fd: socket.fd) { [unowned self] in drain() }
         watcher?.start()
     }
 
     deinit {
         watcher?.stop()
-        buffer.deallocate()
     }
 
     private func drain() {
-        for _ in 0..<Self.batchLimit {
-            switch socket.receive(into: buffer) {
-            case .datagram(let length, let sender):
-                received += 1
-                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<min(length, buffer.count)])
-                if let countPrefix, bytes.starts(with: countPrefix) { prefixed += 1 }
-                if socket.send(bytes, to: sender) == .sent { echoed += 1 } else { failed += 1 }
+        for _ in 0..<Self.receivesPerEvent {
+            switch socket.receive(into: incoming) {
+            case .received(let count):
+                for index in 0..<count {
+                    guard let sender = incoming.source(index) else { continue }
+                    incoming.forEachDatagram(in: index) { datagram in
+                        received += 1
+                        if let countPrefix, datagram.starts(with: countPrefix) { prefixed += 1 }
+                        if echoes.isFull { sendEchoes() }
+                        echoes.append(datagram: UnsafeRawBufferPointer(datagram), to: sender)
+                    }
+                }
+                sendEchoes()
+                if count < incoming.capacity { return }
             case .wouldBlock:
                 return
             case .failed:
                 continue
             }
         }
+    }
+
+    private func sendEchoes() {
+        socket.send(echoes) { _, sent in
+            if sent { echoed += 1 } else { failed += 1 }
+        }
+        echoes.removeAll()
     }
 
     var statisticsJSON: JSONValue {

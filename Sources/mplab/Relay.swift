@@ -3,6 +3,9 @@
 // port gets a fresh mapping and replies go back to whoever sent them. Each direction drops
 // datagrams with its own seeded generator, may be limited to a rate (a link of fixed
 // capacity with a short queue, RelayRateLimiter) and may hold them for a fixed delay.
+// It reads and writes in batches, as a kernel forwarding path would move them: what one
+// receive takes goes on in one send per destination, runs of same-sized datagrams kept
+// together (GRO in, GSO out), so the relays cost the benchmark little.
 import Glibc
 import MPCore
 import MPRuntime
@@ -44,8 +47,13 @@ struct RelaySettings {
 final class Relay {
     /// 1,024 clients: far more than a lab run has; bounds descriptors if something sprays.
     static let maximumMappings = 1_024
-    /// Datagrams handled per readiness event before the loop serves other sockets.
-    static let batchLimit = 64
+    /// Receives (of up to ``receiveCapacity`` datagrams or runs each) per readiness event
+    /// before the loop serves other sockets.
+    static let receivesPerEvent = 2
+    static let receiveCapacity = 32
+    /// Datagrams sent per call at most: runs of 64 from 32 receives would be more than
+    /// sendmmsg takes, so a full batch is sent and the next begun.
+    static let sendCapacity = 1_024
 
     let settings: RelaySettings
     let listenAddress: SocketAddress
@@ -61,8 +69,13 @@ final class Relay {
     private var downDrops: DropDecider
     private let lab: LabLoop
     private let listenSocket: UDPSocket
-    /// One receive buffer for every socket: larger than any UDP datagram, so nothing is cut.
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
+    /// One receive batch for every socket; slots hold any UDP datagram, so nothing is cut.
+    private let received = ReceiveBatch(capacity: Relay.receiveCapacity)
+    /// Datagrams on their way without delay or rate limit, sent after each receive: to the
+    /// upstream of one mapping (``pendingUpstream``), and to the clients.
+    private let upstreamBatch: SendBatch
+    private var pendingUpstream: RelayMapping?
+    private let downstreamBatch: SendBatch
     private(set) var delayQueue: RelayDelayQueue?
     private(set) var upLink: RelayRateLimiter?
     private(set) var downLink: RelayRateLimiter?
@@ -80,7 +93,10 @@ final class Relay {
         self.lab = lab
         listenSocket = try UDPSocket(bindingTo: settings.listen)
         listenSocket.setBufferSizes(receive: 4 << 20, send: 4 << 20)
+        listenSocket.enableReceiveCoalescing()
         listenAddress = try listenSocket.localAddress
+        upstreamBatch = SendBatch(capacity: Self.sendCapacity, family: settings.target.family)
+        downstreamBatch = SendBatch(capacity: Self.sendCapacity, family: listenSocket.family)
         upDrops = DropDecider(probability: settings.dropProbability, seed: settings.seed)
         // A different stream for replies, so the two directions drop independently.
         var seeds = SplitMix64(seed: settings.seed)
@@ -96,10 +112,6 @@ final class Relay {
                 propagate($0, client: $1, bytes: $2)
             }
         }
-    }
-
-    deinit {
-        buffer.deallocate()
     }
 
     var mappingCount: Int { mappings.count }
@@ -123,17 +135,17 @@ final class Relay {
     }
 
     private func drainClients() {
-        for _ in 0..<Self.batchLimit {
-            switch listenSocket.receive(into: buffer) {
-            case .datagram(let length, let client):
-                up.received += 1
-                // Even a datagram about to be dropped shows the client is alive.
-                mapping(for: client)?.lastActiveTick = tick
-                guard length <= buffer.count, !upDrops.shouldDrop() else {
-                    up.dropped += 1
-                    continue
+        for _ in 0..<Self.receivesPerEvent {
+            switch listenSocket.receive(into: received) {
+            case .received(let count):
+                for index in 0..<count {
+                    guard let client = received.source(index) else { continue }
+                    // Even a datagram about to be dropped shows the client is alive.
+                    mapping(for: client)?.lastActiveTick = tick
+                    relay(index, direction: .up, client: client)
                 }
-                forward(.up, client: client, length: length)
+                sendPending()
+                if count < received.capacity { return }
             case .wouldBlock:
                 return
             case .failed:
@@ -143,15 +155,12 @@ final class Relay {
     }
 
     private func drainUpstream(_ mapping: RelayMapping) {
-        for _ in 0..<Self.batchLimit {
-            switch mapping.socket.receive(into: buffer) {
-            case .datagram(let length, _):
-                down.received += 1
-                guard length <= buffer.count, !downDrops.shouldDrop() else {
-                    down.dropped += 1
-                    continue
-                }
-                forward(.down, client: mapping.client, length: length)
+        for _ in 0..<Self.receivesPerEvent {
+            switch mapping.socket.receive(into: received) {
+            case .received(let count):
+                for index in 0..<count { relay(index, direction: .down, client: mapping.client) }
+                sendPending()
+                if count < received.capacity { return }
             case .wouldBlock:
                 return
             case .failed:
@@ -161,10 +170,65 @@ final class Relay {
         }
     }
 
+    /// Each datagram of slot `index` of the receive batch (one, or a run) that survives
+    /// the drop goes on (``forward``).
+    private func relay(_ index: Int, direction: RelayDirection, client: SocketAddress) {
+        let truncated = received.length(index) >= received.slot(index).count
+        received.forEachDatagram(in: index) { datagram in
+            let dropped: Bool
+            switch direction {
+            case .up:
+                up.received += 1
+                dropped = truncated || upDrops.shouldDrop()
+                if dropped { up.dropped += 1 }
+            case .down:
+                down.received += 1
+                dropped = truncated || downDrops.shouldDrop()
+                if dropped { down.dropped += 1 }
+            }
+            if !dropped { forward(direction, client: client, bytes: UnsafeRawBufferPointer(datagram)) }
+        }
+    }
+
+    /// Adds a datagram of the receive batch to the batch for its destination; sent by
+    /// ``sendPending()`` before the next receive.
+    private func queue(_ direction: RelayDirection, client: SocketAddress, bytes: UnsafeRawBufferPointer) {
+        switch direction {
+        case .up:
+            // The mapping can be missing when it could not be made.
+            guard let mapping = mappings[client] else {
+                count(.up, sent: false)
+                return
+            }
+            if pendingUpstream !== mapping || upstreamBatch.isFull { sendPending() }
+            pendingUpstream = mapping
+            upstreamBatch.append(datagram: bytes, to: nil)
+        case .down:
+            if downstreamBatch.isFull { sendPending() }
+            downstreamBatch.append(datagram: bytes, to: client)
+        }
+    }
+
+    /// Sends the queued datagrams, each batch in as few calls as the kernel allows.
+    private func sendPending() {
+        if let pendingUpstream, upstreamBatch.count > 0 {
+            pendingUpstream.socket.send(upstreamBatch) { _, sent in count(.up, sent: sent) }
+        }
+        upstreamBatch.removeAll()
+        pendingUpstream = nil
+        if downstreamBatch.count > 0 {
+            listenSocket.send(downstreamBatch) { _, sent in count(.down, sent: sent) }
+            downstreamBatch.removeAll()
+        }
+    }
+
     /// A datagram that survived the drop: through the rate limit's queue if there is one,
     /// then on (``propagate``).
-    private func forward(_ direction: RelayDirection, client: SocketAddress, length: Int) {
-        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
+    private func forward(_ direction: RelayDirection, client: SocketAddress, bytes: UnsafeRawBufferPointer) {
+        guard delayQueue != nil || upLink != nil else {
+            queue(direction, client: client, bytes: bytes)
+            return
+        }
         guard let link = direction == .up ? upLink : downLink else {
             propagate(direction, client: client, bytes: bytes)
             return
@@ -220,6 +284,7 @@ extension Relay {
             (try? socket.connect(to: settings.target)) != nil
         else { return nil }
         socket.setBufferSizes(receive: 4 << 20, send: 4 << 20)
+        socket.enableReceiveCoalescing()
         let mapping = RelayMapping(client: client, socket: socket, tick: tick)
         mapping.watcher = IOWatcher(loop: lab.loop, fd: socket.fd) { [unowned self, unowned mapping] in
             drainUpstream(mapping)
