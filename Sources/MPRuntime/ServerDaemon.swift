@@ -24,10 +24,11 @@ public struct ServerSettings: Sendable {
 
 /// The socket one flow of one session uses to talk to the target.
 final class TargetFlow {
-    /// 1 MB each way (the default is about 200 KB, some 270 small datagrams): the target's
-    /// replies to a burst survive a pause of the loop. Memory is taken only while datagrams
-    /// wait, so 16,384 idle flows cost nothing.
-    static let socketBufferSize = 1 << 20
+    /// 4 MB each way, as the paths' sockets (the default is about 200 KB, some 270 small
+    /// datagrams): the target's replies to a burst survive a pause of the loop, and a target
+    /// that answers a burst at once (in one offloaded send, say) is not cut off after 1 MB.
+    /// Memory is taken only while datagrams wait, so 16,384 idle flows cost nothing.
+    static let socketBufferSize = ClientDaemon.socketBufferSize
 
     let key: FlowKey
     unowned let session: ServerSession<SocketAddress>
