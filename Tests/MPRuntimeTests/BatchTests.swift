@@ -7,13 +7,6 @@ import Testing
 
 @Suite("Batch syscalls")
 struct BatchTests {
-    /// Polls `socket` until something is readable, at most a second: loopback delivers at
-    /// once, but the test must not depend on it.
-    private func waitReadable(_ socket: UDPSocket) {
-        var descriptor = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
-        _ = poll(&descriptor, 1, 1000)
-    }
-
     @Test func oneReceiveTakesEveryWaitingDatagramWithItsSourceAndLength() throws {
         let receiver = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
         let destination = try receiver.localAddress
@@ -24,7 +17,7 @@ struct BatchTests {
             let payload = [UInt8](repeating: UInt8(number), count: 10 + number * 100)
             #expect(payload.withUnsafeBytes { senders[number % 2].send($0, to: destination) } == .sent)
         }
-        waitReadable(receiver)
+        receiver.waitReadable()
         let batch = ReceiveBatch(capacity: 8)
         let offset = FrameLayout.headerSize
         #expect(receiver.receive(into: batch, offset: offset, reserve: FrameLayout.tagSize) == .received(count: 5))
@@ -38,7 +31,7 @@ struct BatchTests {
         // The batch is used again as it is (only the address lengths are reset): a second
         // round reads just as well.
         #expect([UInt8](repeating: 9, count: 3).withUnsafeBytes { senders[1].send($0, to: destination) } == .sent)
-        waitReadable(receiver)
+        receiver.waitReadable()
         #expect(receiver.receive(into: batch, offset: offset, reserve: FrameLayout.tagSize) == .received(count: 1))
         #expect(batch.length(0) == 3 && batch.slot(0)[offset] == 9)
         #expect(try batch.source(0) == senders[1].localAddress)
@@ -51,7 +44,7 @@ struct BatchTests {
         let batch = ReceiveBatch(capacity: 4)
         for round in 0..<3 {
             #expect([UInt8(round)].withUnsafeBytes { sender.send($0, to: destination) } == .sent)
-            waitReadable(receiver)
+            receiver.waitReadable()
             #expect(receiver.receive(into: batch) == .received(count: 1))
             #expect(try batch.source(0) == sender.localAddress)
             #expect(batch.slot(0)[0] == UInt8(round))
@@ -64,7 +57,7 @@ struct BatchTests {
         let room = FrameBuffer.capacity - FrameLayout.headerSize - FrameLayout.tagSize
         let payload = [UInt8](repeating: 7, count: room + 40)
         #expect(try payload.withUnsafeBytes { sender.send($0, to: try receiver.localAddress) } == .sent)
-        waitReadable(receiver)
+        receiver.waitReadable()
         let batch = ReceiveBatch(capacity: 2)
         #expect(
             receiver.receive(into: batch, offset: FrameLayout.headerSize, reserve: FrameLayout.tagSize)
@@ -88,7 +81,7 @@ struct BatchTests {
         }
         #expect(outcomes == [0: true, 1: true, 2: true])
         for (path, receiver) in receivers.enumerated() {
-            waitReadable(receiver)
+            receiver.waitReadable()
             var buffer = [UInt8](repeating: 0, count: 100)
             let result = buffer.withUnsafeMutableBytes { receiver.receive(into: $0) }
             guard case .datagram(let length, _) = result else {
@@ -121,7 +114,7 @@ struct BatchTests {
         let received = ReceiveBatch(capacity: 4)
         var count = 0
         for _ in 0..<10 where count < 2 {
-            waitReadable(receiver)
+            receiver.waitReadable()
             if case .received(let more) = receiver.receive(into: received) { count += more }
         }
         #expect(count == 2)

@@ -7,11 +7,6 @@ import Testing
 
 @Suite("Segmentation offload")
 struct SegmentationTests {
-    private func waitReadable(_ socket: UDPSocket) {
-        var descriptor = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
-        _ = poll(&descriptor, 1, 1000)
-    }
-
     /// `count` frames of `size` bytes; frame `n` is filled with `n` but for its path-id byte.
     private func frames(_ count: Int, size: Int) -> [[UInt8]] {
         (0..<count).map { [UInt8](repeating: UInt8($0), count: size) }
@@ -37,7 +32,7 @@ struct SegmentationTests {
         var received: [[UInt8]] = []
         var buffer = [UInt8](repeating: 0, count: 70_000)
         while received.count < count {
-            waitReadable(socket)
+            socket.waitReadable()
             guard case .datagram(let length, _) = buffer.withUnsafeMutableBytes({ socket.receive(into: $0) }) else {
                 break
             }
@@ -120,7 +115,7 @@ struct SegmentationTests {
         withBatch(batch, of: sent, path: 1, to: try receiver.localAddress) {
             sender.send(batch) { _, _ in }
         }
-        waitReadable(receiver)
+        receiver.waitReadable()
         let received = ReceiveBatch(capacity: 4)
         #expect(receiver.receive(into: received) == .received(count: 1))
         #expect(received.length(0) == 3_120 && received.segmentSize(0) == 300)
@@ -131,7 +126,7 @@ struct SegmentationTests {
         #expect(
             [UInt8](repeating: 3, count: 50).withUnsafeBytes { sender.send($0, to: try! receiver.localAddress) }
                 == .sent)
-        waitReadable(receiver)
+        receiver.waitReadable()
         #expect(receiver.receive(into: received) == .received(count: 1))
         #expect(received.segmentSize(0) == nil)
         datagrams = []

@@ -31,9 +31,7 @@ public final class Prober {
         repeat {
             let outcome = buffer.withUnsafeMutableBytes { socket.receive(into: $0) }
             if case .datagram(let length, _) = outcome { return Array(buffer[..<min(length, buffer.count)]) }
-            var descriptor = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
-            let milliseconds = Int32(min(deadline.remaining.components.seconds * 1000 + 1, 1000))
-            _ = poll(&descriptor, 1, milliseconds)
+            socket.waitReadable(milliseconds: Int32(min(deadline.remaining.components.seconds * 1000 + 1, 1000)))
         } while !deadline.hasPassed
         return nil
     }
