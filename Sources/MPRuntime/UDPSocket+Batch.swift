@@ -107,20 +107,19 @@ public final class ReceiveBatch {
         return size > 0 && size < length(index) ? size : nil
     }
 
-    /// Calls `body` with each datagram of slot `index` (from the offset of the receive): the
-    /// one datagram, or each of a coalesced run, in order. A truncated datagram (longer than
-    /// its room) is passed whole-length in a buffer of that room's size: check
-    /// ``length(_:)`` against the room first.
-    public func forEachDatagram(in index: Int, offset: Int = 0, _ body: (UnsafeMutableRawBufferPointer) -> Void) {
+    /// Calls `body` with each datagram of slot `index` (received at offset 0): the one
+    /// datagram, or each of a coalesced run, in order. A truncated datagram (longer than its
+    /// slot) is passed cut to the slot: check ``length(_:)`` against the slot first.
+    public func forEachDatagram(in index: Int, _ body: (UnsafeMutableRawBufferPointer) -> Void) {
         let slot = slot(index)
-        let length = min(length(index), slot.count - offset)
+        let length = min(length(index), slot.count)
         guard let size = segmentSize(index) else {
-            body(UnsafeMutableRawBufferPointer(rebasing: slot[offset..<(offset + length)]))
+            body(UnsafeMutableRawBufferPointer(rebasing: slot[0..<length]))
             return
         }
-        var start = offset
-        while start < offset + length {
-            let end = min(start + size, offset + length)
+        var start = 0
+        while start < length {
+            let end = min(start + size, length)
             body(UnsafeMutableRawBufferPointer(rebasing: slot[start..<end]))
             start = end
         }

@@ -194,7 +194,7 @@ extension UDPSocket {
 
 extension UDPSocket {
     /// Asks the kernel to hand over runs of same-sized datagrams from one sender as one
-    /// buffer (UDP GRO), which ``ReceiveBatch/forEachDatagram(in:offset:_:)`` takes apart.
+    /// buffer (UDP GRO), which ``ReceiveBatch/forEachDatagram(in:_:)`` takes apart.
     /// For sockets read into a ``ReceiveBatch`` at offset 0 only: a run fills its slot
     /// from the offset on. False when the kernel does not offer it (before Linux 5.0);
     /// datagrams then come one by one, as without it.

@@ -14,7 +14,7 @@ public final class UDPSocket {
     public let family: SocketAddress.Family
     /// The largest datagram a batch send hands the kernel in runs for segmentation offload
     /// (UDP GSO); lowered when the kernel refuses a run, 0 when it refuses them all.
-    public internal(set) var segmentLimit = Int.max
+    var segmentLimit = Int.max
 
     /// Opens an unbound socket; the kernel picks a port on the first send or connect.
     /// An IPv6 socket is dual-stack (IPV6_V6ONLY cleared).

@@ -51,8 +51,8 @@ final class Relay {
     /// before the loop serves other sockets.
     static let receivesPerEvent = 2
     static let receiveCapacity = 32
-    /// Datagrams sent per call at most: runs of 64 from 32 receives would be more than
-    /// sendmmsg takes, so a full batch is sent and the next begun.
+    /// Datagrams per send batch, sendmmsg's limit: one receive of 32 runs can hold up to
+    /// 2,048 datagrams, so a full batch is sent and the next one begun.
     static let sendCapacity = 1_024
 
     let settings: RelaySettings
