@@ -13,7 +13,12 @@ struct BenchCommand: ParsableCommand {
             echo), then the tunnel (load -> mpclient -> N bridges -> mpserver -> echo) for each \
             path count and sealing; every hop is its own process (bridges, relays and the echo \
             target are `mplab relay` and `mplab echo`). For each case: round-trip times at \
-            --latency-rate, then the highest rate with under 1% loss, found with fixed-length \
+            --latency-rate after 1 s of the same load, a tunnel's measured side by side with a \
+            relay chain of its own carrying the same load at the same time (added p99 is the \
+            difference, so a pause of the machine counts on both sides), in up to \
+            --latency-rounds rounds, of which the one with the least host steal counts (the \
+            first under 0.5% ends them); then the highest \
+            rate with under 1% loss, found with fixed-length \
             trials (doubling from --start-rate, then bisecting to 10%; a failed trial is repeated \
             once; at most --max-trials per case). CPU per datagram is user plus system time \
             from /proc over the fastest passing trial, divided by the datagrams carried (each \
@@ -34,6 +39,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "keyless, sealed or both (comma-separated).", transform: parseSealings)
     var sealing: [BenchSealing] = BenchSealing.allCases
 
+    @Option(
+        help: """
+            The cipher of sealed cases, chacha20-poly1305 or aes-256-gcm (default: the daemons' \
+            own choice, the faster on this CPU).
+            """, transform: parseCipher)
+    var cipher: Cipher?
+
     @Option(name: .customLong("trial-seconds"), help: "Seconds of each rate trial.", transform: parseSeconds)
     var trialSeconds: Double = 2
 
@@ -52,6 +64,11 @@ struct BenchCommand: ParsableCommand {
     @Option(
         name: .customLong("latency-seconds"), help: "Seconds of the round-trip measurement.", transform: parseSeconds)
     var latencySeconds: Double = 5
+
+    @Option(
+        name: .customLong("latency-rounds"),
+        help: "Round-trip measurements per case at most; the first with under 0.5% host steal ends them.")
+    var latencyRounds = 3
 
     @Option(help: "Concurrent sessions of the sessions phase (0 skips it).")
     var sessions = 1_000
@@ -73,6 +90,7 @@ struct BenchCommand: ParsableCommand {
         try check(startRate, in: BenchSearchSettings.minimumRate...1_000_000, flag: "--start-rate")
         try check(maximumRate, in: startRate...1_000_000, flag: "--max-rate")
         try check(latencyRate, in: 1...100_000, flag: "--latency-rate")
+        try check(latencyRounds, in: 1...20, flag: "--latency-rounds")
         try check(sessions, in: 0...Defaults.maximumSessions, flag: "--sessions")
         for size in sizes { try check(size, in: LoadPayload.timedSize...1_400, flag: "--sizes") }
         for count in paths { try check(count, in: 1...Defaults.maximumPaths, flag: "--paths") }
@@ -104,4 +122,12 @@ func parseIntegers(_ text: String) throws -> [Int] {
         throw LabError("`\(text)' is not a comma-separated list of numbers")
     }
     return values
+}
+
+/// Parses `aes-256-gcm`.
+func parseCipher(_ text: String) throws -> Cipher {
+    guard let cipher = Cipher(rawValue: text) else {
+        throw LabError("`\(text)' is not a cipher: \(Cipher.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return cipher
 }

@@ -22,7 +22,9 @@ extension BenchReport {
             ("highestRate", .integer(item.search.bestRate)),
             ("lowestFailedRate", item.search.lowestFailure.map { .integer($0) } ?? .string("none")),
             ("trials", .array(item.search.trials.map(trialJSON))),
-            ("latency", trialJSON(item.latency)),
+            ("latency", trialJSON(item.latency.trial)),
+            ("latencyBeside", item.latency.beside.map(trialJSON) ?? .string("none")),
+            ("latencyStealPercent", item.latency.steal.map { .number($0 * 100) } ?? .string("unknown")),
             (
                 "residentKilobytes",
                 .object(item.residentKilobytes.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })

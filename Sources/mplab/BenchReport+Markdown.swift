@@ -18,12 +18,14 @@ extension BenchReport {
     private var mainTable: [String] {
         var lines = [
             "| case | highest rate, < 1% loss (datagrams/s each way) | reference | tunnel / reference "
-                + "| round trip p50 / p99 / p99.9 µs at \(grouped(latencyRate))/s | added p99 µs "
+                + "| round trip p50 / p99 / p99.9 µs at \(grouped(latencyRate))/s "
+                + "| relay chain beside it: p50 / p99 / p99.9 µs | added p99 µs | host steal meanwhile "
                 + "| CPU µs per datagram: client side / server side | resident memory MB: client / server |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for item in cases {
-            let trip = item.latency.roundTrip
+            let trip = item.latency.trial.roundTrip
+            let beside = item.latency.beside.map { percentiles($0.roundTrip) } ?? ""
             let ratio = rateRatio(item)
             let cpu =
                 item.search.best.map {
@@ -38,10 +40,16 @@ extension BenchReport {
                 "| \(item.name) | \(rateText(item.search)) "
                     + "| \(isReference ? "" : reference(size: item.size).map { grouped($0.search.bestRate) } ?? "–") "
                     + "| \(isReference ? "" : ratio.map { percent($0, digits: 0) } ?? "–") "
-                    + "| \(trip.value(at: 0.5)) / \(trip.value(at: 0.99)) / \(trip.value(at: 0.999)) "
-                    + "| \(isReference ? "" : addedP99(item).map(String.init) ?? "–") | \(cpu) | \(memory) |")
+                    + "| \(percentiles(trip)) | \(beside) "
+                    + "| \(isReference ? "" : addedP99(item).map(String.init) ?? "–") "
+                    + "| \(item.latency.steal.map { percent($0, digits: 1) } ?? "–") | \(cpu) | \(memory) |")
         }
         return lines
+    }
+
+    /// `231 / 512 / 1830`.
+    private func percentiles(_ trip: Percentiles) -> String {
+        "\(trip.value(at: 0.5)) / \(trip.value(at: 0.99)) / \(trip.value(at: 0.999))"
     }
 
     /// `48,000`, or `≥ 400,000` when the search stopped at its ceiling.

@@ -19,8 +19,8 @@ struct BenchCase {
     let kind: Kind
     let size: Int
     let search: BenchSearchResult
-    /// The trial at the fixed moderate rate, for round-trip times.
-    let latency: BenchTrial
+    /// The round trips at the fixed moderate rate.
+    let latency: BenchLatency
     /// Resident kilobytes of each process after the search, by role.
     let residentKilobytes: [String: Int]
 
@@ -29,6 +29,15 @@ struct BenchCase {
     var serverRole: String { kind == .reference ? "relay B" : "mpserver" }
 
     var name: String { kind.name(size: size) }
+}
+
+/// The round trips of one case at the fixed moderate rate: its trial, for a tunnel the
+/// trial of the relay chain that carried the same load beside it, and the share of CPU
+/// time the host stole meanwhile (nil: unknown).
+struct BenchLatency {
+    let trial: BenchTrial
+    let beside: BenchTrial?
+    let steal: Double?
 }
 
 struct BenchReport {
@@ -51,10 +60,11 @@ struct BenchReport {
         return Double(item.search.bestRate) / Double(reference.search.bestRate)
     }
 
-    /// The tunnel's p99 round trip less the reference's, in microseconds.
+    /// The tunnel's p99 round trip less that of the relay chain measured beside it, in
+    /// microseconds.
     func addedP99(_ item: BenchCase) -> Int? {
-        guard let reference = reference(size: item.size) else { return nil }
-        return Int(item.latency.roundTrip.value(at: 0.99)) - Int(reference.latency.roundTrip.value(at: 0.99))
+        guard let beside = item.latency.beside else { return nil }
+        return Int(item.latency.trial.roundTrip.value(at: 0.99)) - Int(beside.roundTrip.value(at: 0.99))
     }
 }
 

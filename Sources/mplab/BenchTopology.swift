@@ -30,8 +30,10 @@ final class BenchTopology {
         processes = group.children
     }
 
-    /// The tunnel with `paths` bridges; sealed with the key in `keyFile` when given.
-    static func startTunnel(paths: Int, keyFile: String?, workspace: DemoWorkspace, label: String) throws
+    /// The tunnel with `paths` bridges; sealed with the key in `keyFile` when given, with
+    /// `cipher` when given (else the daemons' default).
+    static func startTunnel(paths: Int, keyFile: String?, cipher: Cipher?, workspace: DemoWorkspace, label: String)
+        throws
         -> BenchTopology
     {
         let group = ChildGroup()
@@ -40,15 +42,17 @@ final class BenchTopology {
             let echo = try starter.echo()
             let serverPort = try DemoWorkspace.freeLoopbackPort()
             let keyArguments = keyFile.map { ["--key-file", $0] } ?? []
+            let cipherArguments = cipher.map { ["--cipher", $0.rawValue] } ?? []
             try starter.spawn(
                 "mpserver", workspace.serverBinary,
                 ["\(serverPort)", "127.0.0.1", "\(echo.port)", "--bind", "127.0.0.1", "--log-level", "warning"]
-                    + keyArguments)
+                    + keyArguments + cipherArguments)
             let bridges = try (1...paths).map { try starter.relay("bridge \($0)", to: .loopbackIPv4(port: serverPort)) }
             let entry = SocketAddress.loopbackIPv4(port: try DemoWorkspace.freeLoopbackPort())
             let config = workspace.directory + "/\(label).conf"
             try workspace.writeClientConfig(listenPort: entry.port, relays: bridges, keyFile: keyFile, to: config)
-            try starter.spawn("mpclient", workspace.clientBinary, [config, "--log-level", "warning"])
+            try starter.spawn(
+                "mpclient", workspace.clientBinary, [config, "--log-level", "warning"] + cipherArguments)
             return BenchTopology(entry: entry, group: group)
         } catch {
             group.stopAll()

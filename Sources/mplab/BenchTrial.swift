@@ -51,23 +51,50 @@ struct BenchTrialRunner {
     /// (`duration`, when given), then waits at most 1 s for stragglers. Throws when a child
     /// died or SIGINT arrived.
     func run(_ topology: BenchTopology, rate: Int, size: Int, duration: Double? = nil) throws -> BenchTrial {
-        let settings = LoadSettings(
-            target: topology.entry, rate: rate, size: size, durationSeconds: duration ?? seconds, flows: 1)
-        let generator = try LoadGenerator(settings: settings, lab: lab)
-        let roles: [(name: String, pid: pid_t)] = [("load", getpid())] + topology.processes.map { ($0.name, $0.pid) }
+        try runSideBySide([topology], rate: rate, size: size, duration: duration)[0]
+    }
+
+    /// The same load through each of `topologies` at once, one generator each, all paced by
+    /// one 1 ms timer that lets each send what is due, the first one changing every tick. A
+    /// pause of the machine (a busy neighbour, the host taking the CPU) then delays them
+    /// alike, so their round trips compare fairly. One trial per topology, in order.
+    func runSideBySide(_ topologies: [BenchTopology], rate: Int, size: Int, duration: Double? = nil) throws
+        -> [BenchTrial]
+    {
+        let durationSeconds = duration ?? seconds
+        let generators = try topologies.map {
+            let settings = LoadSettings(
+                target: $0.entry, rate: rate, size: size, durationSeconds: durationSeconds, flows: 1)
+            return try LoadGenerator(settings: settings, lab: lab)
+        }
+        let roles = topologies.map { [("load", getpid())] + $0.processes.map { ($0.name, $0.pid) } }
         var dead: String?
-        let before = CPUSample(roles)
+        let before = roles.map { CPUSample($0) }
         let watchdog = lab.every(.milliseconds(200)) { [unowned lab] in
-            dead = topology.deadChild
+            dead = topologies.lazy.compactMap(\.deadChild).first
             if dead != nil { lab.stop() }
         }
-        generator.start { [unowned lab] in lab.stop() }
-        // Bounded even if the generator never finishes: its duration, stragglers, a margin.
-        lab.run(for: settings.durationSeconds + LoadGenerator.stragglerSeconds + 2)
+        var unfinished = generators.count
+        for generator in generators {
+            generator.start(pacedExternally: true) { [unowned lab] in
+                unfinished -= 1
+                if unfinished == 0 { lab.stop() }
+            }
+        }
+        var tick = 0
+        let pacing = lab.every(LoadGenerator.pacingInterval) {
+            for index in generators.indices { generators[(tick + index) % generators.count].sendDue() }
+            tick += 1
+        }
+        // Bounded even if a generator never finishes: its duration, stragglers, a margin.
+        lab.run(for: durationSeconds + LoadGenerator.stragglerSeconds + 2)
+        pacing.stop()
         watchdog.stop()
-        let used = CPUSample(roles).since(before)
+        let used = zip(roles, before).map { CPUSample($0.0).since($0.1) }
         if lab.isInterrupted { throw LabError("interrupted") }
         if let dead { throw LabError(dead) }
-        return BenchTrial(rate: rate, load: generator.report, cpu: used.cpu, wallSeconds: used.wallSeconds)
+        return zip(generators, used).map {
+            BenchTrial(rate: rate, load: $0.0.report, cpu: $0.1.cpu, wallSeconds: $0.1.wallSeconds)
+        }
     }
 }

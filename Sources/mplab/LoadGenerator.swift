@@ -67,7 +67,9 @@ final class LoadGenerator {
     }
 
     /// Starts sending now; calls `onFinish` once the echoes are in or the stragglers' wait ends.
-    func start(onFinish: @escaping () -> Void) {
+    /// `pacedExternally`: no timer of its own; the caller calls ``sendDue()`` every
+    /// ``pacingInterval`` (as `mplab bench` does to drive several generators in turn).
+    func start(pacedExternally: Bool = false, onFinish: @escaping () -> Void) {
         self.onFinish = onFinish
         start = MonotonicClock.now()
         for (flow, socket) in sockets.enumerated() {
@@ -75,10 +77,12 @@ final class LoadGenerator {
             watcher.start()
             watchers.append(watcher)
         }
-        pacingTimer = lab.every(Self.pacingInterval) { [unowned self] in sendDue() }
+        if !pacedExternally { pacingTimer = lab.every(Self.pacingInterval) { [unowned self] in sendDue() } }
     }
 
-    private func sendDue() {
+    /// Sends the datagrams due by now; nothing once sending has finished.
+    func sendDue() {
+        guard onFinish != nil, stragglerTimer == nil else { return }
         let elapsed = (MonotonicClock.now() - start).seconds
         let due = min(settings.plannedCount, Int(elapsed * Double(settings.rate)))
         let end = min(due, Int(nextSequence) + burstLimit)

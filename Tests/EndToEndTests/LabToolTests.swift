@@ -48,6 +48,7 @@ struct LabToolTests {
         "every subcommand has --help",
         arguments: [
             ("relay", "--drop"), ("echo", "--listen"), ("load", "--flows"), ("demo", "--keep-logs"),
+            ("bench", "--latency-rate"),
         ])
     func help(subcommand: String, flag: String) throws {
         let (status, output) = try run([subcommand, "--help"])
@@ -168,5 +169,30 @@ struct LabToolTests {
         let (status, output) = try run(["demo", "--duration", "2"], timeout: .seconds(60))
         #expect(status == 0, "\(output)")
         #expect(output.contains("expected one-way loss 0.1 x 0.2 x 0.3 = 0.60%"), "\(output)")
+    }
+
+    @Test("bench: a short run measures every case, each tunnel beside a relay chain of its own")
+    func bench() throws {
+        let (status, output) = try run(
+            [
+                "bench", "--json", "--paths", "1", "--sizes", "64", "--sessions", "0", "--max-trials", "2",
+                "--trial-seconds", "0.5", "--latency-seconds", "0.5", "--start-rate", "1000", "--max-rate", "2000",
+            ], timeout: .seconds(120))
+        #expect(status == 0, "\(output)")
+        let line = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("{") }), "\(output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let cases = try #require(report["cases"] as? [[String: Any]])
+        #expect(
+            cases.map { $0["name"] as? String } == ["reference, 64 B", "1 path, 64 B, keyless", "1 path, 64 B, sealed"])
+        for item in cases {
+            // At 1,000/s on loopback every case carries something; a tunnel case has its chain's
+            // round trips beside its own, and their difference.
+            #expect((item["highestRate"] as? Int ?? 0) >= 1_000, "\(item)")
+            let isTunnel = item["kind"] as? String == "tunnel"
+            let beside = item["latencyBeside"] as? [String: Any]
+            let besideTrip = beside?["rttMicroseconds"] as? [String: Any]
+            #expect(isTunnel == ((besideTrip?["p99"] as? Int ?? 0) > 0), "\(item)")
+            #expect(isTunnel == (item["addedP99Microseconds"] is Int), "\(item)")
+        }
     }
 }
