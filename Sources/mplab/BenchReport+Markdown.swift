@@ -10,7 +10,7 @@ extension BenchReport {
             "Command: `\(command)`",
             "",
         ]
-        lines += mainTable + [""] + cpuTable
+        lines += mainTable + [""] + cpuTable + [""] + quietCPUTable
         if !sessions.isEmpty { lines += [""] + sessionsTable }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -75,6 +75,25 @@ extension BenchReport {
                     + "| \(percent(best.coreShare(item.clientRole), digits: 0)) | \(bridgeText) "
                     + "| \(percent(best.coreShare(item.serverRole), digits: 0)) "
                     + "| \(percent(best.coreShare("echo"), digits: 0)) |")
+        }
+        return lines
+    }
+
+    /// CPU per datagram at the latency rate, where every datagram finds the caches cold
+    /// (a process sleeps between two, and the others run meanwhile).
+    private var quietCPUTable: [String] {
+        var lines = [
+            "CPU per datagram during the round trips at \(grouped(latencyRate))/s, each process waking for "
+                + "nearly every datagram:",
+            "",
+            "| case | CPU µs per datagram: client side / server side |",
+            "|---|--:|",
+        ]
+        for item in cases {
+            let trial = item.latency.trial
+            lines.append(
+                "| \(item.name) | \(decimal(trial.cpuMicrosecondsPerPayload(item.clientRole), digits: 1)) / "
+                    + "\(decimal(trial.cpuMicrosecondsPerPayload(item.serverRole), digits: 1)) |")
         }
         return lines
     }

@@ -75,8 +75,7 @@ struct BenchRun {
         var resident: [String: Int] = [:]
         for process in topology.processes { resident[process.name] = ProcessStats.residentKilobytes(pid: process.pid) }
         warn("mplab bench: \(name): highest rate \(search.bestRate)/s")
-        return BenchCase(
-            kind: kind, size: size, search: search, latency: latency, residentKilobytes: resident)
+        return BenchCase(kind: kind, size: size, search: search, latency: latency, residentKilobytes: resident)
     }
 
     /// Round trips at the latency rate, after a warm-up of the same load. A tunnel runs beside
