@@ -222,15 +222,16 @@ final class Relay {
         }
     }
 
-    /// A datagram that survived the drop: through the rate limit's queue if there is one,
-    /// then on (``propagate``).
+    /// A datagram of the receive batch that survived the drop: through the rate limit's
+    /// queue if there is one, then on (``propagate``); with neither limit nor delay, into the
+    /// batch for its destination (``queue``).
     private func forward(_ direction: RelayDirection, client: SocketAddress, bytes: UnsafeRawBufferPointer) {
-        guard delayQueue != nil || upLink != nil else {
-            queue(direction, client: client, bytes: bytes)
-            return
-        }
         guard let link = direction == .up ? upLink : downLink else {
-            propagate(direction, client: client, bytes: bytes)
+            if delayQueue == nil {
+                queue(direction, client: client, bytes: bytes)
+            } else {
+                propagate(direction, client: client, bytes: bytes)
+            }
             return
         }
         if !link.push(direction, client: client, bytes: bytes) {

@@ -86,43 +86,6 @@ struct AllocationTests {
     }
 }
 
-/// mpclient with three paths straight to mpserver, which forwards to an echoing target.
-private final class LoopbackTunnel {
-    let echo: UDPSocket
-    let server: ServerDaemon
-    let client: ClientDaemon
-    private let echoBuffer = FrameBuffer()
-    private var echoWatcher: IOWatcher?
-
-    init(loop: EventLoop, keyring: Keyring) throws {
-        let logger = Logger(label: "allocations") { _ in SwiftLogNoOpLogHandler() }
-        echo = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
-        let target = Endpoint(host: "127.0.0.1", port: try echo.localAddress.port)
-        server = try ServerDaemon(
-            settings: ServerSettings(listenPort: 0, listenHost: "127.0.0.1", target: target), loop: loop,
-            logger: logger, keyring: keyring)
-        let serverEndpoint = Endpoint(host: "127.0.0.1", port: try server.listenAddress.port)
-        let paths = (1...3).map { PathConfiguration(endpoint: serverEndpoint, lineNumber: $0) }
-        client = try ClientDaemon(
-            configuration: ClientConfiguration(listen: Endpoint(host: "127.0.0.1", port: 0), paths: paths),
-            loop: loop, logger: logger, keyring: keyring)
-        echoWatcher = IOWatcher(loop: loop, fd: echo.fd) { [unowned self] in echoAll() }
-    }
-
-    func start() {
-        server.start()
-        client.start()
-        echoWatcher?.start()
-    }
-
-    /// The target: every datagram goes back where it came from.
-    private func echoAll() {
-        while case .datagram(let length, let source) = echo.receive(into: echoBuffer.bytes) {
-            _ = echo.send(UnsafeRawBufferPointer(echoBuffer.prefix(length)), to: source)
-        }
-    }
-}
-
 /// The application: keeps a few payloads in flight through the tunnel, counts the echoes,
 /// counts allocations from the end of the warm-up to the last counted echo, then stops the
 /// loop. A timer refills the window if every payload in flight was lost.
