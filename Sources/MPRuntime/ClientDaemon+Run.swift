@@ -50,7 +50,8 @@ extension ClientDaemon {
     }
 
     /// Takes the application's payloads, a batch per call, frames each once, and sends each
-    /// path the frames scheduled on it in one sendmmsg.
+    /// path the frames scheduled on it in one sendmmsg. A run of same-sized payloads (the
+    /// application's offloaded send) arrives whole and is spread apart.
     func applicationReadable() {
         var taken = 0
         while taken < Self.receiveBatch {
@@ -58,8 +59,8 @@ extension ClientDaemon {
             case .received(let count):
                 taken += count
                 let now = MonotonicClock.now()
-                for index in 0..<count { schedulePayload(index, now: now) }
-                sendScheduledFrames(count: count)
+                for index in 0..<count { schedulePayloads(index, now: now) }
+                sendScheduledFrames()
                 if count < payloads.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1
@@ -67,39 +68,52 @@ extension ClientDaemon {
         }
     }
 
-    /// Frames payload `index` of the batch and asks the scheduler for its paths.
-    private func schedulePayload(_ index: Int, now: Timestamp) {
-        frameLengths[index] = 0
+    /// Frames the payload (or each payload of the run) in slot `index` of the batch and asks
+    /// the scheduler for its paths.
+    private func schedulePayloads(_ index: Int, now: Timestamp) {
         guard let source = payloads.source(index) else { return }
-        switch session.encodePayload(length: payloads.length(index), from: source, now: now, in: payloads.slot(index)) {
-        case .send(let frameLength):
-            frameLengths[index] = frameLength
-            framePaths[index] = session.pathsFor(now: now)
-        case .held: break
-        case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
+        if payloads.segmentSize(index) != nil { applicationRuns += 1 }
+        let lost = payloads.forEachPayload(in: index, offset: FrameLayout.headerSize, reserve: FrameLayout.tagSize) {
+            buffer, length in
+            switch session.encodePayload(length: length, from: source, now: now, in: buffer) {
+            case .send(let frameLength):
+                scheduled.append(
+                    ScheduledFrame(
+                        bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<frameLength]),
+                        paths: session.pathsFor(now: now)))
+            case .held: break
+            case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
+            }
         }
+        for _ in 0..<lost { dropLog.record(.oversized, firstByte: nil, source: source, now: now) }
     }
 
-    /// Sends the first `count` frames of the batch, path by path: the same bytes on every
-    /// path but for the path-id hint. A frame whose send fails is counted on its path.
-    private func sendScheduledFrames(count: Int) {
+    /// Sends the scheduled frames, path by path: the same bytes on every path but for the
+    /// path-id hint. A frame whose send fails is counted on its path.
+    private func sendScheduledFrames() {
         for pathIndex in paths.indices {
-            for index in 0..<count where frameLengths[index] > 0 && framePaths[index].contains(path: pathIndex) {
-                let frame = UnsafeRawBufferPointer(rebasing: payloads.slot(index)[0..<frameLengths[index]])
-                outgoing.append(frame, path: pathIndex, to: nil)
+            // By index: an array's iterator allocates in a debug build.
+            for index in 0..<scheduled.count where scheduled[index].paths.contains(path: pathIndex) {
+                if outgoing.isFull { sendOutgoing(on: pathIndex) }
+                outgoing.append(scheduled[index].bytes, path: pathIndex, to: nil)
             }
-            guard outgoing.count > 0 else { continue }
-            let path = paths[pathIndex]
-            path.socket.send(outgoing) { index, sent in
-                if sent {
-                    path.framesSent += 1
-                    session.recordSend(path: pathIndex, bytes: outgoing.length(index))
-                } else {
-                    path.sendFailures += 1
-                }
-            }
-            outgoing.removeAll()
+            sendOutgoing(on: pathIndex)
         }
+        scheduled.removeAll(keepingCapacity: true)
+    }
+
+    private func sendOutgoing(on pathIndex: Int) {
+        guard outgoing.count > 0 else { return }
+        let path = paths[pathIndex]
+        path.socket.send(outgoing) { index, sent in
+            if sent {
+                path.framesSent += 1
+                session.recordSend(path: pathIndex, bytes: outgoing.length(index))
+            } else {
+                path.sendFailures += 1
+            }
+        }
+        outgoing.removeAll()
     }
 
     func pathReadable(_ path: ClientPath) {

@@ -42,6 +42,13 @@ final class ClientPath {
     }
 }
 
+/// A frame made from an application payload, where it lies in the batch of payloads, and
+/// the paths it goes on.
+struct ScheduledFrame {
+    let bytes: UnsafeRawBufferPointer
+    let paths: PathSet
+}
+
 /// The mpclient daemon. Create it, then call ``run()``; it returns after SIGINT or SIGTERM.
 public final class ClientDaemon {
     /// 4 MB kernel buffers: about 3,000 full-size VPN datagrams, so a burst or a slow
@@ -62,14 +69,14 @@ public final class ClientDaemon {
     let paths: [ClientPath]
     /// Probes, and frames held until the session is accepted.
     let outbound = FrameBuffer()
-    /// The application's payloads, a batch per receive, framed where they lie.
-    let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize)
-    /// What became of each payload of the batch: its frame's length (0: nothing to send)
-    /// and the paths the scheduler picked for it. Allocated once, written in place.
-    var frameLengths = [Int](repeating: 0, count: ClientDaemon.batchSize)
-    var framePaths = [PathSet](repeating: PathSet(), count: ClientDaemon.batchSize)
-    /// Frames for one path, sent in one call.
-    let outgoing = SendBatch(capacity: ClientDaemon.batchSize, family: .ipv4)
+    /// The application's payloads, a batch per receive, framed where they lie; a run of
+    /// them (an application's offloaded send) is spread apart in its slot first.
+    let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize, slotSize: ReceiveBatch.payloadRunSlotSize)
+    /// The frames made from one receive of payloads, each where it lies with the paths the
+    /// scheduler picked for it. Its capacity is reserved once: a batch of runs fits.
+    var scheduled: [ScheduledFrame] = []
+    /// Frames for one path, sent in one call: two runs of offloaded datagrams.
+    let outgoing = SendBatch(capacity: 2 * SegmentPlan.maximumSegments, family: .ipv4)
     /// Frames from mpserver, a batch per receive (one path's socket at a time).
     let frames = ReceiveBatch(capacity: ClientDaemon.batchSize)
     /// Payloads for the application from the frames of one receive, sent in one call.
@@ -77,6 +84,8 @@ public final class ClientDaemon {
     var dropLog: DropLog
     var watchers: [AnyObject] = []
     var applicationSendFailures = 0
+    /// Receives from the application that held a coalesced run.
+    var applicationRuns = 0
     /// Says when mpserver stops answering on every path, and when it answers again.
     var replyMonitor: ReplyMonitor
     /// Answers `mpclient --status`; `nil` when there is none.
@@ -103,6 +112,10 @@ public final class ClientDaemon {
         let listenAddress = try Self.resolve(configuration.listen)
         listenSocket = try UDPSocket(bindingTo: listenAddress)
         listenSocket.setBufferSizes(receive: Self.socketBufferSize, send: Self.socketBufferSize)
+        // An application that sends with offload (wireguard-go, say) has its runs
+        // delivered whole rather than cut into datagrams on the way in.
+        listenSocket.enableReceiveCoalescing()
+        scheduled.reserveCapacity(Self.batchSize * ReceiveBatch.maximumRunSegments)
         // A receive of runs can deliver up to 64 payloads per slot; more than this go in a
         // second call.
         toApplication = SendBatch(capacity: 1_024, family: listenSocket.family)

@@ -95,7 +95,8 @@ extension ServerDaemon {
     }
 
     /// Takes the target's replies, a batch per call, frames each once and sends every frame
-    /// of the batch to every path its session's mirror picks in one sendmmsg.
+    /// of the batch to every path its session's mirror picks in one sendmmsg. A target's
+    /// run of same-sized replies (its offloaded send) arrives whole and is spread apart.
     func targetReadable(_ flow: TargetFlow) {
         var taken = 0
         while taken < ClientDaemon.receiveBatch {
@@ -104,7 +105,15 @@ extension ServerDaemon {
                 taken += count
                 let now = MonotonicClock.now()
                 flow.lastActivity = now
-                for index in 0..<count { queueReply(index, flow: flow, now: now) }
+                for index in 0..<count {
+                    if payloads.segmentSize(index) != nil { counters.targetRuns += 1 }
+                    let lost = payloads.forEachPayload(
+                        in: index, offset: FrameLayout.headerSize, reserve: FrameLayout.tagSize
+                    ) { buffer, length in
+                        queueReply(buffer, length: length, flow: flow, now: now)
+                    }
+                    for _ in 0..<lost { dropLog.record(.oversized, firstByte: nil, source: "target", now: now) }
+                }
                 sendQueuedReplies(session: flow.session)
                 if count < payloads.capacity { return }
             case .wouldBlock: return
@@ -113,14 +122,14 @@ extension ServerDaemon {
         }
     }
 
-    /// Frames payload `index` of the batch and queues it for the paths the session's mirror
-    /// picks (R21: every path that carries upstream data in duplicate mode, one of them in
-    /// balance mode), each to the address it was last heard from.
-    private func queueReply(_ index: Int, flow: TargetFlow, now: Timestamp) {
-        let buffer = payloads.slot(index)
+    /// Frames the payload of `length` bytes at ``FrameLayout/headerSize`` in `buffer` and
+    /// queues it for the paths the session's mirror picks (R21: every path that carries
+    /// upstream data in duplicate mode, one of them in balance mode), each to the address
+    /// it was last heard from.
+    private func queueReply(_ buffer: UnsafeMutableRawBufferPointer, length: Int, flow: TargetFlow, now: Timestamp) {
         guard
             let frameLength = engine.encodePayload(
-                length: payloads.length(index), session: flow.session, flowID: flow.key.flowID, in: buffer)
+                length: length, session: flow.session, flowID: flow.key.flowID, in: buffer)
         else {
             dropLog.record(.oversized, firstByte: nil, source: "target", now: now)
             return

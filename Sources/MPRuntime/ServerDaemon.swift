@@ -42,6 +42,9 @@ final class TargetFlow {
         self.socket = try UDPSocket(family: target.family)
         try socket.connect(to: target)
         socket.setBufferSizes(receive: Self.socketBufferSize, send: Self.socketBufferSize)
+        // A target that answers with an offloaded send (wireguard-go, the lab's echo) has
+        // its runs delivered whole rather than cut into datagrams on the way in.
+        socket.enableReceiveCoalescing()
         self.lastActivity = now
     }
 }
@@ -63,7 +66,7 @@ public final class ServerDaemon {
     /// Frames from the paths, a batch per receive.
     let frames = ReceiveBatch(capacity: ClientDaemon.batchSize)
     /// The target's replies, a batch per receive, framed where they lie.
-    let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize)
+    let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize, slotSize: ReceiveBatch.payloadRunSlotSize)
     /// Framed replies for the paths, sent in one call.
     let replies: SendBatch
     /// Payloads for the target from the frames of one receive, all of one flow
@@ -135,4 +138,6 @@ struct ServerCounters {
     var pathSendFailures = 0
     var flowsRefused = 0
     var flowsCreated = 0
+    /// Receives from the target that held a coalesced run.
+    var targetRuns = 0
 }

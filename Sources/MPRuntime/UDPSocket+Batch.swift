@@ -56,11 +56,18 @@ struct MessageHeaders {
 }
 
 /// Up to `capacity` datagrams received by one ``UDPSocket/receive(into:offset:reserve:)``,
-/// each in its own slot of ``FrameBuffer/capacity`` bytes. From a socket with receive
-/// coalescing on (``UDPSocket/enableReceiveCoalescing()``), a slot may hold a run of
-/// same-sized datagrams: ``forEachDatagram(in:_:)`` takes them apart.
+/// each in its own slot of ``slotSize`` bytes. From a socket with receive coalescing on
+/// (``UDPSocket/enableReceiveCoalescing()``), a slot may hold a run of same-sized
+/// datagrams: ``forEachDatagram(in:_:)`` takes frames apart, and
+/// ``forEachPayload(in:offset:reserve:_:)`` spreads payloads apart so that each is framed
+/// where it lies.
 public final class ReceiveBatch {
     public let capacity: Int
+    /// Bytes per slot: ``frameSlotSize``, or ``payloadRunSlotSize`` for payloads received
+    /// in runs.
+    public let slotSize: Int
+    /// The slot size for frames and single datagrams: ``FrameBuffer/capacity``.
+    public static let frameSlotSize = FrameBuffer.capacity
     /// Datagrams the last receive took.
     public private(set) var count = 0
     private let storage: UnsafeMutableRawBufferPointer
@@ -74,9 +81,10 @@ public final class ReceiveBatch {
 
     /// Slots are not touched here: a slot's pages become resident only when a datagram
     /// that large arrives.
-    public init(capacity: Int) {
+    public init(capacity: Int, slotSize: Int = frameSlotSize) {
         self.capacity = capacity
-        storage = .allocate(byteCount: capacity * FrameBuffer.capacity, alignment: 16)
+        self.slotSize = slotSize
+        storage = .allocate(byteCount: capacity * slotSize, alignment: 16)
         messages = MessageHeaders(count: capacity)
         vectors = .allocate(capacity: capacity)
         vectors.initialize(repeating: iovec(), count: capacity)
@@ -125,10 +133,10 @@ public final class ReceiveBatch {
         }
     }
 
-    /// Slot `index`, all ``FrameBuffer/capacity`` bytes of it.
+    /// Slot `index`, all ``slotSize`` bytes of it.
     public func slot(_ index: Int) -> UnsafeMutableRawBufferPointer {
-        let start = index * FrameBuffer.capacity
-        return UnsafeMutableRawBufferPointer(rebasing: storage[start..<(start + FrameBuffer.capacity)])
+        let start = index * slotSize
+        return UnsafeMutableRawBufferPointer(rebasing: storage[start..<(start + slotSize)])
     }
 
     /// The real length of datagram `index` (MSG_TRUNC): more than the room it was given
@@ -153,7 +161,7 @@ public final class ReceiveBatch {
         }
         for index in 0..<capacity {
             vectors[index] = iovec(
-                iov_base: slot(index).baseAddress! + offset, iov_len: FrameBuffer.capacity - offset - reserve)
+                iov_base: slot(index).baseAddress! + offset, iov_len: slotSize - offset - reserve)
             let header = msghdr(
                 msg_name: UnsafeMutableRawPointer(addresses + index),
                 msg_namelen: socklen_t(MemoryLayout<sockaddr_storage>.size), msg_iov: vectors + index,

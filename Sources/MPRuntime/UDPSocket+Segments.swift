@@ -6,6 +6,7 @@
 // datagrams one by one, and the socket stops asking for it (``UDPSocket/segmentLimit``).
 import CSocketExtras
 import Glibc
+import MPCore
 
 /// The messages of a ``SendBatch`` regrouped into runs: each run is the messages to one
 /// address, in their order, of one length but for a shorter last one, sent as one message
@@ -194,12 +195,65 @@ extension UDPSocket {
 
 extension UDPSocket {
     /// Asks the kernel to hand over runs of same-sized datagrams from one sender as one
-    /// buffer (UDP GRO), which ``ReceiveBatch/forEachDatagram(in:_:)`` takes apart.
-    /// For sockets read into a ``ReceiveBatch`` at offset 0 only: a run fills its slot
-    /// from the offset on. False when the kernel does not offer it (before Linux 5.0);
-    /// datagrams then come one by one, as without it.
+    /// buffer (UDP GRO), which ``ReceiveBatch/forEachDatagram(in:_:)`` takes apart (frames,
+    /// read at offset 0) or ``ReceiveBatch/forEachPayload(in:offset:reserve:_:)`` spreads
+    /// apart (payloads read at an offset, into slots of ``ReceiveBatch/payloadRunSlotSize``).
+    /// False when the kernel does not offer it (before Linux 5.0); datagrams then come one
+    /// by one, as without it.
     @discardableResult
     public func enableReceiveCoalescing() -> Bool {
         return (try? setOption(level: MP_SOL_UDP, name: MP_UDP_GRO, value: 1, call: "setsockopt(UDP_GRO)")) != nil
+    }
+}
+
+extension ReceiveBatch {
+    /// The most datagrams one run may hold: the kernel's UDP_MAX_SEGMENTS, which was 64 and
+    /// is 128 in newer kernels (a run from a local sender is its offloaded send, kept whole).
+    static let maximumRunSegments = 128
+
+    /// The slot size of a batch that receives payloads at an offset from a socket with
+    /// receive coalescing on: the largest UDP payload, and room to spread a run of
+    /// ``maximumRunSegments`` payloads apart with a frame's header and tag around each.
+    public static let payloadRunSlotSize = 65_507 + maximumRunSegments * FrameLayout.maximumOverhead
+
+    /// Calls `body` with each payload of slot `index`, received at `offset` with `reserve`
+    /// bytes left after it: a buffer whose bytes from `offset` on hold the payload, `length`
+    /// bytes of it, with `reserve` bytes free after them (the slot itself for a single
+    /// datagram, whose length may exceed the slot when it was truncated). The payloads of a
+    /// coalesced run are first spread apart in the slot, the last one first, so that each
+    /// can be framed where it lies; they stay there until the next receive. Returns how many
+    /// payloads of a run did not fit (none when the slot has ``payloadRunSlotSize`` bytes):
+    /// they are lost.
+    @discardableResult
+    public func forEachPayload(
+        in index: Int, offset: Int, reserve: Int,
+        _ body: (_ buffer: UnsafeMutableRawBufferPointer, _ length: Int) -> Void
+    ) -> Int {
+        let slot = slot(index)
+        guard let size = segmentSize(index) else {
+            body(slot, length(index))
+            return 0
+        }
+        // A run longer than the room was cut (MSG_TRUNC): its last, partial payload is lost.
+        let room = slotSize - offset - reserve
+        let total = length(index) <= room ? length(index) : room - room % size
+        let count = (total + size - 1) / size
+        let stride = offset + size + reserve
+        let fitting = min(count, slotSize / stride)
+        let base = slot.baseAddress!
+        var payload = fitting - 1
+        while payload > 0 {
+            let payloadLength = min(size, total - payload * size)
+            // The destination lies at or after the source, and after every earlier payload.
+            memmove(base + payload * stride + offset, base + offset + payload * size, payloadLength)
+            payload -= 1
+        }
+        for payload in 0..<fitting {
+            let start = payload * stride
+            body(
+                UnsafeMutableRawBufferPointer(rebasing: slot[start..<(start + stride)]),
+                min(size, total - payload * size))
+        }
+        return (length(index) + size - 1) / size - fitting
     }
 }

@@ -134,6 +134,55 @@ struct SegmentationTests {
         #expect(datagrams == [[UInt8](repeating: 3, count: 50)])
     }
 
+    @Test func aRunOfPayloadsIsSpreadApartSoThatEachIsFramedWhereItLies() throws {
+        let receiver = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
+        #expect(receiver.enableReceiveCoalescing())
+        let sender = try UDPSocket(family: .ipv4)
+        let batch = SendBatch(capacity: 64, family: .ipv4)
+        // 64 datagrams, the last shorter: 63,400 bytes, one offloaded send.
+        let sent = (0..<63).map { [UInt8](repeating: UInt8($0), count: 1_000) } + [[UInt8](repeating: 63, count: 400)]
+        var outcomes = 0
+        withExtendedLifetime(sent) {
+            for payload in sent {
+                payload.withUnsafeBytes { _ = batch.append(datagram: $0, to: try! receiver.localAddress) }
+            }
+            sender.send(batch) { _, ok in outcomes += ok ? 1 : 0 }
+        }
+        #expect(outcomes == 64)
+        receiver.waitReadable()
+        let received = ReceiveBatch(capacity: 4, slotSize: ReceiveBatch.payloadRunSlotSize)
+        let header = FrameLayout.headerSize
+        let tag = FrameLayout.tagSize
+        #expect(receiver.receive(into: received, offset: header, reserve: tag) == .received(count: 1))
+        #expect(received.segmentSize(0) == 1_000)
+        // Framing each payload (a header before it, a tag after it) as it comes must not
+        // touch the payloads still to come, nor those already framed.
+        var buffers: [(UnsafeMutableRawBufferPointer, Int)] = []
+        let lost = received.forEachPayload(in: 0, offset: header, reserve: tag) { buffer, length in
+            #expect(buffer.count >= header + length + tag)
+            buffers.append((buffer, length))
+            UnsafeMutableRawBufferPointer(rebasing: buffer[0..<header]).initializeMemory(
+                as: UInt8.self, repeating: 0xEE)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[(header + length)..<(header + length + tag)])
+                .initializeMemory(as: UInt8.self, repeating: 0xDD)
+        }
+        #expect(lost == 0)
+        #expect(buffers.map { Array($0.0[header..<(header + $0.1)]) } == sent)
+        #expect(buffers.allSatisfy { $0.0[0] == 0xEE && $0.0[header + $0.1 + tag - 1] == 0xDD })
+        // A single payload on the same socket is the slot itself.
+        #expect(
+            [UInt8](repeating: 9, count: 50).withUnsafeBytes { sender.send($0, to: try! receiver.localAddress) }
+                == .sent)
+        receiver.waitReadable()
+        #expect(receiver.receive(into: received, offset: header, reserve: tag) == .received(count: 1))
+        var single: [[UInt8]] = []
+        received.forEachPayload(in: 0, offset: header, reserve: tag) { buffer, length in
+            #expect(buffer.count == ReceiveBatch.payloadRunSlotSize)
+            single.append(Array(buffer[header..<(header + length)]))
+        }
+        #expect(single == [[UInt8](repeating: 9, count: 50)])
+    }
+
     @Test func aRefusedRunIsSentOneByOneAndTheSocketStopsAskingForThatSize() throws {
         let receiver = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
         let sender = try UDPSocket(family: .ipv4)
