@@ -183,6 +183,33 @@ struct SegmentationTests {
         #expect(single == [[UInt8](repeating: 9, count: 50)])
     }
 
+    @Test(arguments: [(12, 11, 1), (14, 11, 3)])
+    func payloadsOfARunThatDoNotFitTheSlotAreCountedAsLost(sent count: Int, kept: Int, lost: Int) throws {
+        // Slots of 4,000 bytes hold 11 payloads of 300 spread 348 bytes apart: 12 fit the
+        // room (3,952 bytes) but not the spreading; of 14, the room cuts the run (MSG_TRUNC).
+        let receiver = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
+        #expect(receiver.enableReceiveCoalescing())
+        let sender = try UDPSocket(family: .ipv4)
+        let batch = SendBatch(capacity: 16, family: .ipv4)
+        let sent = (0..<count).map { [UInt8](repeating: UInt8($0), count: 300) }
+        withExtendedLifetime(sent) {
+            for payload in sent {
+                payload.withUnsafeBytes { _ = batch.append(datagram: $0, to: try! receiver.localAddress) }
+            }
+            sender.send(batch) { _, _ in }
+        }
+        receiver.waitReadable()
+        let received = ReceiveBatch(capacity: 1, slotSize: 4_000)
+        let header = FrameLayout.headerSize
+        #expect(receiver.receive(into: received, offset: header, reserve: FrameLayout.tagSize) == .received(count: 1))
+        var payloads: [[UInt8]] = []
+        let uncounted = received.forEachPayload(in: 0, offset: header, reserve: FrameLayout.tagSize) { buffer, length in
+            payloads.append(Array(buffer[header..<(header + length)]))
+        }
+        #expect(payloads == Array(sent.prefix(kept)))
+        #expect(uncounted == lost)
+    }
+
     @Test func aRefusedRunIsSentOneByOneAndTheSocketStopsAskingForThatSize() throws {
         let receiver = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
         let sender = try UDPSocket(family: .ipv4)

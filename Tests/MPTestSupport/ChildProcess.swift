@@ -153,7 +153,7 @@ public func productsDirectory() -> String {
     var buffer = [CChar](repeating: 0, count: 4096)
     let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard length > 0 else { return ".build/debug" }
-    let path = String(cString: buffer)
+    let path = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     var components = path.split(separator: "/", omittingEmptySubsequences: false)
     // The test binary is .build/<triple>/debug/mptunnelPackageTests.xctest.
     components.removeLast()
