@@ -82,8 +82,10 @@ struct RestartAndReplayTests {
         var reply = [UInt8](repeating: 0, count: 64)
         var evicted: [UInt64] = []
         for id in UInt64(1)...10 {
-            FrameHeader(type: .probe, sessionID: id, serverTag: 0, sequence: 1).encode(
-                into: UnsafeMutableRawBufferPointer(start: &frame, count: 32))
+            frame.withUnsafeMutableBytes {
+                FrameHeader(type: .probe, sessionID: id, serverTag: 0, sequence: 1).encode(
+                    into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<32]))
+            }
             _ = frame.withUnsafeMutableBytes { bytes in
                 reply.withUnsafeMutableBytes {
                     server.receiveFrame(
