@@ -54,7 +54,8 @@ public final class ClientDaemon {
     /// 4 MB kernel buffers: about 3,000 full-size VPN datagrams, so a burst or a slow
     /// wake-up of the loop does not overflow the socket.
     static let socketBufferSize = 4 << 20
-    /// Datagrams taken from one socket per wake-up before the loop serves the others.
+    /// Datagrams or coalesced runs taken from one socket per wake-up before the loop
+    /// serves the others (two receives of ``batchSize``).
     static let receiveBatch = 64
     /// Datagrams per recvmmsg (and frames per path per sendmmsg).
     static let batchSize = 32

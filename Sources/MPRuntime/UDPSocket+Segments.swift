@@ -12,7 +12,9 @@ import MPCore
 /// address, in their order, of one length but for a shorter last one, sent as one message
 /// with a UDP_SEGMENT control message when it holds more than one.
 final class SegmentPlan {
-    /// The kernel's UDP_MAX_SEGMENTS: datagrams per offloaded message.
+    /// Datagrams per offloaded message: 64, what every kernel with UDP GSO takes (its
+    /// UDP_MAX_SEGMENTS; newer kernels take 128, which receivers allow for, see
+    /// ``ReceiveBatch/maximumRunSegments``).
     static let maximumSegments = 64
     /// Bytes per offloaded message: what one IPv4 UDP datagram can carry.
     static let maximumBytes = 65_507

@@ -17,10 +17,9 @@ struct BenchCommand: ParsableCommand {
             relay chain of its own carrying the same load at the same time (added p99 is the \
             difference, so a pause of the machine counts on both sides), in up to \
             --latency-rounds rounds, of which the one with the least host steal counts (the \
-            first under 0.5% ends them); then the highest \
-            rate with under 1% loss, found with fixed-length \
-            trials (doubling from --start-rate, then bisecting to 10%; a failed trial is repeated \
-            once; at most --max-trials per case). CPU per datagram is user plus system time \
+            first under 0.5% ends them); then the highest rate with under 1% loss, found with \
+            fixed-length trials (doubling from --start-rate, then bisecting to 10%; a failed \
+            trial is repeated once; at most --max-trials per case). CPU per datagram is user plus system time \
             from /proc over the fastest passing trial, divided by the datagrams carried (each \
             counted once each way). Then, unless --sessions 0, the sessions phase of \
             `mplab sessions`. Prints Markdown (or --json) on standard output, progress on \
