@@ -49,29 +49,3 @@ struct CPUSample {
         return (cpu, (taken - earlier.taken).seconds)
     }
 }
-
-/// The machine's CPU time from /proc/stat's `cpu` line, in clock ticks: all of it and the
-/// part "stolen" (a virtual machine's CPUs waiting while the host ran something else).
-/// Steal delays whatever runs on the waiting CPU by milliseconds, so it decides round-trip
-/// tails on a shared host; the benchmark reports it beside them.
-struct StealSample {
-    let steal: Int
-    let total: Int
-
-    /// Now; nil when /proc/stat cannot be read or has no steal field (before Linux 2.6.11).
-    static func now() -> StealSample? {
-        guard let text = try? TextFile.read(path: "/proc/stat"),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") })
-        else { return nil }
-        // cpu user nice system idle iowait irq softirq steal guest guest_nice; the guest
-        // times are counted in user and nice already.
-        let ticks = line.split(separator: " ").dropFirst().compactMap { Int($0) }
-        guard ticks.count >= 8 else { return nil }
-        return StealSample(steal: ticks[7], total: ticks.prefix(8).reduce(0, +))
-    }
-
-    /// The share of all CPU time since `earlier` that was stolen, 0...1.
-    func share(since earlier: StealSample) -> Double {
-        ratio(steal - earlier.steal, total - earlier.total)
-    }
-}

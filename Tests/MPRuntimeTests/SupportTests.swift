@@ -42,6 +42,39 @@ struct SupportTests {
         #expect(TimeSpan(.seconds(-1)) == TimeSpan(nanoseconds: 0))
     }
 
+    @Test func stealIsReadFromProcStat() throws {
+        let first = try #require(StealSample.now(), "/proc/stat has no steal field")
+        let second = try #require(StealSample.now())
+        #expect(second.total >= first.total && second.steal >= first.steal)
+        #expect((0...1).contains(second.share(since: first)))
+        #expect(second.stolenSeconds(since: first) >= 0)
+        let later = StealSample(steal: first.steal + 10 * StealSample.processors, total: first.total + 1_000)
+        #expect(abs(later.stolenSeconds(since: first) - 10 / StealSample.ticksPerSecond) < 1e-9)
+        #expect(later.share(since: first) == Double(10 * StealSample.processors) / 1_000)
+    }
+
+    @Test func anAttemptRunsAgainOnlyWhenItFailedDuringAPause() {
+        var runs = 0
+        func attempt() -> Int {
+            runs += 1
+            return runs
+        }
+        // Passed: once.
+        #expect(retryingAfterAHostPause("passing", attempt, passes: { _ in true }, sawAPause: { _ in true }) == 1)
+        // Failed during pauses the attempts saw: up to three times, and the last result counts.
+        runs = 0
+        #expect(retryingAfterAHostPause("paused", attempt, passes: { _ in false }, sawAPause: { _ in true }) == 3)
+        runs = 0
+        #expect(retryingAfterAHostPause("paused", attempt, passes: { $0 == 2 }, sawAPause: { _ in true }) == 2)
+        // Failed with no pause seen: once (more only if the host really paused the machine
+        // for 50 ms right then).
+        runs = 0
+        let before = StealSample.now()
+        let result = retryingAfterAHostPause("failing", attempt, passes: { _ in false })
+        let stolen = before.flatMap { before in StealSample.now().map { $0.stolenSeconds(since: before) } } ?? 0
+        #expect(result == 1 || stolen >= hostPauseSeconds)
+    }
+
     @Test func logBootstrapTakesEffectOnce() {
         // Another test may have bootstrapped first; either way a later call is refused.
         LogSetup.bootstrap(level: .info)
