@@ -31,7 +31,11 @@ final class AttackFixture {
     var server: ChildProcess?
     var client: ChildProcess?
     private var probeNumber = 0
-    /// Replies the prober got that were not a probe it had sent.
+    /// Payloads the prober sent whose echo has not come back yet. Every reply must take one
+    /// of them off; an echo that comes back late (after a host pause, say) still does.
+    private var unanswered: Set<[UInt8]> = []
+    /// Replies the application got that were not the first echo of a payload it sent: a
+    /// payload it never sent, or one already answered, reached it some other way.
     private(set) var strayReplies = 0
 
     init() throws {
@@ -57,28 +61,33 @@ final class AttackFixture {
     }
 
     /// One probe through the tunnel and back within `timeout`. Every datagram the prober
-    /// meets that is not this probe's echo is counted in ``strayReplies`` (a late echo of
-    /// an earlier probe excepted). A reply also means mpserver has judged everything that
-    /// reached its socket before the probe: the tests use it to pace their floods.
+    /// meets on the way is accounted for (see ``strayReplies``). A reply also means mpserver
+    /// has judged everything that reached its socket before the probe: the tests use it to
+    /// pace their floods.
     @discardableResult
     func probe(timeout: Duration = .seconds(1)) -> Bool {
         probeNumber += 1
         let payload = Array("\(Self.probePrefix)\(probeNumber)".utf8)
-        prober.send(payload)
+        send(payload)
         let deadline = Deadline(timeout: timeout)
         while !deadline.hasPassed, let reply = prober.receive(timeout: deadline.remaining) {
-            if reply == payload { return true }
-            if !isEarlierProbe(reply) { strayReplies += 1 }
+            if answers(reply), reply == payload { return true }
         }
         return false
     }
 
-    private func isEarlierProbe(_ reply: [UInt8]) -> Bool {
-        let text = String(decoding: reply, as: UTF8.self)
-        guard text.hasPrefix(Self.probePrefix), let number = Int(text.dropFirst(Self.probePrefix.count)) else {
+    private func send(_ payload: [UInt8]) {
+        unanswered.insert(payload)
+        prober.send(payload)
+    }
+
+    /// Whether `reply` is the first echo of a payload sent; if not, it is counted as stray.
+    private func answers(_ reply: [UInt8]) -> Bool {
+        guard unanswered.remove(reply) != nil else {
+            strayReplies += 1
             return false
         }
-        return number < probeNumber
+        return true
     }
 
     /// Seconds until a probe comes back, probing every 10 ms; nil after `timeout`.
@@ -99,18 +108,18 @@ final class AttackFixture {
         var outstanding = 0
         while sent < count {
             while outstanding < window, sent < count {
-                prober.send(Array("\(prefix)\(sent)".utf8))
+                send(Array("\(prefix)\(sent)".utf8))
                 sent += 1
                 outstanding += 1
             }
-            if prober.receive(timeout: .milliseconds(50)) != nil {
-                replies += 1
+            if let reply = prober.receive(timeout: .milliseconds(50)) {
+                if answers(reply) { replies += 1 }
                 outstanding -= 1
             } else {
                 outstanding = 0
             }
         }
-        return replies + prober.drain(timeout: .milliseconds(300)).count
+        return replies + prober.drain(timeout: .milliseconds(300)).count(where: answers)
     }
 
     /// The echo target's counters once they stopped moving (the file is rewritten every

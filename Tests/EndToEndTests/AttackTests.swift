@@ -61,11 +61,13 @@ struct AttackTests {
                 + "delivered \(afterLate.others - beforeLate.others), stray replies \(fixture.strayReplies)")
         #expect(afterLate.others == beforeLate.others)
         #expect(fixture.strayReplies == 0)
-        // 100,000 later frames were sent; most must have come back, which proves the window
-        // moved far past the replayed numbers (it holds 16,320). Not all: on a machine short
-        // of CPU a debug build's loopback buffers overflow now and then (98,630 came back in
-        // one run at load 13), and that is not what this test is about.
-        #expect(later >= 90_000)
+        // 100,000 later frames were sent; half of them coming back proves the window moved far
+        // past the replayed numbers (it holds 16,320). Not all: on a machine short of CPU a
+        // debug build's loopback buffers overflow now and then (98,630 came back in one run at
+        // load 13; 94,170 in one with the host taking 46% of the CPU), and echoes delayed past
+        // the count by a host pause arrive later (they are accounted for then, not as stray).
+        // Neither is what this test is about.
+        #expect(later >= 50_000)
     }
 
     @Test("10,000 captured frames replayed after mpserver restarted, and after mpclient restarted: nothing delivered")

@@ -112,7 +112,8 @@ struct HostileDatagrams {
         foreignFrames[counter % foreignFrames.count]
     }
 
-    private static func randomBytes(count: Int, using random: inout SystemRandomNumberGenerator) -> [UInt8] {
+    /// `count` random bytes, eight from each number drawn.
+    static func randomBytes(count: Int, using random: inout SystemRandomNumberGenerator) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         for index in stride(from: 0, to: count, by: 8) {
             let word = random.next()

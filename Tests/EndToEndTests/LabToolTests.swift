@@ -97,42 +97,55 @@ struct LabToolTests {
 
     @Test("a relay dropping 20% each way loses about 36% of round trips, and its stats file says so")
     func lossyRelay() throws {
+        // 4,000 datagrams: 1 - 0.8 x 0.8 = 36%, and a few points either way is chance.
+        func passes(_ trial: (report: LoadResult, counters: RelayStatistics)) -> Bool {
+            let loss = trial.report.lossPercent
+            return loss > 31 && loss < 41 && trial.counters.down.received == trial.counters.up.forwarded
+        }
+        let (report, counters) = try retryingAfterAHostPause(
+            "relay --drop 0.2", lossyRelayTrial, passes: passes, sawAPause: { $0.report.showsAHostPause })
+        #expect(report.lossPercent > 31 && report.lossPercent < 41, "\(report)")
+        #expect(report.duplicates == 0 && report.corrupted == 0)
+        #expect(counters.up.received == report.sent)
+        #expect(counters.up.received == counters.up.forwarded + counters.up.dropped)
+        #expect(counters.down.received == counters.up.forwarded)
+    }
+
+    /// 4,000 datagrams in 2 s through a new relay dropping 20% each way: the load's report
+    /// and the relay's counters once they add up (or after 3 s).
+    private func lossyRelayTrial() throws -> (report: LoadResult, counters: RelayStatistics) {
         let echoPort = freeUDPPort()
         let relayPort = freeUDPPort()
-        let statsFile = "\(lab.directory)/relay.json"
+        let statsFile = "\(lab.directory)/relay-\(relayPort).json"
         try startListening(["echo", "--listen", "127.0.0.1:\(echoPort)"])
         try startListening([
             "relay", "--listen", "127.0.0.1:\(relayPort)", "--to", "127.0.0.1:\(echoPort)", "--drop", "0.2",
             "--stats-file", statsFile,
         ])
         let report = try load(["--to", "127.0.0.1:\(relayPort)", "--rate", "2000", "--duration", "2"])
-        // 4,000 datagrams: 1 - 0.8 x 0.8 = 36%, and a few points either way is chance.
-        #expect(report.lossPercent > 31 && report.lossPercent < 41, "\(report)")
-        #expect(report.duplicates == 0 && report.corrupted == 0)
         var statistics: RelayStatistics?
         // The relay rewrites its stats file every second.
         _ = waitUntil(timeout: .seconds(3)) {
             statistics = (try? Data(contentsOf: URL(fileURLWithPath: statsFile)))
                 .flatMap { try? JSONDecoder().decode(RelayStatistics.self, from: $0) }
-            return statistics?.up.received == report.sent
+            return statistics.map { $0.up.received == report.sent && $0.down.received == $0.up.forwarded } ?? false
         }
-        let counters = try #require(statistics)
-        #expect(counters.up.received == report.sent)
-        #expect(counters.up.received == counters.up.forwarded + counters.up.dropped)
-        #expect(counters.down.received == counters.up.forwarded)
+        return (report, try #require(statistics))
     }
 
     @Test("a relay with --rate 200 forwards about 200 datagrams a second and drops the rest at its queue's tail")
     func rateLimitedRelay() throws {
-        var trial = try rateLimitedTrial()
         // 1 s at 200/s, plus the idle link's first burst and the queue's content at the end
         // (10 datagrams, 50 ms, each): 220. Less if the relay was descheduled over 50 ms.
         let expected = 190...225
-        if !expected.contains(trial.report.received) && trial.relayLog.contains("relay late") {
-            // The relay said the host paused it: its link was not the one asked for. Once more.
-            print("relay --rate 200: try 1 got \(trial.report.received) back while the relay was paused; once more")
-            trial = try rateLimitedTrial()
+        // When the relay says it ran late (the host paused it), its link was not the one asked for.
+        func passes(_ trial: (report: LoadResult, counters: RelayStatistics, relayLog: String)) -> Bool {
+            let counters = trial.counters
+            return expected.contains(trial.report.received) && counters.down.overflowed == 0
+                && counters.up.overflowed >= 750
         }
+        let trial = try retryingAfterAHostPause(
+            "relay --rate 200", rateLimitedTrial, passes: passes, sawAPause: { $0.relayLog.contains("relay late") })
         let (report, counters) = (trial.report, trial.counters)
         print(
             "relay --rate 200: \(report.received) of \(report.sent) back; up forwarded \(counters.up.forwarded), "
@@ -185,9 +198,17 @@ struct LabToolTests {
         #expect(
             cases.map { $0["name"] as? String } == ["reference, 64 B", "1 path, 64 B, keyless", "1 path, 64 B, sealed"])
         for item in cases {
-            // At 1,000/s on loopback every case carries something; a tunnel case has its chain's
-            // round trips beside its own, and their difference.
-            #expect((item["highestRate"] as? Int ?? 0) >= 1_000, "\(item)")
+            // Every case carried its round trips, and its highest rate is that of its best passing
+            // trial (0 when none passed). Whether a trial passes depends on the machine (a host
+            // pause fails a half-second trial), so rates are the benchmark's to show, not this
+            // test's to bound. A tunnel case has its chain's round trips beside its own, and
+            // their difference.
+            let trials = item["trials"] as? [[String: Any]] ?? []
+            #expect(!trials.isEmpty, "\(item)")
+            let passedRates = trials.filter { $0["passed"] as? Int == 1 }.compactMap { $0["rate"] as? Int }
+            #expect(item["highestRate"] as? Int == passedRates.max() ?? 0, "\(item)")
+            let latency = item["latency"] as? [String: Any]
+            #expect((latency?["received"] as? Int ?? 0) > 0, "\(item)")
             let isTunnel = item["kind"] as? String == "tunnel"
             let beside = item["latencyBeside"] as? [String: Any]
             let besideTrip = beside?["rttMicroseconds"] as? [String: Any]
