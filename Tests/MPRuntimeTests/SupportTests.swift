@@ -60,17 +60,22 @@ struct SupportTests {
             return runs
         }
         // Passed: once.
-        #expect(retryingAfterAHostPause("passing", attempt, passes: { _ in true }, sawAPause: { _ in true }) == 1)
+        #expect(
+            retryingAfterAHostPause("self-test, passing", attempt, passes: { _ in true }, sawAPause: { _ in true }) == 1
+        )
         // Failed during pauses the attempts saw: up to three times, and the last result counts.
         runs = 0
-        #expect(retryingAfterAHostPause("paused", attempt, passes: { _ in false }, sawAPause: { _ in true }) == 3)
+        #expect(
+            retryingAfterAHostPause("self-test, paused", attempt, passes: { _ in false }, sawAPause: { _ in true }) == 3
+        )
         runs = 0
-        #expect(retryingAfterAHostPause("paused", attempt, passes: { $0 == 2 }, sawAPause: { _ in true }) == 2)
+        #expect(
+            retryingAfterAHostPause("self-test, paused", attempt, passes: { $0 == 2 }, sawAPause: { _ in true }) == 2)
         // Failed with no pause seen: once (more only if the host really paused the machine
         // for 50 ms right then).
         runs = 0
         let before = StealSample.now()
-        let result = retryingAfterAHostPause("failing", attempt, passes: { _ in false })
+        let result = retryingAfterAHostPause("self-test, failing", attempt, passes: { _ in false })
         let stolen = before.flatMap { before in StealSample.now().map { $0.stolenSeconds(since: before) } } ?? 0
         #expect(result == 1 || stolen >= hostPauseSeconds)
     }
