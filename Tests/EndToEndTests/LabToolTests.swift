@@ -186,25 +186,26 @@ struct LabToolTests {
 
     @Test("bench: a short run measures every case, each tunnel beside a relay chain of its own")
     func bench() throws {
-        let (status, output) = try run(
-            [
-                "bench", "--json", "--paths", "1", "--sizes", "64", "--sessions", "0", "--max-trials", "2",
-                "--trial-seconds", "0.5", "--latency-seconds", "0.5", "--start-rate", "1000", "--max-rate", "2000",
-            ], timeout: .seconds(120))
+        // At 1,000/s on loopback every case passes a trial, unless the host paused the machine
+        // through both half-second trials of a case: then the run is repeated.
+        func highestRates(_ run: (status: Int32?, output: String)) -> [Int] {
+            Self.benchCases(in: run.output).map { $0["highestRate"] as? Int ?? 0 }
+        }
+        let (status, output) = try retryingAfterAHostPause(
+            "bench", benchRun, passes: { run in run.status == 0 && highestRates(run).allSatisfy { $0 >= 1_000 } })
         #expect(status == 0, "\(output)")
-        let line = try #require(output.split(separator: "\n").last(where: { $0.hasPrefix("{") }), "\(output)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        let cases = try #require(report["cases"] as? [[String: Any]])
+        let cases = Self.benchCases(in: output)
         #expect(
-            cases.map { $0["name"] as? String } == ["reference, 64 B", "1 path, 64 B, keyless", "1 path, 64 B, sealed"])
+            cases.map { $0["name"] as? String } == [
+                "reference, 64 B", "1 path, 64 B, keyless", "1 path, 64 B, sealed",
+            ],
+            "\(output)")
         for item in cases {
-            // Every case carried its round trips, and its highest rate is that of its best passing
-            // trial (0 when none passed). Whether a trial passes depends on the machine (a host
-            // pause fails a half-second trial), so rates are the benchmark's to show, not this
-            // test's to bound. A tunnel case has its chain's round trips beside its own, and
-            // their difference.
+            // Every case carried its round trips and passed a trial at 1,000/s; its highest rate
+            // is that of its best passing trial. A tunnel case has its chain's round trips
+            // beside its own, and their difference.
+            #expect((item["highestRate"] as? Int ?? 0) >= 1_000, "\(item)")
             let trials = item["trials"] as? [[String: Any]] ?? []
-            #expect(!trials.isEmpty, "\(item)")
             let passedRates = trials.filter { $0["passed"] as? Int == 1 }.compactMap { $0["rate"] as? Int }
             #expect(item["highestRate"] as? Int == passedRates.max() ?? 0, "\(item)")
             let latency = item["latency"] as? [String: Any]
@@ -215,5 +216,23 @@ struct LabToolTests {
             #expect(isTunnel == ((besideTrip?["p99"] as? Int ?? 0) > 0), "\(item)")
             #expect(isTunnel == (item["addedP99Microseconds"] is Int), "\(item)")
         }
+    }
+
+    /// A short `mplab bench --json` of the one-path cases with 64-byte datagrams.
+    private func benchRun() throws -> (status: Int32?, output: String) {
+        try run(
+            [
+                "bench", "--json", "--paths", "1", "--sizes", "64", "--sessions", "0", "--max-trials", "2",
+                "--trial-seconds", "0.5", "--latency-seconds", "0.5", "--start-rate", "1000", "--max-rate", "2000",
+            ], timeout: .seconds(120))
+    }
+
+    /// The cases of the JSON report in `output` (its last line that starts with `{`); none
+    /// when there is no report.
+    private static func benchCases(in output: String) -> [[String: Any]] {
+        guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+            let report = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        else { return [] }
+        return report["cases"] as? [[String: Any]] ?? []
     }
 }
