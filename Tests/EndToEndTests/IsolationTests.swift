@@ -9,19 +9,20 @@ import Testing
 struct IsolationTests {
     /// Sends `count` numbered datagrams from each prober, tagged with its index, and checks
     /// the replies: returns the loss of each and fails on any reply meant for another.
-    func exchange(_ probers: [Prober], count: Int) -> [Double] {
+    /// `name` names the exchange in the line printed when it runs again.
+    func exchange(_ probers: [Prober], count: Int, name: String) -> [Double] {
         var attempt: UInt32 = 0
         // Again only after a host pause; each attempt's numbers follow the last one's,
         // so that a late reply of one attempt is not counted for the next.
         return retryingAfterAHostPause(
-            "\(probers.count) probers",
+            name,
             {
                 defer { attempt += 1 }
                 return exchange(probers, numbers: attempt * UInt32(count)..<(attempt + 1) * UInt32(count))
             }, passes: { $0.allSatisfy { $0 < 0.01 } })
     }
 
-    /// One exchange of ``exchange(_:count:)``, with the datagrams numbered `numbers`.
+    /// One exchange of ``exchange(_:count:name:)``, with the datagrams numbered `numbers`.
     private func exchange(_ probers: [Prober], numbers: Range<UInt32>) -> [Double] {
         var received = Array(repeating: Set<UInt32>(), count: probers.count)
         for sequence in numbers {
@@ -51,7 +52,7 @@ struct IsolationTests {
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
         #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         let probers = try (0..<2).map { _ in try Prober(to: tunnel.listenAddress) }
-        let losses = exchange(probers, count: 2_000)
+        let losses = exchange(probers, count: 2_000, name: "two applications [\(keying)]")
         print("two applications, loss [\(keying)]: \(losses)")
         #expect(losses.allSatisfy { $0 < 0.01 }, "\(losses)")
     }
@@ -65,7 +66,7 @@ struct IsolationTests {
         #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         #expect(try tunnel.lab.waitForTunnel(listenPort: secondListen), "\(tunnel.lab.logs)")
         let probers = [try Prober(to: tunnel.listenAddress), try Prober(to: .loopbackIPv4(port: secondListen))]
-        let losses = exchange(probers, count: 2_000)
+        let losses = exchange(probers, count: 2_000, name: "two mpclients [\(keying)]")
         print("two mpclients, loss [\(keying)]: \(losses)")
         #expect(losses.allSatisfy { $0 < 0.01 }, "\(losses)")
     }

@@ -5,8 +5,11 @@
 // attempt's result is what the test judges.
 import MPRuntime
 
-/// Host steal at least this long (seconds per CPU, on average) during an attempt marks it
-/// as paused by the host: 50 ms is past every deadline a datagram on loopback has.
+/// Host steal at least this long (seconds per CPU, on average, in all over the attempt)
+/// marks an attempt as paused by the host: 50 ms is past every deadline a datagram on
+/// loopback has. /proc/stat cannot tell one long pause from many short ones, so a long
+/// attempt on a host that steals a little all the time qualifies too; that is why the
+/// attempts are bounded and the last one is judged.
 public let hostPauseSeconds = 0.05
 
 /// Runs `attempt` and returns its result. While `passes` says it failed and the host stood
