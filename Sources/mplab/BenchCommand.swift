@@ -19,11 +19,11 @@ struct BenchCommand: ParsableCommand {
             --latency-rounds rounds, of which the one with the least host steal counts (the \
             first under 0.5% ends them); then the highest rate with under 1% loss, found with \
             fixed-length trials (doubling from --start-rate, then bisecting to 10%; a failed \
-            trial is repeated once; at most --max-trials per case). CPU per datagram is user plus system time \
-            from /proc over the fastest passing trial, divided by the datagrams carried (each \
-            counted once each way). Then, unless --sessions 0, the sessions phase of \
-            `mplab sessions`. Prints Markdown (or --json) on standard output, progress on \
-            standard error. Everything started is stopped by PID.
+            trial is repeated once; at most --max-trials per case). CPU per datagram is user \
+            plus system time from /proc over the fastest passing trial, divided by the \
+            datagrams carried (each counted once each way). Then, unless --sessions 0, the \
+            sessions phase of `mplab sessions`. Prints Markdown (or --json) on standard output, \
+            progress on standard error. Everything started is stopped by PID.
             """)
 
     @Option(help: "Directory holding mpserver and mpclient (default: mplab's own directory).")
