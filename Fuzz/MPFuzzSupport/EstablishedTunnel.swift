@@ -25,7 +25,8 @@ final class EstablishedTunnel {
     private(set) var acceptanceFrame: [UInt8] = []
 
     init(sessionID: UInt64, keyring: Keyring) {
-        client = ClientSession(sessionID: sessionID, pathCount: Self.pathCount, keyring: keyring)
+        client = ClientSession(
+            sessionID: keyring.checkedSessionID(sessionID), pathCount: Self.pathCount, keyring: keyring)
         server = ServerEngine(keyring: keyring)
         let greeting: [UInt8] = Array("hello".utf8)
         let held = withFrameBuffer(payload: greeting) {

@@ -136,7 +136,8 @@ enum SealedFrameForgery {
     }
 
     private static func freshClient(keyring: Keyring) -> ClientSession<Int> {
-        let client = ClientSession<Int>(sessionID: 0xaa, pathCount: EstablishedTunnel.pathCount, keyring: keyring)
+        let client = ClientSession<Int>(
+            sessionID: keyring.checkedSessionID(0xaa), pathCount: EstablishedTunnel.pathCount, keyring: keyring)
         _ = withFrameBuffer(payload: []) { client.probe(path: 0, now: EstablishedTunnel.start, into: $0) }
         return client
     }

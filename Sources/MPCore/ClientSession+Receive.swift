@@ -28,6 +28,10 @@ extension ClientSession {
             return accept(header, body: body, protection: protection, path: path, now: now)
         }
         guard header.serverTag == serverTag, isAccepted else { return drop(.staleServerTag) }
+        // Keyless, one frame far ahead must not make every later one too old (R11a).
+        if protection.isKeyless, !jumpConfirmation.admits(header.sequence, highest: receiveWindow.highest) {
+            return drop(.unconfirmedJump)
+        }
         // Recorded only now that the frame authenticated: a forgery never marks a number seen.
         switch receiveWindow.check(header.sequence) {
         case .fresh: break
@@ -98,9 +102,13 @@ extension ClientSession {
         }
         let restarted = isAccepted
         serverTag = header.serverTag
+        // A probe on every path at once under the new tag: mpserver routes replies only by
+        // probes (R18), so each path gets its reply address before the held payloads' replies.
+        for path in paths.indices { paths[path].lastProbeSent = nil }
         downstream = protection
         acceptedAtSequence = answered
         receiveWindow.reset()
+        jumpConfirmation = JumpConfirmation()
         _ = receiveWindow.check(header.sequence)
         reorder?.reset()
         skipInReorder(header.sequence, now: now)

@@ -64,6 +64,8 @@ public final class ClientSession<Address: Hashable> {
 
     var flows: FlowTable<Address>
     var receiveWindow = ReplayWindow()
+    /// Keyless only: holds back a frame far ahead of the window until a second confirms it.
+    var jumpConfirmation = JumpConfirmation()
     var nextSequence: UInt64 = 1
     /// The client sequence number the current server tag's acceptance answered: a later
     /// acceptance must answer a later frame, so a replayed one cannot roll the tag back.
@@ -117,7 +119,10 @@ public final class ClientSession<Address: Hashable> {
             drops.record(.oversized)
             return .dropped(.oversized)
         }
-        let flowID = flows.flowID(for: address, now: now)
+        guard let flowID = flows.flowID(for: address, now: now) else {
+            drops.record(.flowLimit)
+            return .dropped(.flowLimit)
+        }
         guard isAccepted else {
             hold(
                 flowID: flowID,
@@ -138,7 +143,7 @@ public final class ClientSession<Address: Hashable> {
         health[path].recordProbe(now: now)
         var writer = ByteWriter(frame, offset: FrameLayout.headerSize)
         writer.write(now.nanoseconds)
-        return seal(.probe, flowID: 0, bodyLength: FrameLayout.probeBodySize, in: frame)
+        return seal(.probe, flowID: 0, bodyLength: FrameLayout.probeBodySize, pathID: UInt8(path), in: frame)
     }
 
     /// Forgets flows idle for `flowIdleTimeout` and held payloads older than
@@ -150,10 +155,14 @@ public final class ClientSession<Address: Hashable> {
         for _ in 0..<(before - held.count) { drops.record(.acceptanceTimeout) }
     }
 
-    /// Seals `bodyLength` bytes already at the body offset of `frame` under the next sequence number.
-    func seal(_ type: FrameType, flowID: UInt32, bodyLength: Int, in frame: UnsafeMutableRawBufferPointer) -> Int {
+    /// Seals `bodyLength` bytes already at the body offset of `frame` under the next sequence
+    /// number. Only a probe's seal covers `pathID` (``FrameProtection/bindsPathID(_:)``).
+    func seal(
+        _ type: FrameType, flowID: UInt32, bodyLength: Int, pathID: UInt8 = 0, in frame: UnsafeMutableRawBufferPointer
+    ) -> Int {
         let header = FrameHeader(
-            type: type, sessionID: sessionID, serverTag: serverTag, sequence: nextSequence, flowID: flowID)
+            type: type, pathID: pathID, sessionID: sessionID, serverTag: serverTag, sequence: nextSequence,
+            flowID: flowID)
         nextSequence += 1
         return upstream.seal(header, bodyLength: bodyLength, in: frame)
     }

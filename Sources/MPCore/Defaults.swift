@@ -24,9 +24,28 @@ public enum Defaults {
     /// Sessions one mpserver keeps; past this the session idle the longest is dropped first.
     /// 4,096 sessions cost about 4 MB (mostly the 2 KB dedup window each).
     public static let maximumSessions = 4_096
+    /// Frames of unknown sessions (with a key: whose session id passed its check) that
+    /// mpserver opens per second, for at most this many new sessions a second: each costs a
+    /// key derivation and an AEAD open (about 15 µs), so a flood costs at most 3% of a core
+    /// while the sessions it knows keep the rest. 2,000: 4,096 mpclients back within 3 s
+    /// of an mpserver restart.
+    public static let newSessionAttemptsPerSecond = 2_000
+    /// A session heard from within this long is live and never evicted for a new one: a
+    /// live mpclient probes every path every second, so 3 s of silence means every path lost
+    /// three probes. With the table full of live sessions, new ones are refused.
+    public static let sessionEvictableAfter = TimeSpan.seconds(3)
     /// Flows one session carries (per mpclient, and per session at mpserver): each flow is
     /// one socket at mpserver, so this bounds file descriptors per session.
     public static let maximumFlowsPerSession = 256
+    /// A flow that has carried this many datagrams each way is established: a new address
+    /// never displaces it (a VPN's handshake alone is two or more each way; a stray datagram
+    /// from a port scan is one).
+    public static let flowEstablishedAfter = 4
+    /// A flow not established and idle this long may give its place to a new address when
+    /// the table is full; an active one never does. Half a second: a burst of strays frees
+    /// its places within a second of stopping, and an application sending even 2 datagrams
+    /// a second keeps its own.
+    public static let flowDisplaceableAfter = TimeSpan.milliseconds(500)
     /// Flows across all sessions at mpserver: one file descriptor each, below the usual
     /// 65,536 descriptor limit with room for the rest.
     public static let maximumFlows = 16_384

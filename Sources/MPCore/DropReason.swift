@@ -36,6 +36,16 @@ public enum DropReason: Int, CaseIterable, Hashable, Sendable, Error {
     /// Held for mpserver's acceptance longer than ``Defaults/pendingPayloadLifetime``, or
     /// pushed out of the full hold queue.
     case acceptanceTimeout
+    /// A frame of an unknown session refused before it was opened: every session is live
+    /// and the table is full, or more frames of unknown sessions came this second than
+    /// ``Defaults/newSessionAttemptsPerSecond`` (receiver rule R15).
+    case sessionLimit
+    /// A new flow refused: the flow table is full of flows that are established or
+    /// recently active (``Defaults/maximumFlowsPerSession``).
+    case flowLimit
+    /// Keyless: a sequence number further ahead of the window than it holds, not yet
+    /// confirmed by a second frame near it (receiver rules R11a and R17a).
+    case unconfirmedJump
 
     /// The reason a frame decoding error is counted under.
     public init(_ error: FrameError) {

@@ -1,12 +1,25 @@
 /// mpclient's flows: one per application address, each with a nonzero 32-bit id that travels
 /// in the frames, so that a reply goes back to the address that owns the flow and nowhere else.
 ///
-/// Bounded by `capacity`: a new address when the table is full replaces the flow idle the
-/// longest. Ids are never reused within a session. Not safe for concurrent use.
+/// Bounded by `capacity`. A new address when the table is full takes the place of the flow
+/// idle the longest among those that are neither established (``Defaults/flowEstablishedAfter``
+/// datagrams each way) nor active within ``Defaults/flowDisplaceableAfter``; when there is
+/// none, the new address is refused: a local process sending from thousands of ports cannot
+/// push out the application's flow. Ids are never reused within a session. Not safe for
+/// concurrent use.
 public struct FlowTable<Address: Hashable> {
     struct Entry {
         var address: Address
         var lastActivity: Timestamp
+        /// Datagrams from the application and replies to it, each counted up to
+        /// ``Defaults/flowEstablishedAfter``.
+        var sent: UInt8 = 0
+        var received: UInt8 = 0
+
+        /// True once the flow has carried ``Defaults/flowEstablishedAfter`` datagrams each way.
+        var isEstablished: Bool {
+            Int(sent) >= Defaults.flowEstablishedAfter && Int(received) >= Defaults.flowEstablishedAfter
+        }
     }
 
     private var idsByAddress: [Address: UInt32] = [:]
@@ -23,22 +36,32 @@ public struct FlowTable<Address: Hashable> {
     /// Number of flows.
     public var count: Int { entries.count }
 
-    /// The flow id of `address`, created if new; marks the flow active at `now`.
-    public mutating func flowID(for address: Address, now: Timestamp) -> UInt32 {
+    /// The flow id of a datagram from `address`, created if new, and marks the flow active
+    /// at `now`; `nil` when the address is new and the table is full of flows that may not
+    /// be displaced.
+    public mutating func flowID(for address: Address, now: Timestamp) -> UInt32? {
         if let id = idsByAddress[address] {
-            touch(id, now: now)
+            touch(id, now: now, sent: true)
             return id
         }
-        if entries.count >= capacity { evictLeastRecentlyActive() }
+        if entries.count >= capacity {
+            guard let displaced = displaceableFlow(now: now) else { return nil }
+            remove(id: displaced.id, address: displaced.address)
+        }
         lastID = lastID == .max ? 1 : lastID + 1
         idsByAddress[address] = lastID
-        entries[lastID] = Entry(address: address, lastActivity: now)
+        entries[lastID] = Entry(address: address, lastActivity: now, sent: 1)
         return lastID
     }
 
     /// The address that owns flow `id`, marking it active at `now`; `nil` for an unknown id.
     public mutating func address(of id: UInt32, now: Timestamp) -> Address? {
-        touch(id, now: now)?.address
+        touch(id, now: now, sent: false)?.address
+    }
+
+    /// True when the flow of `address` is established (tests and status).
+    public func isEstablished(_ address: Address) -> Bool {
+        idsByAddress[address].flatMap { entries[$0] }?.isEstablished ?? false
     }
 
     /// Forgets flows idle for `timeout` or longer at `now`; returns how many. Allocates only
@@ -58,16 +81,24 @@ public struct FlowTable<Address: Hashable> {
     /// in-place accessor is a coroutine whose frame unspecialized code allocates on the
     /// heap, and this runs for every datagram.
     @discardableResult
-    private mutating func touch(_ id: UInt32, now: Timestamp) -> Entry? {
+    private mutating func touch(_ id: UInt32, now: Timestamp, sent: Bool) -> Entry? {
         guard var entry = entries[id] else { return nil }
         entry.lastActivity = now
+        let limit = UInt8(Defaults.flowEstablishedAfter)
+        if sent { entry.sent = min(entry.sent + 1, limit) } else { entry.received = min(entry.received + 1, limit) }
         entries[id] = entry
         return entry
     }
 
-    private mutating func evictLeastRecentlyActive() {
-        guard let oldest = entries.min(by: { $0.value.lastActivity < $1.value.lastActivity }) else { return }
-        remove(id: oldest.key, address: oldest.value.address)
+    /// The flow idle the longest among those not established and idle for at least
+    /// ``Defaults/flowDisplaceableAfter`` at `now`.
+    private func displaceableFlow(now: Timestamp) -> (id: UInt32, address: Address)? {
+        var oldest: (id: UInt32, entry: Entry)?
+        for (id, entry) in entries
+        where !entry.isEstablished && now - entry.lastActivity >= Defaults.flowDisplaceableAfter {
+            if oldest.map({ entry.lastActivity < $0.entry.lastActivity }) ?? true { oldest = (id, entry) }
+        }
+        return oldest.map { ($0.id, $0.entry.address) }
     }
 
     private mutating func remove(id: UInt32, address: Address) {

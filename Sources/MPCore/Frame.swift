@@ -1,8 +1,8 @@
-/// Byte offsets and sizes of a frame, version 1. See the protocol document
+/// Byte offsets and sizes of a frame, version 2. See the protocol document
 /// (`MPCore.docc/Protocol.md`) for the diagram and the receiver rules.
 public enum FrameLayout {
     /// The protocol version this build speaks.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     public static let versionOffset = 0
     public static let typeOffset = 1
     public static let flagsOffset = 2

@@ -5,7 +5,9 @@ import Crypto
 /// derived key per cipher (see `Sealing.md`).
 ///
 /// A frame is sealed once and the same bytes go on every path; only the path-id byte,
-/// which the associated data covers as zero, differs. Sealing and opening work in place:
+/// which the associated data covers as zero, differs. A probe is the exception: it is sent
+/// on one path only, so its associated data covers its real path id (``bindsPathID(_:)``),
+/// and a bridge that rewrites it makes the probe fail to authenticate (receiver rule R18). Sealing and opening work in place:
 /// the ciphertext and tag are written over the frame's body and after it, and an opened
 /// body is the plaintext written over its ciphertext. ``Keyring`` makes these values.
 public struct FrameProtection: Sendable {
@@ -44,7 +46,7 @@ public struct FrameProtection: Sendable {
     func seal(_ header: FrameHeader, bodyLength: Int, in frame: UnsafeMutableRawBufferPointer) -> Int {
         var header = header
         let pathID = header.pathID
-        header.pathID = 0
+        if !Self.bindsPathID(header.type) { header.pathID = 0 }
         guard let sessionKey else {
             header.flags = []
             header.encode(into: frame)
@@ -72,15 +74,22 @@ public struct FrameProtection: Sendable {
         // FrameHeader.decode already checked this; a second look costs nothing.
         guard frame.count >= FrameLayout.headerSize + FrameLayout.tagSize else { return .failure(.truncated) }
         let bodyEnd = frame.count - FrameLayout.tagSize
-        // The associated data covers the path id as zero: restore the hint afterwards.
+        // The associated data covers the path id as zero but in a probe: restore the hint afterwards.
         let pathID = frame[FrameLayout.pathIDOffset]
-        frame[FrameLayout.pathIDOffset] = 0
+        if !Self.bindsPathID(header.type) { frame[FrameLayout.pathIDOffset] = 0 }
         defer { frame[FrameLayout.pathIDOffset] = pathID }
         let cipher: Cipher = header.flags.contains(.aesGCM) ? .aes256GCM : .chaCha20Poly1305
         let opened = Self.open(
             frame, bodyEnd: bodyEnd, sequence: header.sequence, encrypted: header.flags.contains(.encrypted),
             cipher: cipher, key: sessionKey.key(for: cipher))
         return opened ? .success(FrameLayout.headerSize..<bodyEnd) : .failure(.authenticationFailed)
+    }
+
+    /// True for the frame type whose sealing covers the real path id: the probe, which goes
+    /// on one path only (its sequence number is its own, so no nonce is sealed twice). Every
+    /// other frame is sealed once for all paths, with the path id as zero.
+    public static func bindsPathID(_ type: FrameType) -> Bool {
+        type == .probe
     }
 
     /// Calls `body` with the nonce of frame `sequence`: 4 zero bytes, then the sequence
@@ -99,7 +108,8 @@ public struct FrameProtection: Sendable {
 extension FrameProtection {
     /// Seals the body `frame[headerSize..<bodyEnd]` in place and writes the tag after it:
     /// encrypted with the header as associated data, or (authenticated only) an empty
-    /// message with header and body as associated data. The path-id byte is zero here.
+    /// message with header and body as associated data. The path-id byte is zero here, but
+    /// in a probe.
     static func seal(
         _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, with sessionKey: SessionKey
     ) {
@@ -124,7 +134,8 @@ extension FrameProtection {
     }
 
     /// Opens `frame[headerSize..<bodyEnd]` and its tag in place; false when it does not
-    /// authenticate (the frame is then unchanged). The frame's path-id byte is zero here.
+    /// authenticate (the frame is then unchanged). The frame's path-id byte is zero here, but
+    /// in a probe.
     static func open(
         _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, encrypted: Bool, cipher: Cipher,
         key: SymmetricKey

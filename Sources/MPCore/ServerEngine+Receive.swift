@@ -24,6 +24,7 @@ extension ServerEngine {
         if let unopened = dropUnopened(header, session: existing, path: path, bytes: frame.count, now: now) {
             return unopened
         }
+        if existing == nil, let refused = refuseUnknownSession(header, now: now) { return refused }
         let protection = existing?.upstream ?? keyring.upstream(sessionID: header.sessionID)
         let body: Range<Int>
         switch protection.open(header, in: frame) {
@@ -31,10 +32,20 @@ extension ServerEngine {
         case .failure(let reason): return drop(reason)
         }
         guard header.hasValidShape(bodyLength: body.count) else { return drop(.malformed) }
-        let session =
-            existing
-            ?? createSession(header.sessionID, upstream: protection, now: now, using: &rng, onEvicted: onEvicted)
+        guard
+            let session = existing
+                ?? createSession(
+                    header.sessionID, upstream: protection, firstSequence: header.sequence, now: now, using: &rng,
+                    onEvicted: onEvicted)
+        else { return drop(.sessionLimit) }
         guard header.serverTag == session.serverTag else {
+            // R16a: only a frame near the session's own numbers draws an acceptance, so the tag
+            // is not handed to a sender that has not seen the session's traffic.
+            guard session.isNearAcceptanceReference(header.sequence) else { return drop(.staleServerTag) }
+            // A session's first probes (tag 0) name their paths before the acceptance, so its
+            // first replies can go on every path; such a probe only fills an empty address, as
+            // an old incarnation's probe could be a replay.
+            if header.type == .probe, session.pathAddresses[path] == nil { session.setAddress(address, of: path) }
             return acceptance(for: session, answering: header.sequence, path: path, to: address, now: now, into: reply)
         }
         return receiveAuthentic(
@@ -47,14 +58,22 @@ extension ServerEngine {
         session: ServerSession<Address>, path: Int, from address: Address, now: Timestamp,
         reply: UnsafeMutableRawBufferPointer
     ) -> Inbound {
+        // Keyless, one frame far ahead must not make every later one too old (R17a).
+        if session.upstream.isKeyless,
+            !session.jumpConfirmation.admits(header.sequence, highest: session.receiveWindow.highest)
+        {
+            return drop(.unconfirmedJump)
+        }
         // Recorded only now that the frame authenticated: a forgery never marks a number seen.
         switch session.receiveWindow.check(header.sequence) {
         case .fresh: break
         case .duplicate: return duplicate(header, session: session, path: path, bytes: frame.count, now: now)
         case .tooOld: return drop(.tooOld)
         }
-        // Only a fresh authentic frame moves a path: NAT rebinding is followed, a replay is not.
-        session.setAddress(address, of: path)
+        // Only a fresh authentic probe moves a path (R18): its seal covers the path id, so a
+        // bridge that rewrites the path id of the copies it carries cannot steer another path's
+        // replies to itself; NAT rebinding is followed within a probe interval, a replay never.
+        if header.type == .probe { session.setAddress(address, of: path) }
         session.lastReceive = now
         session.paths[path].recordReceive(bytes: frame.count, now: now)
         if header.type == .probe {
@@ -80,6 +99,22 @@ extension ServerEngine {
         case .duplicate: return duplicate(header, session: session, path: path, bytes: bytes, now: now)
         case .tooOld: return drop(.tooOld)
         }
+    }
+
+    /// Receiver rules R14a and R15a, for a frame of a session mpserver does not know, before
+    /// any key is derived: with a key, a session id that fails its check (``Keyring/isPlausible(sessionID:)``)
+    /// is ``DropReason/authenticationFailed``; past ``Defaults/newSessionAttemptsPerSecond``
+    /// such frames a second, or with the table full of live sessions, ``DropReason/sessionLimit``.
+    /// `nil`: go on and open it.
+    private func refuseUnknownSession(_ header: FrameHeader, now: Timestamp) -> Inbound? {
+        // An unsealed frame at a keyed mpserver says "a key on one side only" before anything.
+        if keyring.key != nil, !header.flags.contains(.authenticated) { return drop(.missingAuthentication) }
+        guard !checksSessionIDs || keyring.isPlausible(sessionID: header.sessionID) else {
+            return drop(.authenticationFailed)
+        }
+        guard newSessionBudget.take(now: now) else { return drop(.sessionLimit) }
+        guard sessions.count < maximumSessions || evictableSession(now: now) != nil else { return drop(.sessionLimit) }
+        return nil
     }
 
     /// A copy of a sequence number already recorded, usually not opened: an unauthenticated

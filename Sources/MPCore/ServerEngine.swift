@@ -27,6 +27,11 @@ public final class ServerEngine<Address: Hashable> {
     public let maximumSessions: Int
     /// The key (or none) every session's keys derive from.
     public let keyring: Keyring
+    /// Frames of unknown sessions opened per second (``Defaults/newSessionAttemptsPerSecond``).
+    var newSessionBudget = TokenBucket(rate: Defaults.newSessionAttemptsPerSecond)
+    /// Whether a keyed engine applies the session-id check (R14a). Only tests turn it off,
+    /// to seal frames of any session id under a foreign key as an attacker's own build would.
+    var checksSessionIDs = true
 
     /// An engine keeping at most `maximumSessions` sessions, sealing with `keyring`.
     public init(maximumSessions: Int = Defaults.maximumSessions, keyring: Keyring = .keyless) {
@@ -65,15 +70,16 @@ public final class ServerEngine<Address: Hashable> {
     }
 
     /// Creates session `sessionID` (unknown until now) with a fresh random tag, once its
-    /// first frame has opened under `upstream`. When the table is full the session idle the
-    /// longest is dropped first and passed to `onEvicted`.
+    /// first frame, number `firstSequence`, has opened under `upstream`. When the table is
+    /// full the session idle the longest is dropped first and passed to `onEvicted`, if it
+    /// has been idle for ``Defaults/sessionEvictableAfter``; otherwise `nil`: no session is
+    /// created (R15).
     func createSession(
-        _ sessionID: UInt64, upstream: FrameProtection, now: Timestamp, using rng: inout some RandomNumberGenerator,
-        onEvicted: (ServerSession<Address>) -> Void
-    ) -> ServerSession<Address> {
-        if sessions.count >= maximumSessions,
-            let oldest = sessions.values.min(by: { $0.lastReceive < $1.lastReceive })
-        {
+        _ sessionID: UInt64, upstream: FrameProtection, firstSequence: UInt64, now: Timestamp,
+        using rng: inout some RandomNumberGenerator, onEvicted: (ServerSession<Address>) -> Void
+    ) -> ServerSession<Address>? {
+        if sessions.count >= maximumSessions {
+            guard let oldest = evictableSession(now: now) else { return nil }
             sessions[oldest.sessionID] = nil
             onEvicted(oldest)
         }
@@ -81,9 +87,19 @@ public final class ServerEngine<Address: Hashable> {
         while tag == 0 { tag = rng.next() }
         let session = ServerSession<Address>(
             sessionID: sessionID, serverTag: tag, now: now, upstream: upstream, keyring: keyring)
+        session.acceptanceReference = firstSequence
         sessions[sessionID] = session
         sessionsCreated += 1
         return session
+    }
+
+    /// The session idle the longest, if it has been idle for ``Defaults/sessionEvictableAfter``
+    /// at `now`: a live session is never evicted for a new one.
+    func evictableSession(now: Timestamp) -> ServerSession<Address>? {
+        guard let oldest = sessions.values.min(by: { $0.lastReceive < $1.lastReceive }),
+            now - oldest.lastReceive >= Defaults.sessionEvictableAfter
+        else { return nil }
+        return oldest
     }
 
     func drop(_ reason: DropReason) -> Inbound {

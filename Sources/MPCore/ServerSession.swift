@@ -21,6 +21,11 @@ public final class ServerSession<Address: Hashable> {
     public internal(set) var mirror = ReplyMirror()
 
     var receiveWindow = ReplayWindow()
+    /// Keyless only: holds back a frame far ahead of the window until a second confirms it.
+    var jumpConfirmation = JumpConfirmation()
+    /// The sequence number of the frame that created the session: a frame stamped with
+    /// another tag draws an acceptance only near it or near the window (R16a).
+    var acceptanceReference: UInt64 = 0
     var nextSequence: UInt64 = 1
     /// When an acceptance was last sent on each path: at most one per
     /// ``Defaults/acceptanceInterval`` per path.
@@ -60,6 +65,14 @@ public final class ServerSession<Address: Hashable> {
     /// ``pathAddresses`` (receiver rule R21, ``ReplyMirror``).
     public func replyPaths(now: Timestamp) -> PathSet {
         mirror.replyPaths(heard: heardPaths, now: now)
+    }
+
+    /// True when `sequence` lies within ``ReplayWindow/size`` of the session's numbers (the
+    /// highest accepted, or the creating frame's before any): what a sender shows by it is
+    /// that it has seen the session's traffic (R16a).
+    func isNearAcceptanceReference(_ sequence: UInt64) -> Bool {
+        let reference = max(receiveWindow.highest, acceptanceReference)
+        return max(sequence, reference) - min(sequence, reference) <= ReplayWindow.size
     }
 
     /// Counts a frame of `bytes` bytes that the runtime sent on `path`.

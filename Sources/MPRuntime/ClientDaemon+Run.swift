@@ -151,6 +151,7 @@ extension ClientDaemon {
             logger.info(
                 restarted ? "mpserver restarted; session accepted again" : "session accepted by mpserver",
                 metadata: ["server-tag": "\(hex(tag))", "path": "\(path.endpoint)"])
+            sendDueProbes(now: now)
             while let length = session.nextHeldFrame(now: now, into: outbound.bytes) {
                 sendOnScheduledPaths(length: length, now: now)
             }
@@ -206,6 +207,15 @@ extension ClientDaemon {
     func tick() {
         let now = MonotonicClock.now()
         logHealthChanges(session.updateHealth(now: now), now: now)
+        sendDueProbes(now: now)
+        session.expire(now: now)
+        checkReplies(now: now)
+        recoverSilentPaths(now: now)
+    }
+
+    /// Sends a probe on every path whose probe is due (every probe interval, and on every
+    /// path at once after an acceptance).
+    private func sendDueProbes(now: Timestamp) {
         // By index: an array's iterator allocates in unoptimized builds, and this runs 10 times a second.
         for index in paths.indices {
             let path = paths[index]
@@ -214,8 +224,5 @@ extension ClientDaemon {
             FrameHeader.setPathID(UInt8(path.index), in: frame)
             send(frame, on: path)
         }
-        session.expire(now: now)
-        checkReplies(now: now)
-        recoverSilentPaths(now: now)
     }
 }

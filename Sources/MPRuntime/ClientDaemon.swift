@@ -124,8 +124,7 @@ public final class ClientDaemon {
             try ClientPath(index: index, endpoint: path.endpoint, address: Self.resolve(path.endpoint))
         }
         var random = SystemRandomNumberGenerator()
-        var sessionID: UInt64 = 0
-        while sessionID == 0 { sessionID = random.next() }
+        let sessionID = keyring.makeSessionID(using: &random)
         session = ClientSession(
             sessionID: sessionID, pathCount: paths.count, probeInterval: configuration.probeInterval, keyring: keyring,
             mode: configuration.mode, backupPaths: configuration.backupPaths, reorderWindow: configuration.reorderWindow

@@ -29,7 +29,8 @@ struct DropLog {
     /// the duplicates that multipath produces by design.
     static func level(of reason: DropReason) -> Logger.Level? {
         switch reason {
-        case .unknownVersion, .unexpectedAuthentication, .missingAuthentication, .authenticationFailed, .oversized:
+        case .unknownVersion, .unexpectedAuthentication, .missingAuthentication, .authenticationFailed, .oversized,
+            .sessionLimit, .flowLimit:
             return .warning
         case .duplicate, .acceptanceTimeout:
             return nil
@@ -51,6 +52,14 @@ struct DropLog {
             return "dropped a frame that does not authenticate: different keys on the two sides, or a forged frame"
         case .oversized:
             return "dropped a datagram larger than \(Defaults.maximumPayload) bytes (never split): lower the MTU"
+        case .sessionLimit:
+            return "refused a frame of a new session: \(Defaults.maximumSessions) live sessions, or more than "
+                + "\(Defaults.newSessionAttemptsPerSecond) frames of unknown sessions this second (a flood?)"
+        case .flowLimit:
+            return "refused a datagram from a new application address: \(Defaults.maximumFlowsPerSession) flows "
+                + "are established or active (a local process sending from many ports?)"
+        case .unconfirmedJump:
+            return "dropped a keyless frame far ahead of the sequence window until a second frame confirms it"
         default:
             return "dropped a datagram"
         }

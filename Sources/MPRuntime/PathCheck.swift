@@ -77,8 +77,7 @@ public final class PathCheck {
         self.paths = paths
         self.unresolved = unresolved
         var random = SystemRandomNumberGenerator()
-        var sessionID: UInt64 = 0
-        while sessionID == 0 { sessionID = random.next() }
+        let sessionID = keyring.makeSessionID(using: &random)
         session = ClientSession(
             sessionID: sessionID, pathCount: endpoints.count, probeInterval: PathCheckTiming.probeInterval,
             keyring: keyring)

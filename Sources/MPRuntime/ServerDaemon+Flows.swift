@@ -6,9 +6,16 @@ import MPCore
 
 extension ServerDaemon {
     func openFlow(_ key: FlowKey, session: ServerSession<SocketAddress>, now: Timestamp) -> TargetFlow? {
-        guard flowCounts[key.sessionID, default: 0] < Defaults.maximumFlowsPerSession,
-            flows.count < Defaults.maximumFlows
-        else {
+        // mpclient gives a new flow id only once it has dropped one (its table has the same
+        // bound): the session's flow idle the longest is one it no longer has (R20).
+        if flowCounts[key.sessionID, default: 0] >= Defaults.maximumFlowsPerSession,
+            let idlest = leastRecentlyActiveFlow(of: key.sessionID)
+        {
+            if pendingFlow === idlest { sendToTarget() }
+            closeFlow(idlest)
+            counters.flowsReclaimed += 1
+        }
+        guard flows.count < Defaults.maximumFlows else {
             counters.flowsRefused += 1
             return nil
         }
@@ -29,6 +36,15 @@ extension ServerDaemon {
             logger.warning("cannot open a socket to the target", metadata: ["error": "\(error)"])
             return nil
         }
+    }
+
+    /// The flow of session `sessionID` with the oldest activity either way.
+    private func leastRecentlyActiveFlow(of sessionID: UInt64) -> TargetFlow? {
+        var idlest: TargetFlow?
+        for flow in flows.values where flow.key.sessionID == sessionID {
+            if idlest.map({ flow.lastActivity < $0.lastActivity }) ?? true { idlest = flow }
+        }
+        return idlest
     }
 
     func closeFlows(of sessionID: UInt64) {

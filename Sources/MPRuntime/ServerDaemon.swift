@@ -138,6 +138,8 @@ struct ServerCounters {
     var pathSendFailures = 0
     var flowsRefused = 0
     var flowsCreated = 0
+    /// A session's idle flows closed to make room for a new flow id of the same session.
+    var flowsReclaimed = 0
     /// Receives from the target that held a coalesced run.
     var targetRuns = 0
 }

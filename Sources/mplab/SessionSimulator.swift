@@ -35,8 +35,9 @@ final class SessionSimulator {
         self.lab = lab
         sent = Array(repeating: 0, count: count)
         echoes = Array(repeating: 0, count: count)
+        var random = SystemRandomNumberGenerator()
         sessions = (0..<count).map { _ in
-            ClientSession<Int>(sessionID: UInt64.random(in: 1...UInt64.max), pathCount: 1, keyring: keyring)
+            ClientSession<Int>(sessionID: keyring.makeSessionID(using: &random), pathCount: 1, keyring: keyring)
         }
         sockets = try (0..<count).map { _ in
             let socket = try UDPSocket(family: server.family)

@@ -136,8 +136,8 @@ struct CheckTests {
         let setup = try Setup(relays: 0, server: false)
         let echoTarget = try setup.lab.startEcho(port: setup.serverPort)
         #expect(waitUntil(timeout: .seconds(10)) { echoTarget.log.contains("listening") }, "\(setup.lab.logs)")
-        // A stand-in for an mpserver of protocol version 2: answers every frame with its
-        // bytes, version byte set to 2.
+        // A stand-in for an mpserver of protocol version 3: answers every frame with its
+        // bytes, version byte set to 3.
         let newer = try strangerSocket()
         let newerPort = try newer.localAddress.port
         var buffer = [UInt8](repeating: 0, count: 2_048)
@@ -146,7 +146,7 @@ struct CheckTests {
                 for _ in 0..<64 {
                     guard case .datagram(let length, let source) = newer.receive(into: raw), length <= raw.count
                     else { return }
-                    raw[FrameLayout.versionOffset] = 2
+                    raw[FrameLayout.versionOffset] = 3
                     _ = newer.send(UnsafeRawBufferPointer(rebasing: raw[0..<length]), to: source)
                 }
             }
@@ -156,7 +156,7 @@ struct CheckTests {
         let echo = Self.row(0, port: setup.serverPort, in: output)
         #expect(Self.has("rejected", echo) && echo.contains("our own frames come back"), "\(echo)")
         let version = Self.row(1, port: newerPort, in: output)
-        #expect(Self.has("rejected", version) && version.contains("answers in protocol version 2"), "\(version)")
-        #expect(output.contains("no path works: mpserver speaks protocol version 2, this build \(FrameLayout.version)"))
+        #expect(Self.has("rejected", version) && version.contains("answers in protocol version 3"), "\(version)")
+        #expect(output.contains("no path works: mpserver speaks protocol version 3, this build \(FrameLayout.version)"))
     }
 }

@@ -113,6 +113,8 @@ struct DocumentationTests {
         ("FrameLayout.maximumOverhead", "\(grouped(FrameLayout.maximumOverhead)) bytes"),
         ("maximumPaths", grouped(Defaults.maximumPaths)),
         ("maximumSessions", grouped(Defaults.maximumSessions)),
+        ("newSessionAttemptsPerSecond", grouped(Defaults.newSessionAttemptsPerSecond)),
+        ("sessionEvictableAfter", seconds(Defaults.sessionEvictableAfter)),
         ("maximumFlowsPerSession", grouped(Defaults.maximumFlowsPerSession)),
         ("maximumFlows", grouped(Defaults.maximumFlows)),
         ("maximumPendingPayloads", grouped(Defaults.maximumPendingPayloads)),

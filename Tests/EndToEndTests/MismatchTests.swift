@@ -91,13 +91,13 @@ struct MismatchTests {
         #expect(try pair.lab.waitForTunnel(listenPort: pair.listenPort))
     }
 
-    @Test("a frame of protocol version 2 at mpserver and, through a path, at mpclient: each names both versions once")
+    @Test("a frame of protocol version 3 at mpserver and, through a path, at mpclient: each names both versions once")
     func versionMismatch() throws {
         let fixture = try AttackFixture()
         #expect(fixture.secondsUntilTraffic() != nil, "\(fixture.lab.logs)")
-        let line = "dropped a frame of protocol version 2; this build speaks version \(FrameLayout.version)"
+        let line = "dropped a frame of protocol version 3; this build speaks version \(FrameLayout.version)"
         var frame = [UInt8](repeating: 0, count: FrameLayout.maximumOverhead + 8)
-        frame[FrameLayout.versionOffset] = 2
+        frame[FrameLayout.versionOffset] = 3
         frame[FrameLayout.typeOffset] = FrameType.upstreamData.rawValue
         let stranger = try strangerSocket()
         let serverStart = ContinuousClock.now
@@ -109,7 +109,7 @@ struct MismatchTests {
         let clientLine = secondsUntilLog(fixture.client, contains: line, since: clientStart)
         let answers = stranger.drainCount(timeout: .milliseconds(200))
         print(
-            "version 2 frames (1,000 each): mpserver's line after \(describe(serverLine)), "
+            "version 3 frames (1,000 each): mpserver's line after \(describe(serverLine)), "
                 + "mpclient's after \(describe(clientLine)); answers \(answers)")
         #expect((serverLine ?? 99) < 2, "\(fixture.lab.logs)")
         #expect((clientLine ?? 99) < 2, "\(fixture.lab.logs)")

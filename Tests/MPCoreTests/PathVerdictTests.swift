@@ -114,9 +114,9 @@ struct PathVerdictTests {
     @Test("no path works for a reason the answers show: version, then key; names that do not resolve")
     func noneWorkCauses() {
         var version = Self.counts(drops: [.unknownVersion])
-        version.foreignVersion = 2
+        version.foreignVersion = 3
         let versions = Self.report([Self.counts(drops: [.authenticationFailed]), version])
-        #expect(versions.summary.contains("mpserver speaks protocol version 2, this build 1"))
+        #expect(versions.summary.contains("mpserver speaks protocol version 3, this build \(FrameLayout.version)"))
         let keys = Self.report([Self.counts(), Self.counts(drops: [.authenticationFailed])])
         #expect(keys.summary.contains("key mismatch"))
         let names = PathCheckReport(

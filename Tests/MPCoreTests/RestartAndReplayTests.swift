@@ -89,7 +89,7 @@ struct RestartAndReplayTests {
             _ = frame.withUnsafeMutableBytes { bytes in
                 reply.withUnsafeMutableBytes {
                     server.receiveFrame(
-                        UnsafeMutableRawBufferPointer(rebasing: bytes[0..<40]), from: 1, now: ms(id), reply: $0,
+                        UnsafeMutableRawBufferPointer(rebasing: bytes[0..<40]), from: 1, now: ms(id * 4_000), reply: $0,
                         using: &random
                     ) { evicted.append($0.sessionID) }
                 }

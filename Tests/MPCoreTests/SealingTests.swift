@@ -64,16 +64,49 @@ struct SealingTests {
         let downstream = Keyring(key: Self.key).downstream(sessionID: Self.sessionID, serverTag: Self.serverTag)
         #expect(
             hexString(Self.seal(hello, with: Self.upstream()))
-                == "0101030201020304050607081112131415161718000000000000000100000005ff8b7746d6aca9aa48b5f114523f4e81329426ae89"
+                == "0201030201020304050607081112131415161718000000000000000100000005e92f518da4d6033f69424ed995f2d92d4d8bd25965"
         )
         #expect(
             hexString(Self.seal(hello, with: Self.upstream(encrypts: false)))
-                == "010101020102030405060708111213141516171800000000000000010000000568656c6c6f7e341cc7cc3d7fa7453b4ca7b26356df"
+                == "020101020102030405060708111213141516171800000000000000010000000568656c6c6f0586f63eac95459ee6c0aa485a88fad7"
         )
         #expect(
             hexString(Self.seal(hello, with: downstream, type: .downstreamData, pathID: 0))
-                == "0181030001020304050607081112131415161718000000000000000100000005307f022f2a913551161efd8d3ca9efe3799288dde1"
+                == "02810300010203040506070811121314151617180000000000000001000000052b4370b108b42656d3ff529b7bf9b223e8e580e020"
         )
+        // A probe's seal covers its real path id (2 here), not zero.
+        let probe = Self.seal(
+            withUnsafeBytes(of: UInt64(1_000_000_000).bigEndian, Array.init), with: Self.upstream(), type: .probe)
+        #expect(
+            hexString(probe)
+                == "0202030201020304050607081112131415161718000000000000000100000005814a3de1f020b9e9fbdda7f69e9dfce22ed8c84ebbe68c2d"
+        )
+        // The session-id check: HMAC-SHA256 under HKDF(key, "mptunnel v2", "session id check").
+        #expect(Keyring(key: Self.key).checkedSessionID(0x01_0203_0405) == 0x0102_0304_05d6_5e85)
+    }
+
+    @Test("a probe whose path id was rewritten does not authenticate; a data frame's path id is free")
+    func probeBindsPathID() {
+        let body = withUnsafeBytes(of: UInt64(42).bigEndian, Array.init)
+        var probe = Self.seal(body, with: Self.upstream(), type: .probe, pathID: 1)
+        #expect(Self.open(probe, with: Self.upstream()) == .success(body))
+        probe[FrameLayout.pathIDOffset] = 0
+        #expect(Self.open(probe, with: Self.upstream()) == .failure(.authenticationFailed))
+        var data = Self.seal(body, with: Self.upstream(), pathID: 1)
+        data[FrameLayout.pathIDOffset] = 0
+        #expect(Self.open(data, with: Self.upstream()) == .success(body))
+    }
+
+    @Test("session ids: made ones pass their check, others almost never")
+    func sessionCheck() {
+        let keyring = Keyring(key: Self.key)
+        var random = SplitMix64(seed: 11)
+        let made = (0..<1_000).map { _ in keyring.makeSessionID(using: &random) }
+        #expect(made.allSatisfy { keyring.isPlausible(sessionID: $0) })
+        let passing = (0..<20_000).filter { _ in keyring.isPlausible(sessionID: random.next()) }.count
+        #expect(passing < 3)  // 1 in 16.7 million each: 0.0012 expected
+        #expect(!Keyring(key: Self.otherKey).isPlausible(sessionID: keyring.checkedSessionID(0x01_0203_0405)))
+        #expect(Keyring.keyless.isPlausible(sessionID: 0xBAD))
     }
 
     @Test("a sealed frame opens in place to its body, encrypted or authenticated only", arguments: [true, false])

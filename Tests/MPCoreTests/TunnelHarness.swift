@@ -20,6 +20,11 @@ final class TunnelHarness {
     var lossRates: [Double]
     var toTarget: [(flow: UInt32, session: UInt64, payload: [UInt8])] = []
     var toApplication: [Delivery] = []
+    /// A hostile bridge's hand on the upstream copies of path i: it may rewrite a copy, or
+    /// return false to drop it. Runs before loss.
+    var upstreamTamper: [Int: (inout [UInt8]) -> Bool] = [:]
+    /// Bridges (by path) that drop every frame mpserver sends them.
+    var downstreamBlackholes: Set<Int> = []
     /// Every frame mpclient sent, as an attacker on the path would capture it.
     var capturedUpstream: [[UInt8]] = []
     var capturedDownstream: [[UInt8]] = []
@@ -42,7 +47,8 @@ final class TunnelHarness {
         random = SplitMix64(seed: seed)
         self.keyring = keyring
         client = ClientSession(
-            sessionID: sessionID, pathCount: paths, keyring: keyring, mode: mode, backupPaths: backupPaths,
+            sessionID: keyring.checkedSessionID(sessionID), pathCount: paths, keyring: keyring, mode: mode,
+            backupPaths: backupPaths,
             reorderWindow: reorderWindow)
         server = ServerEngine(keyring: keyring)
     }
@@ -54,7 +60,7 @@ final class TunnelHarness {
 
     /// mpclient restarts with the same key under a new session id.
     func restartClient(sessionID: UInt64) {
-        client = ClientSession(sessionID: sessionID, pathCount: pathCount, keyring: keyring)
+        client = ClientSession(sessionID: keyring.checkedSessionID(sessionID), pathCount: pathCount, keyring: keyring)
     }
 
     /// The address path `path` has at the server (a bridge's address).
@@ -68,11 +74,16 @@ final class TunnelHarness {
     @discardableResult
     func tick() -> PathHealthChanges {
         let changes = client.updateHealth(now: now)
+        sendDueProbes()
+        return changes
+    }
+
+    /// Sends the probes due now: every probe interval, and on every path after an acceptance.
+    func sendDueProbes() {
         for path in 0..<pathCount {
             let length = buffer.withUnsafeMutableBytes { client.probe(path: path, now: now, into: $0) }
             if let length { sendUpstream(Array(buffer[..<length]), paths: [path]) }
         }
-        return changes
     }
 
     /// Moves time on by `span` in steps of `step`, ticking after each.
@@ -109,8 +120,18 @@ final class TunnelHarness {
             var frame = Array(buffer[..<length])
             frame[FrameLayout.pathIDOffset] = UInt8(path)
             capturedDownstream.append(frame)
-            if !lost(on: path) { deliverDownstream(frame, path: path) }
+            // The reply goes to the address mpserver holds for the path: the bridge there
+            // carries it back on its own path, whatever path id it names.
+            guard let address = session.pathAddresses[path], let bridge = bridgePath(address) else { continue }
+            if !lost(on: bridge) { deliverDownstream(frame, path: bridge) }
         }
+    }
+
+    /// The path whose bridge has `address`, if it is a bridge that carries replies back.
+    func bridgePath(_ address: Int) -> Int? {
+        let path = address - 1_000
+        guard (0..<pathCount).contains(path), !downstreamBlackholes.contains(path) else { return nil }
+        return path
     }
 
     func sendUpstream(_ frame: [UInt8], paths: [Int]) {
@@ -118,6 +139,7 @@ final class TunnelHarness {
             var copy = frame
             copy[FrameLayout.pathIDOffset] = UInt8(path)
             capturedUpstream.append(copy)
+            if let tamper = upstreamTamper[path], !tamper(&copy) { continue }
             if !lost(on: path) { deliverUpstream(copy, from: bridgeAddress(path)) }
         }
     }
@@ -134,10 +156,9 @@ final class TunnelHarness {
         case .deliver(let payload, let session, let flow):
             toTarget.append((flow, session.sessionID, Array(frame[payload])))
         case .reply(let length, let to):
-            let path = to - 1_000
             let frame = Array(reply[..<length])
             capturedDownstream.append(frame)
-            if path >= 0, path < pathCount, !lost(on: path) { deliverDownstream(frame, path: path) }
+            if let path = bridgePath(to), !lost(on: path) { deliverDownstream(frame, path: path) }
         case .dropped: break
         }
     }
@@ -152,6 +173,8 @@ final class TunnelHarness {
         case .deliver(let payload, let address):
             toApplication.append(Delivery(address: address, payload: Array(frame[payload])))
         case .accepted:
+            // As the runtime does: probes first, which give mpserver each path's reply address.
+            sendDueProbes()
             flushHeld()
         default: break
         }

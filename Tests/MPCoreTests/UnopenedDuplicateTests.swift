@@ -105,12 +105,17 @@ struct UnopenedDuplicateTests {
         // Statistics and the mirror's copy count take the hint (R21).
         #expect(session.paths[7].duplicatesReceived == 2)
         #expect(session.mirror.copies == copies + 4)
-        // A fresh authentic frame from the new address is followed (NAT rebinding).
+        // A fresh authentic data frame from the new address is delivered but moves no path;
+        // a fresh probe does (R18: NAT rebinding is followed within a probe interval).
         tunnel.lossRates = [1, 1]
         tunnel.send([4])
         tunnel.deliverUpstream(tunnel.capturedUpstream[tunnel.capturedUpstream.count - 2], from: 6_666)
         #expect(tunnel.toTarget.map(\.payload) == [[1], [2], [4]])
-        #expect(session.pathAddresses[0] == 6_666)
+        #expect(session.pathAddresses[0] == 1_000)
         #expect(session.lastReceive == tunnel.now)
+        tunnel.now = tunnel.now + .seconds(1)
+        tunnel.sendDueProbes()  // one probe per path, both lost on the way
+        tunnel.deliverUpstream(tunnel.capturedUpstream[tunnel.capturedUpstream.count - 2], from: 6_666)
+        #expect(session.pathAddresses[0] == 6_666)
     }
 }
