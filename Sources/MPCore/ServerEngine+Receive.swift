@@ -21,7 +21,9 @@ extension ServerEngine {
         // that authenticates creates state (no state, no reply for forgeries). The HKDF this
         // costs per forged frame is bounded by the packet rate.
         let existing = sessions[header.sessionID]
-        if let unopened = dropUnopened(header, session: existing, path: path, bytes: frame.count, now: now) {
+        if let unopened = dropUnopened(
+            header, session: existing, path: path, from: address, bytes: frame.count, now: now)
+        {
             return unopened
         }
         if existing == nil, let refused = refuseUnknownSession(header, now: now) { return refused }
@@ -67,13 +69,14 @@ extension ServerEngine {
         // Recorded only now that the frame authenticated: a forgery never marks a number seen.
         switch session.receiveWindow.check(header.sequence) {
         case .fresh: break
-        case .duplicate: return duplicate(header, session: session, path: path, bytes: frame.count, now: now)
+        case .duplicate:
+            return duplicate(header, session: session, path: path, from: address, bytes: frame.count, now: now)
         case .tooOld: return drop(.tooOld)
         }
         // Only a fresh authentic probe moves a path (R18): its seal covers the path id, so a
         // bridge that rewrites the path id of the copies it carries cannot steer another path's
         // replies to itself; NAT rebinding is followed within a probe interval, a replay never.
-        if header.type == .probe { session.setAddress(address, of: path) }
+        if header.type == .probe { session.probeHeard(on: path, from: address, sequence: header.sequence) }
         session.lastReceive = now
         session.paths[path].recordReceive(bytes: frame.count, now: now)
         if header.type == .probe {
@@ -91,12 +94,13 @@ extension ServerEngine {
     /// copies from the slower paths cost no AEAD work. `nil`: open the frame (always for an
     /// unknown session, which has no window yet, and for another tag, which R16 answers).
     private func dropUnopened(
-        _ header: FrameHeader, session: ServerSession<Address>?, path: Int, bytes: Int, now: Timestamp
+        _ header: FrameHeader, session: ServerSession<Address>?, path: Int, from address: Address, bytes: Int,
+        now: Timestamp
     ) -> Inbound? {
         guard let session, header.serverTag == session.serverTag else { return nil }
         switch session.receiveWindow.peek(header.sequence) {
         case .fresh: return nil
-        case .duplicate: return duplicate(header, session: session, path: path, bytes: bytes, now: now)
+        case .duplicate: return duplicate(header, session: session, path: path, from: address, bytes: bytes, now: now)
         case .tooOld: return drop(.tooOld)
         }
     }
@@ -121,8 +125,10 @@ extension ServerEngine {
     /// hint. It counts in the path's statistics and in the mirror's copies (R21), and never
     /// moves a reply address, restarts the idle timer or draws a reply (R18).
     private func duplicate(
-        _ header: FrameHeader, session: ServerSession<Address>, path: Int, bytes: Int, now: Timestamp
+        _ header: FrameHeader, session: ServerSession<Address>, path: Int, from address: Address, bytes: Int,
+        now: Timestamp
     ) -> Inbound {
+        if header.type == .probe { session.probeCopyHeard(on: path, from: address, sequence: header.sequence) }
         session.paths[path].recordReceive(bytes: bytes, now: now)
         session.paths[path].duplicatesReceived &+= 1
         if header.type == .upstreamData { session.mirror.recordData(path: path, fresh: false, now: now) }

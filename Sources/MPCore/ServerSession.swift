@@ -43,6 +43,7 @@ public final class ServerSession<Address: Hashable> {
         self.pathAddresses = Array(repeating: nil, count: Defaults.maximumPaths)
         self.paths = Array(repeating: PathStatistics(), count: Defaults.maximumPaths)
         self.lastAcceptance = Array(repeating: nil, count: Defaults.maximumPaths)
+        self.addressCandidates = Array(repeating: nil, count: Defaults.maximumPaths)
         self.upstream = upstream
         self.downstream = keyring.downstream(sessionID: sessionID, serverTag: serverTag)
     }
@@ -55,10 +56,57 @@ public final class ServerSession<Address: Hashable> {
     public private(set) var heardPaths = PathSet()
 
     /// Records that `path` was heard from `address` by a fresh authentic frame: replies on
-    /// that path go there from now on (NAT rebinding is followed).
+    /// that path go there from now on.
     func setAddress(_ address: Address, of path: Int) {
         pathAddresses[path] = address
         heardPaths.insert(path: path)
+        addressCandidates[path] = nil
+    }
+
+    /// A new source address for a path, seen on fresh probes, not yet followed (R18b).
+    struct AddressCandidate {
+        var address: Address
+        /// The sequence number of its last fresh probe: a copy of it from the path's current
+        /// address shows that address still carries the path.
+        var sequence: UInt64
+        var probes: Int
+    }
+
+    /// Per path: a source address that sent fresh probes while the path has another.
+    var addressCandidates: [AddressCandidate?]
+
+    /// Fresh probes from a new address a path's replies follow it after (R18b): a NAT
+    /// rebinding is followed at the second probe, while a sender that copies the path's
+    /// probes and races them to mpserver is undone by every real copy that follows.
+    static var probesToMove: Int { 2 }
+
+    /// Receiver rule R18 and R18b for a fresh authentic probe on `path` from `address`: a
+    /// path with no address, or this one, takes it at once; another address must send
+    /// ``probesToMove`` fresh probes with no copy of them coming from the current address.
+    func probeHeard(on path: Int, from address: Address, sequence: UInt64) {
+        guard let current = pathAddresses[path], current != address else {
+            setAddress(address, of: path)
+            return
+        }
+        var candidate =
+            addressCandidates[path].flatMap { $0.address == address ? $0 : nil }
+            ?? AddressCandidate(address: address, sequence: sequence, probes: 0)
+        candidate.sequence = sequence
+        candidate.probes += 1
+        if candidate.probes >= Self.probesToMove {
+            setAddress(address, of: path)
+        } else {
+            addressCandidates[path] = candidate
+        }
+    }
+
+    /// R18b: a copy of probe `sequence` on `path` from `address`, which the window already
+    /// holds. From the path's current address, it undoes a candidate that raced it there.
+    func probeCopyHeard(on path: Int, from address: Address, sequence: UInt64) {
+        guard let candidate = addressCandidates[path], candidate.sequence == sequence,
+            pathAddresses[path] == address
+        else { return }
+        addressCandidates[path] = nil
     }
 
     /// The paths a reply framed at `now` goes out on, each to its address in

@@ -56,6 +56,30 @@ struct HostileMiddleTests {
         #expect(session?.pathAddresses[1] == tunnel.bridgeAddress(1))
     }
 
+    @Test("a sender that copies path 1's probes and races them to mpserver never takes the path")
+    func racingCopier() {
+        let tunnel = TunnelHarness(paths: 2, keyring: Self.keyring)
+        tunnel.establish()
+        // From now on every probe of path 1 reaches mpserver first from the copier's address,
+        // then from the bridge.
+        tunnel.upstreamTamper[1] = { frame in
+            if frame[FrameLayout.typeOffset] == FrameType.probe.rawValue { tunnel.deliverUpstream(frame, from: 6_666) }
+            return true
+        }
+        tunnel.advance(.seconds(10))
+        let session = tunnel.server.sessions[tunnel.client.sessionID]
+        #expect(session?.pathAddresses[1] == tunnel.bridgeAddress(1))
+        // A path whose bridge address really changed (NAT rebinding) follows at the second probe.
+        tunnel.upstreamTamper[1] = { frame in
+            tunnel.deliverUpstream(frame, from: 7_777)
+            return false
+        }
+        tunnel.advance(.seconds(1))
+        #expect(session?.pathAddresses[1] == tunnel.bridgeAddress(1))
+        tunnel.advance(.seconds(1))
+        #expect(session?.pathAddresses[1] == 7_777)
+    }
+
     @Test("keyless: one frame with sequence number 2^64-1 does not wedge either direction")
     func keylessJump() {
         let tunnel = TunnelHarness(paths: 2)
