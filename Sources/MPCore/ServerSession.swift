@@ -44,6 +44,8 @@ public final class ServerSession<Address: Hashable> {
         self.paths = Array(repeating: PathStatistics(), count: Defaults.maximumPaths)
         self.lastAcceptance = Array(repeating: nil, count: Defaults.maximumPaths)
         self.addressCandidates = Array(repeating: nil, count: Defaults.maximumPaths)
+        self.previousAddresses = Array(repeating: nil, count: Defaults.maximumPaths)
+        self.latestProbes = Array(repeating: 0, count: Defaults.maximumPaths)
         self.upstream = upstream
         self.downstream = keyring.downstream(sessionID: sessionID, serverTag: serverTag)
     }
@@ -58,6 +60,7 @@ public final class ServerSession<Address: Hashable> {
     /// Records that `path` was heard from `address` by a fresh authentic frame: replies on
     /// that path go there from now on.
     func setAddress(_ address: Address, of path: Int) {
+        if let current = pathAddresses[path], current != address { previousAddresses[path] = current }
         pathAddresses[path] = address
         heardPaths.insert(path: path)
         addressCandidates[path] = nil
@@ -74,6 +77,10 @@ public final class ServerSession<Address: Hashable> {
 
     /// Per path: a source address that sent fresh probes while the path has another.
     var addressCandidates: [AddressCandidate?]
+    /// Per path: the address the path had before its last move (R18b).
+    var previousAddresses: [Address?]
+    /// Per path: the sequence number of its latest fresh probe; zero before any.
+    var latestProbes: [UInt64]
 
     /// Fresh probes from a new address a path's replies follow it after (R18b): a NAT
     /// rebinding is followed at the second probe, while a sender that copies the path's
@@ -84,6 +91,7 @@ public final class ServerSession<Address: Hashable> {
     /// path with no address, or this one, takes it at once; another address must send
     /// ``probesToMove`` fresh probes with no copy of them coming from the current address.
     func probeHeard(on path: Int, from address: Address, sequence: UInt64) {
+        latestProbes[path] = sequence
         guard let current = pathAddresses[path], current != address else {
             setAddress(address, of: path)
             return
@@ -101,12 +109,18 @@ public final class ServerSession<Address: Hashable> {
     }
 
     /// R18b: a copy of probe `sequence` on `path` from `address`, which the window already
-    /// holds. From the path's current address, it undoes a candidate that raced it there.
+    /// holds. From the path's current address, it undoes a candidate that raced it there;
+    /// a copy of the path's latest probe from the address it had before its last move
+    /// moves it back: that address still carries the path, so the move was a race won
+    /// while its probes were late or lost.
     func probeCopyHeard(on path: Int, from address: Address, sequence: UInt64) {
-        guard let candidate = addressCandidates[path], candidate.sequence == sequence,
-            pathAddresses[path] == address
-        else { return }
-        addressCandidates[path] = nil
+        if let candidate = addressCandidates[path], candidate.sequence == sequence, pathAddresses[path] == address {
+            addressCandidates[path] = nil
+        } else if previousAddresses[path] == address, latestProbes[path] == sequence {
+            previousAddresses[path] = nil
+            pathAddresses[path] = address
+            addressCandidates[path] = nil
+        }
     }
 
     /// The paths a reply framed at `now` goes out on, each to its address in

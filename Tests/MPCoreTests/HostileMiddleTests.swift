@@ -69,6 +69,21 @@ struct HostileMiddleTests {
         tunnel.advance(.seconds(10))
         let session = tunnel.server.sessions[tunnel.client.sessionID]
         #expect(session?.pathAddresses[1] == tunnel.bridgeAddress(1))
+        // The bridge's copies of two probes in a row are lost: the copier takes the path,
+        // and gives it back with the next copy of the latest probe from the bridge.
+        var lost = 0
+        tunnel.upstreamTamper[1] = { frame in
+            guard frame[FrameLayout.typeOffset] == FrameType.probe.rawValue else { return true }
+            tunnel.deliverUpstream(frame, from: 6_666)
+            lost += 1
+            return lost > 2
+        }
+        tunnel.advance(.seconds(2))
+        #expect(session?.pathAddresses[1] == 6_666)
+        tunnel.advance(.seconds(1))
+        #expect(session?.pathAddresses[1] == tunnel.bridgeAddress(1))
+        tunnel.advance(.seconds(5))
+        #expect(session?.pathAddresses[1] == tunnel.bridgeAddress(1))
         // A path whose bridge address really changed (NAT rebinding) follows at the second probe.
         tunnel.upstreamTamper[1] = { frame in
             tunnel.deliverUpstream(frame, from: 7_777)

@@ -159,3 +159,32 @@ public func productsDirectory() -> String {
     components.removeLast()
     return components.joined(separator: "/")
 }
+
+/// Why release binaries for a test that judges a rate cannot be used.
+public struct ReleaseBuildMissing: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The directory of the release build of mpclient, mpserver and mplab, beside the debug
+/// products (`.build/<triple>/release`), for the tests that judge a rate or a CPU share:
+/// a debug build is several times slower and would judge the compiler, not the design.
+/// - Throws: ``ReleaseBuildMissing`` when a binary is missing or older than its debug build
+///   (the code changed since `swift build -c release`): such a test fails, never skips.
+public func releaseProductsDirectory() throws -> String {
+    let debug = productsDirectory()
+    var components = debug.split(separator: "/", omittingEmptySubsequences: false)
+    components.removeLast()
+    let release = (components + ["release"]).joined(separator: "/")
+    for product in ["mpclient", "mpserver", "mplab"] {
+        var releaseStatus = stat()
+        var debugStatus = stat()
+        guard stat("\(release)/\(product)", &releaseStatus) == 0 else {
+            throw ReleaseBuildMissing(description: "no \(release)/\(product): run `swift build -c release` first")
+        }
+        if stat("\(debug)/\(product)", &debugStatus) == 0, releaseStatus.st_mtim.tv_sec < debugStatus.st_mtim.tv_sec {
+            throw ReleaseBuildMissing(
+                description: "\(release)/\(product) is older than its debug build: run `swift build -c release`")
+        }
+    }
+    return release
+}

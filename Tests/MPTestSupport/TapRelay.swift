@@ -6,6 +6,7 @@
 // object goes away.
 import Foundation
 import Glibc
+import MPCore
 import MPRuntime
 import Synchronization
 
@@ -62,6 +63,25 @@ public final class TapRelay {
         }
     }
 
+    /// Turns the tap hostile (attack tests): with `rewritingPathIDs`, each upstream frame's
+    /// path id is set to 0, 1, ..., `rewritingPathIDs` − 1 in turn; with `droppingDownstream`,
+    /// nothing mpserver sends is forwarded to mpclient.
+    public func setHostile(rewritingPathIDs: Int = 0, droppingDownstream: Bool = false) {
+        worker.state.withLock {
+            $0.rewrittenPathIDs = rewritingPathIDs
+            $0.dropsDownstream = droppingDownstream
+        }
+    }
+
+    /// Sends a copy of every upstream frame, before forwarding it, from ``copierSocket`` to
+    /// `target` (an off-path sender that reads the path and races its frames); nil stops.
+    public func copyUpstream(to target: SocketAddress?) {
+        worker.state.withLock { $0.copyTarget = target }
+    }
+
+    /// The off-path sender's own socket: what mpserver sends it arrives here.
+    public var copierSocket: UDPSocket { worker.copierSocket }
+
     /// Records frames (true, the start state) or only forwards them.
     public func setRecording(_ recording: Bool) {
         worker.state.withLock { $0.isRecording = recording }
@@ -103,6 +123,13 @@ struct TapState {
     var client: SocketAddress?
     /// Client addresses whose frames are dropped both ways (``TapRelay/blockCurrentClient()``).
     var blocked: Set<SocketAddress> = []
+    /// Hostile: path ids written in turn into upstream frames (0: none), the next one, and
+    /// whether downstream frames are dropped (``TapRelay/setHostile(rewritingPathIDs:droppingDownstream:)``).
+    var rewrittenPathIDs = 0
+    var nextPathID = 0
+    var dropsDownstream = false
+    /// Hostile: where each upstream frame is copied first (``TapRelay/copyUpstream(to:)``).
+    var copyTarget: SocketAddress?
 }
 
 /// The tap's sockets and its poll loop. Sendable by hand: the sockets are only read
@@ -111,6 +138,8 @@ struct TapState {
 final class TapWorker: @unchecked Sendable {
     let listenSocket: UDPSocket
     let upstreamSocket: UDPSocket
+    /// Sends the copies of ``TapRelay/copyUpstream(to:)``; the test reads it.
+    let copierSocket: UDPSocket
     let listenAddress: SocketAddress
     let upstreamAddress: SocketAddress
     let recordLimit: Int
@@ -122,7 +151,10 @@ final class TapWorker: @unchecked Sendable {
         listenSocket = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
         upstreamSocket = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
         try upstreamSocket.connect(to: target)
-        for socket in [listenSocket, upstreamSocket] { socket.setBufferSizes(receive: 8 << 20, send: 8 << 20) }
+        copierSocket = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
+        for socket in [listenSocket, upstreamSocket, copierSocket] {
+            socket.setBufferSizes(receive: 8 << 20, send: 8 << 20)
+        }
         listenAddress = try listenSocket.localAddress
         upstreamAddress = try upstreamSocket.localAddress
         self.recordLimit = recordLimit
@@ -158,10 +190,25 @@ final class TapWorker: @unchecked Sendable {
             }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<length])
             guard let client = record(direction, bytes, sender: sender) else { continue }
+            guard tamper(direction, UnsafeMutableRawBufferPointer(rebasing: buffer[..<length])) else { continue }
             switch direction {
             case .up: _ = upstreamSocket.send(bytes)
             case .down: _ = listenSocket.send(bytes, to: client)
             }
+        }
+    }
+
+    /// The hostile tap's hand on a frame it forwards: copies it, rewrites its path id, or
+    /// returns false to drop it.
+    private func tamper(_ direction: TapRelay.Direction, _ frame: UnsafeMutableRawBufferPointer) -> Bool {
+        state.withLock { shared in
+            if direction == .down { return !shared.dropsDownstream }
+            if let target = shared.copyTarget { _ = copierSocket.send(UnsafeRawBufferPointer(frame), to: target) }
+            if shared.rewrittenPathIDs > 0, frame.count > 3 {
+                frame[FrameLayout.pathIDOffset] = UInt8(shared.nextPathID)
+                shared.nextPathID = (shared.nextPathID + 1) % shared.rewrittenPathIDs
+            }
+            return true
         }
     }
 

@@ -29,15 +29,17 @@ public final class TunnelLab {
     var statusSockets: [Int32: String] = [:]
     private var counter = 0
 
-    /// A keyless lab.
-    public init() {
+    /// A keyless lab running the binaries in `products` (by default the build of the tests).
+    public init(products: String = productsDirectory()) {
         directory = makeTemporaryDirectory()
-        products = productsDirectory()
+        self.products = products
     }
 
-    /// A lab whose daemons share one fresh key when `keyed` is true.
-    public convenience init(keyed: Bool) throws {
-        self.init()
+    /// A lab whose daemons share one fresh key when `keyed` is true, running the binaries in
+    /// `products` (by default the build of the tests; ``releaseProductsDirectory()`` where a
+    /// test judges a rate).
+    public convenience init(keyed: Bool, products: String = productsDirectory()) throws {
+        self.init(products: products)
         if keyed { keyFile = try makeKeyFile(named: "key") }
     }
 
