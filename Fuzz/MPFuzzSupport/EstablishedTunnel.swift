@@ -112,7 +112,7 @@ final class EstablishedTunnel {
                 try? FrameHeader.decode(UnsafeRawBufferPointer(rebasing: $0[..<length]))
             }
             fuzzCheck(header?.type.isDownstream == true, "reply that does not decode as mpserver's")
-        case .dropped: break
+        case .consumed, .dropped: break
         }
     }
 }

@@ -86,6 +86,7 @@ enum SealedFrameForgery {
             switch received.verdict {
             case .deliver(let payload, _, _): return .delivered(Array(received.frame[payload]))
             case .reply: return .answered
+            case .consumed: return .consumed
             case .dropped: return nil
             }
         case .downstreamData, .probeEcho, .acceptance:

@@ -39,9 +39,23 @@ extension ClientSession {
         case .tooOld: return drop(.tooOld)
         }
         heard(path: path, bytes: frame.count, now: now)
-        return header.type == .probeEcho
-            ? echo(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
-            : deliver(header, body: body, in: UnsafeRawBufferPointer(frame), now: now)
+        switch header.type {
+        case .probeEcho: return echo(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
+        case .serverReport: return report(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), now: now)
+        default: return deliver(header, body: body, in: UnsafeRawBufferPointer(frame), now: now)
+        }
+    }
+
+    /// mpserver's receiver report: a path whose count grew delivers upstream, so it is
+    /// heard from (H4b: a lossy path that carries the session's frames stays up, whatever
+    /// its probes lose), and its loss is the share of what this side sent that did not arrive.
+    private func report(_ header: FrameHeader, body: UnsafeRawBufferPointer, now: Timestamp) -> Inbound {
+        skipInReorder(header.sequence, now: now)
+        PathReport.forEachEntry(in: body) { path, received in
+            guard paths.indices.contains(path), paths[path].recordReport(received: received) else { return }
+            health[path].recordHeard(now: now)
+        }
+        return .consumed
     }
 
     /// Receiver rule R7b, before R8: for a frame of the current tag, a sequence number the

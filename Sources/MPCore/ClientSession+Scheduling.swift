@@ -33,8 +33,7 @@ extension ClientSession {
     public func pathsFor(now: Timestamp) -> PathSet {
         let usable = usablePaths(now: now)
         guard !usable.isEmpty else { return .first(paths.count) }
-        let primaries = usable.subtracting(backupPaths)
-        let candidates = primaries.isEmpty || allQuiet(primaries, now: now) ? usable : primaries
+        let candidates = candidates(among: usable, now: now)
         guard mode == .balance, candidates.count > 1 else { return candidates }
         let health = self.health
         let floor = Defaults.balanceRoundTripFloor
@@ -43,6 +42,20 @@ extension ClientSession {
             return (1 - (health[path].loss ?? 0)) / roundTrip.seconds
         }
         return picked.map(PathSet.init(path:)) ?? candidates
+    }
+
+    /// The candidates of ``pathsFor(now:)`` before balance mode picks one: the paths a
+    /// receiver report goes on (H4b), so that a backup path idle behind a live primary
+    /// carries no reports either.
+    public func candidatePaths(now: Timestamp) -> PathSet {
+        let usable = usablePaths(now: now)
+        return usable.isEmpty ? .first(paths.count) : candidates(among: usable, now: now)
+    }
+
+    /// The usable primaries, or every usable path when there is none or all are quiet.
+    private func candidates(among usable: PathSet, now: Timestamp) -> PathSet {
+        let primaries = usable.subtracting(backupPaths)
+        return primaries.isEmpty || allQuiet(primaries, now: now) ? usable : primaries
     }
 
     /// The paths that are up and not silent past their limit at `now`.

@@ -71,6 +71,9 @@ public final class ClientSession<Address: Hashable> {
     /// acceptance must answer a later frame, so a replayed one cannot roll the tag back.
     var acceptedAtSequence: UInt64 = 0
     var held: [HeldPayload] = []
+    /// When the last receiver report went out, and the frames received by then.
+    var lastReportSent: Timestamp?
+    var receivedAtLastReport = 0
     /// The key (or none) the session's frames are sealed with.
     public let keyring: Keyring
     let upstream: FrameProtection
@@ -144,6 +147,25 @@ public final class ClientSession<Address: Hashable> {
         var writer = ByteWriter(frame, offset: FrameLayout.headerSize)
         writer.write(now.nanoseconds)
         return seal(.probe, flowID: 0, bodyLength: FrameLayout.probeBodySize, pathID: UInt8(path), in: frame)
+    }
+
+    /// Writes a receiver report (``PathReport``: what arrived on each path) into `frame` if
+    /// one is due at `now` and returns its length (send it on every path); `nil` when none
+    /// is due: every ``Defaults/reportInterval`` while frames of the session arrive.
+    /// `frame` must hold ``FrameLayout/maximumOverhead`` + 288 bytes.
+    public func report(now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> Int? {
+        guard isAccepted, now - (lastReportSent ?? Timestamp(nanoseconds: 0)) >= Defaults.reportInterval else {
+            return nil
+        }
+        var received = 0
+        for path in paths.indices { received &+= paths[path].framesReceived }
+        guard received != receivedAtLastReport,
+            frame.count >= FrameLayout.maximumOverhead + Defaults.maximumPaths * FrameLayout.reportEntrySize
+        else { return nil }
+        lastReportSent = now
+        receivedAtLastReport = received
+        let bodyLength = PathReport.write(paths, into: frame)
+        return seal(.clientReport, flowID: 0, bodyLength: bodyLength, in: frame)
     }
 
     /// Forgets flows idle for `flowIdleTimeout` and held payloads older than

@@ -24,6 +24,10 @@ public enum Defaults {
     /// Sessions one mpserver keeps; past this the session idle the longest is dropped first.
     /// 4,096 sessions cost about 4 MB (mostly the 2 KB dedup window each).
     public static let maximumSessions = 4_096
+    /// How often each side sends a receiver report (``PathReport``) while frames of the
+    /// session arrive: four times a probe interval, so that a lossy path that delivers is
+    /// heard from several times before its probes could take it down (H4).
+    public static let reportInterval = TimeSpan.milliseconds(250)
     /// Frames of unknown sessions (with a key: whose session id passed its check) that
     /// mpserver opens per second, for at most this many new sessions a second: each costs a
     /// key derivation and an AEAD open (about 15 µs), so a flood costs at most 3% of a core

@@ -51,6 +51,7 @@ extension FrameHeader {
         case .upstreamData, .downstreamData: flowID != 0
         case .probe, .probeEcho: flowID == 0 && bodyLength == FrameLayout.probeBodySize
         case .acceptance: flowID == 0 && bodyLength == FrameLayout.acceptanceBodySize
+        case .clientReport, .serverReport: flowID == 0 && PathReport.isValidBodyLength(bodyLength)
         }
     }
 

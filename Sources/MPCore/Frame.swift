@@ -23,6 +23,9 @@ public enum FrameLayout {
     public static let probeBodySize = 8
     /// Body of an acceptance: the client sequence number it answers.
     public static let acceptanceBodySize = 8
+    /// One entry of a receiver report's body: a path id (1 byte) and the frames of the
+    /// session received on it so far (8 bytes).
+    public static let reportEntrySize = 9
 }
 
 /// What a frame carries. The high bit is set on frames that mpserver sends, so that a frame
@@ -32,12 +35,16 @@ public enum FrameType: UInt8, Sendable {
     case upstreamData = 0x01
     /// mpclient → mpserver: a probe on one path; the body is the client's timestamp.
     case probe = 0x02
+    /// mpclient → mpserver: what mpclient received on each path (``PathReport``).
+    case clientReport = 0x03
     /// mpserver → mpclient: one payload of one flow.
     case downstreamData = 0x81
     /// mpserver → mpclient: the echo of a probe, on the path it came on.
     case probeEcho = 0x82
     /// mpserver → mpclient: mpserver knows this session under a new server tag.
     case acceptance = 0x83
+    /// mpserver → mpclient: what mpserver received on each path (``PathReport``).
+    case serverReport = 0x84
 
     /// True for the types that mpserver sends.
     public var isDownstream: Bool { rawValue & 0x80 != 0 }

@@ -19,8 +19,42 @@ public struct PathStatistics: Hashable, Sendable {
     public var framesSent = 0
     public var bytesSent = 0
 
+    /// Frames this side sent on the path that the other side's last receiver report
+    /// (``PathReport``) says arrived; zero before any report.
+    public var framesReportedReceived = 0
+    /// The share of the frames this side sent on the path that did not arrive, over the
+    /// last window of at least ``PathStatistics/lossWindowFrames`` frames sent, from the
+    /// other side's reports; `nil` before a window closed. Data and probes alike: a path's
+    /// loss seen by the traffic it carries, not only by its probes.
+    public var reportedLoss: Double?
+    /// Frames sent and reported received when the current loss window opened; `nil` sent
+    /// before the first report.
+    var lossWindowSent: Int?
+    var lossWindowReceived = 0
+    /// 500 frames: half a second of traffic at 1,000 datagrams/s, and enough that the
+    /// frames in flight when a report leaves (a round trip's worth) change little.
+    public static let lossWindowFrames = 500
+
     /// A path never heard from.
     public init() {}
+
+    /// Takes a receiver report that `received` of this side's frames arrived on the path;
+    /// returns true when that is more than the last report said (the path delivers). An
+    /// older report (a late copy) changes nothing.
+    mutating func recordReport(received: Int) -> Bool {
+        guard received > framesReportedReceived else { return false }
+        framesReportedReceived = received
+        guard let windowSent = lossWindowSent else {
+            (lossWindowSent, lossWindowReceived) = (framesSent, received)
+            return true
+        }
+        let sent = framesSent - windowSent
+        if sent >= Self.lossWindowFrames {
+            reportedLoss = max(0, 1 - Double(received - lossWindowReceived) / Double(sent))
+            (lossWindowSent, lossWindowReceived) = (framesSent, received)
+        }
+        return true
+    }
 
     /// Counts one frame of `bytes` bytes sent on the path.
     public mutating func recordSend(bytes: Int) {

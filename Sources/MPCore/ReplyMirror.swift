@@ -56,16 +56,23 @@ public struct ReplyMirror: Hashable, Sendable {
     /// The paths a reply framed at `now` goes on, among `heard` (the paths with a reply
     /// address).
     public mutating func replyPaths(heard: PathSet, now: Timestamp) -> PathSet {
-        roll(now: now)
-        var recent = PathSet()
-        for path in heard.members where pathCopies[path] + previousPathCopies[path] > 0 { recent.insert(path: path) }
-        if recent.isEmpty { recent = lastDataPaths.intersection(heard) }
-        if recent.isEmpty { return heard }
+        let recent = dataPaths(heard: heard, now: now)
         guard isBalanced, recent.count > 1 else { return recent }
         let current = pathCopies
         let previous = previousPathCopies
         let picked = balancer.pick(from: recent) { Double(current[$0] + previous[$0]) }
         return picked.map(PathSet.init(path:)) ?? recent
+    }
+
+    /// The data paths among `heard` at `now` (R21): those that carried upstream data in
+    /// this epoch or the previous one; else those of the last epoch with data; else `heard`.
+    /// Every one of them, whatever the mode: receiver reports go on all.
+    public mutating func dataPaths(heard: PathSet, now: Timestamp) -> PathSet {
+        roll(now: now)
+        var recent = PathSet()
+        for path in heard.members where pathCopies[path] + previousPathCopies[path] > 0 { recent.insert(path: path) }
+        if recent.isEmpty { recent = lastDataPaths.intersection(heard) }
+        return recent.isEmpty ? heard : recent
     }
 
     private mutating func roll(now: Timestamp) {

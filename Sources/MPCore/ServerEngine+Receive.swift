@@ -75,10 +75,16 @@ extension ServerEngine {
         }
         // Only a fresh authentic probe moves a path (R18): its seal covers the path id, so a
         // bridge that rewrites the path id of the copies it carries cannot steer another path's
-        // replies to itself; NAT rebinding is followed within a probe interval, a replay never.
+        // replies to itself; a replay never moves a path, a new address only as R18b says.
         if header.type == .probe { session.probeHeard(on: path, from: address, sequence: header.sequence) }
         session.lastReceive = now
         session.paths[path].recordReceive(bytes: frame.count, now: now)
+        if header.type == .clientReport {
+            PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { path, received in
+                _ = session.paths[path].recordReport(received: received)
+            }
+            return .consumed
+        }
         if header.type == .probe {
             return echo(
                 UnsafeRawBufferPointer(rebasing: frame[body]), session: session, path: path, to: address, into: reply)

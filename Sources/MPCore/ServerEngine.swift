@@ -13,6 +13,8 @@ public final class ServerEngine<Address: Hashable> {
         case deliver(payload: Range<Int>, session: ServerSession<Address>, flowID: UInt32)
         /// Send the first `length` bytes of the reply buffer back to `address` (the frame's sender).
         case reply(length: Int, to: Address)
+        /// A frame for mpserver itself (a receiver report), taken.
+        case consumed
         /// Nothing to do (counted).
         case dropped(DropReason)
     }
@@ -53,6 +55,27 @@ public final class ServerEngine<Address: Hashable> {
             return nil
         }
         return session.seal(.downstreamData, flowID: flowID, bodyLength: payloadLength, in: frame)
+    }
+
+    /// Writes a receiver report for `session` (``PathReport``: what arrived on each path id)
+    /// into `frame` if one is due at `now` and returns its length (send it to every address
+    /// in `session.pathAddresses`, after setting the path id); `nil` when none is due: every
+    /// ``Defaults/reportInterval`` while frames of the session arrive. `frame` must hold
+    /// ``FrameLayout/maximumOverhead`` + 288 bytes.
+    public func report(for session: ServerSession<Address>, now: Timestamp, into frame: UnsafeMutableRawBufferPointer)
+        -> Int?
+    {
+        guard now - (session.lastReportSent ?? Timestamp(nanoseconds: 0)) >= Defaults.reportInterval else { return nil }
+        var received = 0
+        for path in session.heardPaths.members { received &+= session.paths[path].framesReceived }
+        guard received != session.receivedAtLastReport,
+            frame.count >= FrameLayout.maximumOverhead + Defaults.maximumPaths * FrameLayout.reportEntrySize
+        else { return nil }
+        session.lastReportSent = now
+        session.receivedAtLastReport = received
+        let bodyLength = PathReport.write(session.paths, into: frame)
+        guard bodyLength > 0 else { return nil }
+        return session.seal(.serverReport, flowID: 0, bodyLength: bodyLength, in: frame)
     }
 
     /// Forgets sessions with no fresh authentic frame for `timeout`; calls `onExpired` with

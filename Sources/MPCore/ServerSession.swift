@@ -21,6 +21,9 @@ public final class ServerSession<Address: Hashable> {
     public internal(set) var mirror = ReplyMirror()
 
     var receiveWindow = ReplayWindow()
+    /// When the last receiver report went out, and the frames received by then.
+    var lastReportSent: Timestamp?
+    var receivedAtLastReport = 0
     /// Keyless only: holds back a frame far ahead of the window until a second confirms it.
     var jumpConfirmation = JumpConfirmation()
     /// The sequence number of the frame that created the session: a frame stamped with
@@ -135,6 +138,12 @@ public final class ServerSession<Address: Hashable> {
     func isNearAcceptanceReference(_ sequence: UInt64) -> Bool {
         let reference = max(receiveWindow.highest, acceptanceReference)
         return max(sequence, reference) - min(sequence, reference) <= ReplayWindow.size
+    }
+
+    /// The paths a receiver report framed at `now` goes out on: every data path (R21), in
+    /// either mode, so a backup path that carries no data gets no reports either.
+    public func reportPaths(now: Timestamp) -> PathSet {
+        mirror.dataPaths(heard: heardPaths, now: now)
     }
 
     /// Counts a frame of `bytes` bytes that the runtime sent on `path`.

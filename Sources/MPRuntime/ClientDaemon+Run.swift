@@ -208,6 +208,14 @@ extension ClientDaemon {
         let now = MonotonicClock.now()
         logHealthChanges(session.updateHealth(now: now), now: now)
         sendDueProbes(now: now)
+        if let length = session.report(now: now, into: outbound.bytes) {
+            // On every candidate path, whatever the mode: each is heard from by it.
+            let frame = outbound.prefix(length)
+            for index in session.candidatePaths(now: now).members where index < paths.count {
+                FrameHeader.setPathID(UInt8(index), in: frame)
+                send(frame, on: paths[index])
+            }
+        }
         session.expire(now: now)
         checkReplies(now: now)
         recoverSilentPaths(now: now)

@@ -20,7 +20,11 @@ extension ServerDaemon {
         listenWatcher.start()
         let timer = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: true) { [unowned self] in tick() }
         timer.start()
-        watchers = [listenWatcher, timer]
+        let reports = TimerWatcher(loop: loop, interval: Defaults.reportInterval, repeating: true) { [unowned self] in
+            sendReports()
+        }
+        reports.start()
+        watchers = [listenWatcher, timer, reports]
         watchers.append(contentsOf: signalWatchers(loop: loop, logger: logger) { [unowned self] in logStatistics() })
     }
 
@@ -64,8 +68,28 @@ extension ServerDaemon {
             if listenSocket.send(UnsafeRawBufferPointer(reply.prefix(replyLength)), to: address) != .sent {
                 counters.pathSendFailures += 1
             }
+        case .consumed: break
         case .dropped(let reason):
             dropLog.record(reason, firstByte: frame.isEmpty ? nil : frame[0], source: source, now: now)
+        }
+    }
+
+    /// Sends each session's receiver report that is due (every ``Defaults/reportInterval``
+    /// while its frames arrive) on every data path (R21): mpclient learns which paths
+    /// deliver, whatever their probes lose.
+    func sendReports() {
+        let now = MonotonicClock.now()
+        for session in engine.sessions.values {
+            guard let length = engine.report(for: session, now: now, into: reply.bytes) else { continue }
+            for path in session.reportPaths(now: now).members {
+                guard let address = session.pathAddresses[path] else { continue }
+                FrameHeader.setPathID(UInt8(path), in: reply.bytes)
+                if listenSocket.send(UnsafeRawBufferPointer(reply.prefix(length)), to: address) == .sent {
+                    session.recordSend(path: path, bytes: length)
+                } else {
+                    counters.pathSendFailures += 1
+                }
+            }
         }
     }
 

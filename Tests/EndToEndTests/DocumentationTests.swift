@@ -124,6 +124,7 @@ struct DocumentationTests {
         ("flowIdleTimeout", seconds(Defaults.flowIdleTimeout)),
         ("acceptanceInterval", "\(grouped(Defaults.acceptanceInterval.nanoseconds / 1_000_000)) ms"),
         ("replySilenceWarning", seconds(Defaults.replySilenceWarning)),
+        ("reportInterval", "\(grouped(Defaults.reportInterval.nanoseconds / 1_000_000)) ms"),
         ("warningInterval", seconds(Defaults.warningInterval)),
         ("ReplayWindow.size", "\(grouped(ReplayWindow.size)) sequence numbers"),
     ]

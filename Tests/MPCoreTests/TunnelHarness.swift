@@ -75,7 +75,25 @@ final class TunnelHarness {
     func tick() -> PathHealthChanges {
         let changes = client.updateHealth(now: now)
         sendDueProbes()
+        sendDueReports()
         return changes
+    }
+
+    /// Sends the receiver reports due now, each side's on every path, as the runtimes do.
+    func sendDueReports() {
+        if let length = buffer.withUnsafeMutableBytes({ client.report(now: now, into: $0) }) {
+            sendUpstream(Array(buffer[..<length]), paths: Array(client.candidatePaths(now: now).members))
+        }
+        for session in server.sessions.values {
+            guard let length = buffer.withUnsafeMutableBytes({ server.report(for: session, now: now, into: $0) })
+            else { continue }
+            for path in session.reportPaths(now: now).members {
+                var frame = Array(buffer[..<length])
+                frame[FrameLayout.pathIDOffset] = UInt8(path)
+                guard let address = session.pathAddresses[path], let bridge = bridgePath(address) else { continue }
+                if !lost(on: bridge) { deliverDownstream(frame, path: bridge) }
+            }
+        }
     }
 
     /// Sends the probes due now: every probe interval, and on every path after an acceptance.
@@ -139,6 +157,7 @@ final class TunnelHarness {
             var copy = frame
             copy[FrameLayout.pathIDOffset] = UInt8(path)
             capturedUpstream.append(copy)
+            client.recordSend(path: path, bytes: copy.count)
             if let tamper = upstreamTamper[path], !tamper(&copy) { continue }
             if !lost(on: path) { deliverUpstream(copy, from: bridgeAddress(path)) }
         }
@@ -159,7 +178,7 @@ final class TunnelHarness {
             let frame = Array(reply[..<length])
             capturedDownstream.append(frame)
             if let path = bridgePath(to), !lost(on: path) { deliverDownstream(frame, path: path) }
-        case .dropped: break
+        case .consumed, .dropped: break
         }
     }
 

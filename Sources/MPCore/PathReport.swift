@@ -1,0 +1,39 @@
+/// A receiver report: what one side received on each path, so that the other side, which
+/// only knows what it sent, can tell a path that delivers from one that does not (types
+/// ``FrameType/clientReport`` and ``FrameType/serverReport``).
+///
+/// Body: 1 to 32 entries of ``FrameLayout/reportEntrySize`` (9) bytes, each a path id and
+/// the frames of the session received on that path so far (cumulative, counting the copies
+/// dropped as duplicates). Sealed once and sent on every path like data: the first copy
+/// counts, the others are duplicates. A path id is as reported by the frames' hint, so a
+/// hostile bridge can skew the counts of the paths it names; a report never moves a reply
+/// address or delivers anything.
+public enum PathReport {
+    /// True for a body of 1 to ``Defaults/maximumPaths`` whole entries.
+    static func isValidBodyLength(_ length: Int) -> Bool {
+        length > 0 && length % FrameLayout.reportEntrySize == 0
+            && length / FrameLayout.reportEntrySize <= Defaults.maximumPaths
+    }
+
+    /// Writes the entries of `statistics` with frames received (at most 32) at the body
+    /// offset of `frame`, which must hold a full body; returns the body's length, zero when
+    /// no path has received anything.
+    static func write(_ statistics: [PathStatistics], into frame: UnsafeMutableRawBufferPointer) -> Int {
+        var writer = ByteWriter(frame, offset: FrameLayout.headerSize)
+        for path in statistics.indices.prefix(Defaults.maximumPaths) where statistics[path].framesReceived > 0 {
+            writer.write(UInt8(path))
+            writer.write(UInt64(statistics[path].framesReceived))
+        }
+        return writer.offset - FrameLayout.headerSize
+    }
+
+    /// Calls `body` with each entry of a report body whose length R6b checked: a path id
+    /// below ``Defaults/maximumPaths`` and its count (others are skipped).
+    static func forEachEntry(in bytes: UnsafeRawBufferPointer, _ body: (Int, Int) -> Void) {
+        var cursor = ByteCursor(bytes)
+        while let path: UInt8 = cursor.read(), let count: UInt64 = cursor.read() {
+            guard Int(path) < Defaults.maximumPaths, count <= UInt64(Int.max) else { continue }
+            body(Int(path), Int(count))
+        }
+    }
+}

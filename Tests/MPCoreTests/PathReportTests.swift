@@ -1,0 +1,100 @@
+import Testing
+@testable import MPCore
+
+/// Receiver reports (``PathReport``): each side learns what arrived on each path, so a lossy
+/// path that delivers stays up and shows its data loss.
+@Suite("Receiver reports")
+struct PathReportTests {
+    @Test("an upload over three paths losing 20% each way: no path goes down, 0.8% lost")
+    func lossyUpload() {
+        let tunnel = TunnelHarness(paths: 3, loss: 0.2, seed: 17)
+        tunnel.establish()
+        #expect(tunnel.client.isAccepted)
+        var wentDown = PathSet()
+        for millisecond in 0..<20_000 {
+            tunnel.now = tunnel.now + .milliseconds(1)
+            tunnel.send([UInt8(truncatingIfNeeded: millisecond), UInt8(truncatingIfNeeded: millisecond >> 8)])
+            if millisecond % 100 == 0 { wentDown.formUnion(tunnel.tick().wentDown) }
+        }
+        let delivered = Double(tunnel.toTarget.count) / 20_000
+        #expect(wentDown.isEmpty, "paths \(wentDown.members) went down")
+        #expect(delivered > 0.988, "delivered \(delivered)")
+        // mpclient knows each path's upstream loss from mpserver's reports.
+        for path in 0..<3 {
+            let loss = tunnel.client.paths[path].reportedLoss ?? -1
+            #expect(loss > 0.15 && loss < 0.25, "path \(path): reported loss \(loss)")
+        }
+    }
+
+    @Test("a path that delivers upstream but nothing comes back on it stays up, heard through the others' reports")
+    func upstreamOnlyPath() {
+        let tunnel = TunnelHarness(paths: 3, seed: 3)
+        tunnel.establish()
+        tunnel.downstreamBlackholes = [2]
+        var wentDown = PathSet()
+        for millisecond in 0..<10_000 {
+            tunnel.now = tunnel.now + .milliseconds(1)
+            tunnel.send([UInt8(truncatingIfNeeded: millisecond)])
+            if millisecond % 100 == 0 { wentDown.formUnion(tunnel.tick().wentDown) }
+        }
+        #expect(wentDown.isEmpty, "paths \(wentDown.members) went down")
+        // Blackholed, path 2 is down the moment mpserver stops reporting it (a dead upload).
+        tunnel.upstreamTamper[2] = { _ in false }
+        tunnel.advance(.seconds(5), step: .milliseconds(100))
+        #expect(!tunnel.client.upPaths.contains(path: 2))
+    }
+
+    @Test("a path that stops delivering either way is down within the silence limit and a report interval")
+    func deadPathGoesDown() {
+        let tunnel = TunnelHarness(paths: 3, seed: 5)
+        tunnel.establish()
+        func stream(for span: TimeSpan) -> PathSet {
+            var wentDown = PathSet()
+            let end = tunnel.now + span
+            var index = 0
+            while tunnel.now < end {
+                tunnel.now = tunnel.now + .milliseconds(1)
+                index += 1
+                tunnel.send([UInt8(truncatingIfNeeded: index)])
+                if index % 100 == 0 { wentDown.formUnion(tunnel.tick().wentDown) }
+                if !wentDown.isEmpty { return wentDown }
+            }
+            return wentDown
+        }
+        #expect(stream(for: .seconds(3)).isEmpty)
+        tunnel.lossRates[1] = 1
+        let killed = tunnel.now
+        let wentDown = stream(for: .seconds(5))
+        let after = tunnel.now - killed
+        #expect(wentDown == PathSet(path: 1))
+        #expect(after <= .milliseconds(2_900), "\(after)")  // silence limit 2.5 s, a report interval, a tick
+    }
+
+    @Test("a report body round-trips; a count that does not grow changes nothing")
+    func coding() {
+        var statistics = Array(repeating: PathStatistics(), count: 3)
+        statistics[0].framesReceived = 7
+        statistics[2].framesReceived = 1 << 40
+        var frame = [UInt8](repeating: 0, count: FrameLayout.headerSize + 300)
+        let length = frame.withUnsafeMutableBytes { PathReport.write(statistics, into: $0) }
+        #expect(length == 2 * FrameLayout.reportEntrySize)
+        #expect(PathReport.isValidBodyLength(length))
+        #expect(!PathReport.isValidBodyLength(0) && !PathReport.isValidBodyLength(10))
+        #expect(!PathReport.isValidBodyLength(33 * FrameLayout.reportEntrySize))
+        var entries: [[Int]] = []
+        frame.withUnsafeBytes {
+            PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: $0[FrameLayout.headerSize...].prefix(length)))
+            {
+                entries.append([$0, $1])
+            }
+        }
+        #expect(entries == [[0, 7], [2, 1 << 40]])
+        var path = PathStatistics()
+        path.framesSent = 1_000
+        var grew = [path.recordReport(received: 10), path.recordReport(received: 10), path.recordReport(received: 9)]
+        path.framesSent = 2_000
+        grew.append(path.recordReport(received: 910))
+        #expect(grew == [true, false, false, true])
+        #expect(abs((path.reportedLoss ?? 0) - 0.1) < 1e-9)
+    }
+}
