@@ -27,9 +27,10 @@ final class DemoRun {
         let serverPort = try DemoWorkspace.freeLoopbackPort()
         self.serverPort = serverPort
         relays = try drops.enumerated().map { index, drop in
+            let link = RelayLinkSettings(dropProbability: drop)
             let settings = RelaySettings(
-                listen: .loopbackIPv4(port: 0), target: .loopbackIPv4(port: serverPort), dropProbability: drop,
-                delay: TimeSpan(nanoseconds: 0), seed: UInt64(index + 1), idleTimeoutSeconds: 60)
+                listen: .loopbackIPv4(port: 0), target: .loopbackIPv4(port: serverPort), up: link, down: link,
+                seed: UInt64(index + 1), idleTimeoutSeconds: 60)
             return try Relay(settings: settings, lab: lab)
         }
         clientAddress = .loopbackIPv4(port: try DemoWorkspace.freeLoopbackPort())
@@ -74,7 +75,7 @@ final class DemoRun {
         try checkOutcome()
         let paths = zip(relays, relaysBefore).map { relay, before in
             DemoReport.Path(
-                relay: relay.listenAddress, drop: relay.settings.dropProbability,
+                relay: relay.listenAddress, drop: relay.settings.up.dropProbability,
                 up: relay.up - before.0, down: relay.down - before.1)
         }
         return DemoReport(

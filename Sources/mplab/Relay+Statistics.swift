@@ -38,7 +38,9 @@ extension Relay {
     /// its time since the last call: the relay was not scheduled in time (a busy machine).
     /// Called every second and at stop.
     func reportLateness() {
-        let queues = [delayQueue?.takeLateness(), upLink?.takeLateness(), downLink?.takeLateness()]
+        let queues = [
+            upDelay?.takeLateness(), downDelay?.takeLateness(), upLink?.takeLateness(), downLink?.takeLateness(),
+        ]
         let late = queues.compactMap { $0 }.max() ?? TimeSpan(nanoseconds: 0)
         maximumLateness = max(maximumLateness, late)
         if late >= Self.lateReportThreshold { onLate?(late) }

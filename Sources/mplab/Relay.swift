@@ -33,15 +33,25 @@ final class RelayMapping {
     }
 }
 
+/// What one direction of the relay does to its datagrams, in this order: drop, rate, delay.
+struct RelayLinkSettings {
+    /// Probability of dropping each datagram (0 to 1).
+    var dropProbability: Double = 0
+    /// Fixed delay added to every datagram (one way).
+    var delay = TimeSpan(nanoseconds: 0)
+    /// Datagrams per second; 0 is unlimited.
+    var rate = 0
+}
+
 struct RelaySettings {
     var listen: SocketAddress
     var target: SocketAddress
-    var dropProbability: Double
-    var delay: TimeSpan
+    /// Client to upstream.
+    var up: RelayLinkSettings
+    /// Upstream to client.
+    var down: RelayLinkSettings
     var seed: UInt64
     var idleTimeoutSeconds: UInt64
-    /// Datagrams per second per direction; 0 is unlimited.
-    var rate = 0
 }
 
 final class Relay {
@@ -76,7 +86,9 @@ final class Relay {
     private let upstreamBatch: SendBatch
     private var pendingUpstream: RelayMapping?
     private let downstreamBatch: SendBatch
-    private(set) var delayQueue: RelayDelayQueue?
+    /// One queue per direction, since the two delays may differ and each queue is a FIFO.
+    private(set) var upDelay: RelayDelayQueue?
+    private(set) var downDelay: RelayDelayQueue?
     private(set) var upLink: RelayRateLimiter?
     private(set) var downLink: RelayRateLimiter?
     private var listenWatcher: IOWatcher?
@@ -97,20 +109,25 @@ final class Relay {
         listenAddress = try listenSocket.localAddress
         upstreamBatch = SendBatch(capacity: Self.sendCapacity, family: settings.target.family)
         downstreamBatch = SendBatch(capacity: Self.sendCapacity, family: listenSocket.family)
-        upDrops = DropDecider(probability: settings.dropProbability, seed: settings.seed)
+        upDrops = DropDecider(probability: settings.up.dropProbability, seed: settings.seed)
         // A different stream for replies, so the two directions drop independently.
         var seeds = SplitMix64(seed: settings.seed)
-        downDrops = DropDecider(probability: settings.dropProbability, seed: seeds.next())
-        if settings.delay.nanoseconds > 0 {
-            delayQueue = RelayDelayQueue(loop: lab.loop) { [unowned self] in deliver($0, client: $1, bytes: $2) }
-        }
-        if settings.rate > 0 {
-            upLink = RelayRateLimiter(loop: lab.loop, rate: settings.rate) { [unowned self] in
-                propagate($0, client: $1, bytes: $2)
-            }
-            downLink = RelayRateLimiter(loop: lab.loop, rate: settings.rate) { [unowned self] in
-                propagate($0, client: $1, bytes: $2)
-            }
+        downDrops = DropDecider(probability: settings.down.dropProbability, seed: seeds.next())
+        upDelay = makeDelayQueue(settings.up)
+        downDelay = makeDelayQueue(settings.down)
+        upLink = makeLink(settings.up)
+        downLink = makeLink(settings.down)
+    }
+
+    private func makeDelayQueue(_ link: RelayLinkSettings) -> RelayDelayQueue? {
+        guard link.delay.nanoseconds > 0 else { return nil }
+        return RelayDelayQueue(loop: lab.loop) { [unowned self] in deliver($0, client: $1, bytes: $2) }
+    }
+
+    private func makeLink(_ link: RelayLinkSettings) -> RelayRateLimiter? {
+        guard link.rate > 0 else { return nil }
+        return RelayRateLimiter(loop: lab.loop, rate: link.rate) { [unowned self] in
+            propagate($0, client: $1, bytes: $2)
         }
     }
 
@@ -227,7 +244,7 @@ final class Relay {
     /// batch for its destination (``queue``).
     private func forward(_ direction: RelayDirection, client: SocketAddress, bytes: UnsafeRawBufferPointer) {
         guard let link = direction == .up ? upLink : downLink else {
-            if delayQueue == nil {
+            if (direction == .up ? upDelay : downDelay) == nil {
                 queue(direction, client: client, bytes: bytes)
             } else {
                 propagate(direction, client: client, bytes: bytes)
@@ -244,12 +261,13 @@ final class Relay {
 
     /// Sends now, or after the fixed delay when there is one.
     private func propagate(_ direction: RelayDirection, client: SocketAddress, bytes: UnsafeRawBufferPointer) {
+        let (delayQueue, delay) = direction == .up ? (upDelay, settings.up.delay) : (downDelay, settings.down.delay)
         guard let delayQueue else {
             deliver(direction, client: client, bytes: bytes)
             return
         }
         let now = MonotonicClock.now()
-        if !delayQueue.push(direction, client: client, bytes: bytes, due: now + settings.delay, now: now) {
+        if !delayQueue.push(direction, client: client, bytes: bytes, due: now + delay, now: now) {
             count(direction, sent: false)
         }
     }

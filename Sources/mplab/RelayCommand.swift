@@ -24,6 +24,10 @@ struct RelayCommand: ParsableCommand {
             time a relay loses when a busy machine deschedules it. Order per datagram: --drop, \
             then the rate limit, then --delay-ms (serialization, then propagation).
 
+            --drop, --delay-ms and --rate apply to both directions; --up-drop, --up-delay-ms and \
+            --up-rate (client to upstream) and --down-drop, --down-delay-ms and --down-rate \
+            (upstream to client) set one direction instead, for asymmetric links.
+
             When held datagrams (--delay-ms, --rate) leave more than 10 ms after their time, \
             because a busy machine did not run the relay in time, it prints `relay late: ...' \
             once a second with the worst lateness: the path was that much slower than asked.
@@ -49,6 +53,25 @@ struct RelayCommand: ParsableCommand {
     @Option(help: "Datagrams per second per direction, forwarded at that fixed rate (0: unlimited).")
     var rate = 0
 
+    @Option(name: .customLong("up-drop"), help: "--drop for client to upstream only.", transform: parseProbability)
+    var upDrop: Double?
+
+    @Option(
+        name: .customLong("down-drop"), help: "--drop for upstream to client only.", transform: parseProbability)
+    var downDrop: Double?
+
+    @Option(name: .customLong("up-delay-ms"), help: "--delay-ms for client to upstream only.")
+    var upDelayMilliseconds: Int?
+
+    @Option(name: .customLong("down-delay-ms"), help: "--delay-ms for upstream to client only.")
+    var downDelayMilliseconds: Int?
+
+    @Option(name: .customLong("up-rate"), help: "--rate for client to upstream only.")
+    var upRate: Int?
+
+    @Option(name: .customLong("down-rate"), help: "--rate for upstream to client only.")
+    var downRate: Int?
+
     @Option(help: "Seed of the drop generator.")
     var seed: UInt64 = 1
 
@@ -65,17 +88,31 @@ struct RelayCommand: ParsableCommand {
 
     func validate() throws {
         // 10 s: far past any path a tunnel would keep; the delay queue holds 16 MB.
-        try check(delayMilliseconds, in: 0...10_000, flag: "--delay-ms")
+        let delays = [
+            ("--delay-ms", delayMilliseconds), ("--up-delay-ms", upDelayMilliseconds),
+            ("--down-delay-ms", downDelayMilliseconds),
+        ]
+        for (flag, value) in delays { try value.map { try check($0, in: 0...10_000, flag: flag) } }
         try check(idleTimeout, in: 1...86_400, flag: "--idle-timeout")
         // A million per second: past what one relay loop forwards on loopback anyway.
-        try check(rate, in: 0...1_000_000, flag: "--rate")
+        for (flag, value) in [("--rate", rate), ("--up-rate", upRate), ("--down-rate", downRate)] {
+            try value.map { try check($0, in: 0...1_000_000, flag: flag) }
+        }
+    }
+
+    /// One direction's settings: its own flags where given, else the shared ones.
+    private func link(drop: Double?, delayMilliseconds: Int?, rate: Int?) -> RelayLinkSettings {
+        RelayLinkSettings(
+            dropProbability: drop ?? self.drop,
+            delay: .milliseconds(UInt64(delayMilliseconds ?? self.delayMilliseconds)), rate: rate ?? self.rate)
     }
 
     func run() throws {
         let lab = try LabLoop()
+        let up = link(drop: upDrop, delayMilliseconds: upDelayMilliseconds, rate: upRate)
+        let down = link(drop: downDrop, delayMilliseconds: downDelayMilliseconds, rate: downRate)
         let settings = RelaySettings(
-            listen: listen, target: to, dropProbability: drop, delay: .milliseconds(UInt64(delayMilliseconds)),
-            seed: seed, idleTimeoutSeconds: UInt64(idleTimeout), rate: rate)
+            listen: listen, target: to, up: up, down: down, seed: seed, idleTimeoutSeconds: UInt64(idleTimeout))
         let relay: Relay
         do {
             relay = try Relay(settings: settings, lab: lab)
@@ -87,8 +124,9 @@ struct RelayCommand: ParsableCommand {
             emit("relay late: held datagrams left up to \(late.nanoseconds / 1_000_000) ms after their time")
         }
         relay.start()
-        let limit = rate > 0 ? ", rate \(rate)/s" : ""
-        emit("relay listening on \(relay.listenAddress), forwarding to \(to), drop \(drop), seed \(seed)\(limit)")
+        emit(
+            "relay listening on \(relay.listenAddress), forwarding to \(to), \(describe(up: up, down: down)), seed \(seed)"
+        )
         lab.run(for: duration)
         relay.stop()
         writeStatistics(relay)
@@ -103,4 +141,16 @@ struct RelayCommand: ParsableCommand {
             warn("mplab relay: \(error)")
         }
     }
+}
+
+/// `drop 0.2' when both directions are alike, `up drop 0.2; down drop 0.1, delay 30 ms' when not.
+private func describe(up: RelayLinkSettings, down: RelayLinkSettings) -> String {
+    func text(_ link: RelayLinkSettings) -> String {
+        var parts = ["drop \(link.dropProbability)"]
+        if link.delay.nanoseconds > 0 { parts.append("delay \(link.delay.nanoseconds / 1_000_000) ms") }
+        if link.rate > 0 { parts.append("rate \(link.rate)/s") }
+        return parts.joined(separator: ", ")
+    }
+    let (upText, downText) = (text(up), text(down))
+    return upText == downText ? upText : "up \(upText); down \(downText)"
 }

@@ -62,6 +62,8 @@ struct LabToolTests {
             (["relay", "--listen", "nowhere", "--to", "127.0.0.1:2000"], "`nowhere'"),
             (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:70000"], "`70000'"),
             (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--drop", "1.5"], "`1.5'"),
+            (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--down-drop", "2"], "`2'"),
+            (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--up-delay-ms", "20000"], "`20000'"),
             (["load", "--to", "127.0.0.1:3000", "--size", "70000"], "`70000'"),
             (["demo", "--drop", "0.1,x"], "`x'"),
         ])
@@ -131,6 +133,53 @@ struct LabToolTests {
             return statistics.map { $0.up.received == report.sent && $0.down.received == $0.up.forwarded } ?? false
         }
         return (report, try #require(statistics))
+    }
+
+    @Test("a relay with --up-drop 0.2 --down-delay-ms 40 drops only on the way up and delays only on the way down")
+    func asymmetricRelay() throws {
+        // 2,000 datagrams: 20% dropped up (the seeded generator; a few points either way is
+        // chance), none down; every echo waits 40 ms on the way down and none on the way up.
+        func passes(_ trial: (report: LoadResult, counters: RelayStatistics, relayLog: String)) -> Bool {
+            let (report, counters) = (trial.report, trial.counters)
+            let upLoss = Double(counters.up.dropped) / Double(max(counters.up.received, 1))
+            return upLoss > 0.15 && upLoss < 0.25 && counters.down.dropped == 0
+                && counters.down.received == counters.up.forwarded && report.received == counters.down.forwarded
+                && (report.rttMicroseconds?.p50 ?? 0) >= 40_000
+        }
+        let trial = try retryingAfterAHostPause(
+            "relay --up-drop 0.2 --down-delay-ms 40", asymmetricTrial, passes: passes,
+            sawAPause: { $0.relayLog.contains("relay late") })
+        let (report, counters) = (trial.report, trial.counters)
+        #expect(trial.relayLog.contains("up drop 0.2; down drop 0.0, delay 40 ms"), "\(trial.relayLog)")
+        #expect(counters.up.received == report.sent, "\(counters)")
+        #expect(counters.up.received == counters.up.forwarded + counters.up.dropped, "\(counters)")
+        let upLoss = Double(counters.up.dropped) / Double(max(counters.up.received, 1))
+        #expect(upLoss > 0.15 && upLoss < 0.25, "\(counters)")
+        #expect(counters.down.dropped == 0, "\(counters)")
+        #expect(counters.down.received == counters.up.forwarded, "\(counters)")
+        #expect(report.received == counters.down.forwarded, "\(report)")
+        let roundTrip = try #require(report.rttMicroseconds)
+        #expect(roundTrip.p50 >= 40_000, "\(report)")
+    }
+
+    /// 2,000 datagrams in 2 s through a new relay that drops 20% up and delays 40 ms down.
+    private func asymmetricTrial() throws -> (report: LoadResult, counters: RelayStatistics, relayLog: String) {
+        let echoPort = freeUDPPort()
+        let relayPort = freeUDPPort()
+        let statsFile = "\(lab.directory)/relay-\(relayPort).json"
+        try startListening(["echo", "--listen", "127.0.0.1:\(echoPort)"])
+        let relay = try startListening([
+            "relay", "--listen", "127.0.0.1:\(relayPort)", "--to", "127.0.0.1:\(echoPort)", "--up-drop", "0.2",
+            "--down-delay-ms", "40", "--stats-file", statsFile,
+        ])
+        let report = try load(["--to", "127.0.0.1:\(relayPort)", "--rate", "1000", "--duration", "2"])
+        var statistics: RelayStatistics?
+        _ = waitUntil(timeout: .seconds(3)) {
+            statistics = (try? Data(contentsOf: URL(fileURLWithPath: statsFile)))
+                .flatMap { try? JSONDecoder().decode(RelayStatistics.self, from: $0) }
+            return statistics.map { $0.up.received == report.sent && $0.down.forwarded == report.received } ?? false
+        }
+        return (report, try #require(statistics), relay.log)
     }
 
     @Test("a relay with --rate 200 forwards about 200 datagrams a second and drops the rest at its queue's tail")

@@ -14,6 +14,7 @@ struct LoadResult: Decodable {
     var rttMicroseconds: RoundTrips?
 
     struct RoundTrips: Decodable {
+        var p50: Int
         var max: Int
     }
 
