@@ -15,6 +15,8 @@
 # Addresses are those of the namespaces it makes (10.77/16, 10.78/16, 10.9.0/24), never the
 # host's. Run with --help for the flags; Configs/README.md describes the cases and columns.
 set -uo pipefail
+# ip and modprobe live in sbin, which a test runner's or sudo's PATH may leave out.
+PATH="$PATH:/usr/sbin:/sbin"
 
 readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
@@ -149,11 +151,14 @@ expand() {
     for value in "${values[@]}"; do is_number "$value" || die "$flag: \`$value' is not a number"; done
     echo "${values[*]}"
 }
-read -r -a UP_DELAY <<<"$(expand "${UP_DELAYS:-$DELAYS}" --up-delays)" || exit 1
-read -r -a DOWN_DELAY <<<"$(expand "${DOWN_DELAYS:-$DELAYS}" --down-delays)" || exit 1
-read -r -a UP_LOSS_LIST <<<"$(expand "${UP_LOSS:-$LOSS}" --up-loss)" || exit 1
-read -r -a DOWN_LOSS_LIST <<<"$(expand "${DOWN_LOSS:-$LOSS}" --down-loss)" || exit 1
-[ "${#UP_DELAY[@]}" -eq "$PATHS" ] && [ "${#UP_LOSS_LIST[@]}" -eq "$PATHS" ] || exit 1
+# per_path OWN SHARED FLAG: OWN (the --up/--down flag) if given, else SHARED, one value per path.
+per_path() {
+    if [ -n "$1" ]; then expand "$1" "--$3"; else expand "$2" "--${3#*-}"; fi
+}
+list=$(per_path "$UP_DELAYS" "$DELAYS" up-delays) || exit 1; read -r -a UP_DELAY <<<"$list"
+list=$(per_path "$DOWN_DELAYS" "$DELAYS" down-delays) || exit 1; read -r -a DOWN_DELAY <<<"$list"
+list=$(per_path "$UP_LOSS" "$LOSS" up-loss) || exit 1; read -r -a UP_LOSS_LIST <<<"$list"
+list=$(per_path "$DOWN_LOSS" "$LOSS" down-loss) || exit 1; read -r -a DOWN_LOSS_LIST <<<"$list"
 for value in "${UP_DELAY[@]}" "${DOWN_DELAY[@]}"; do is_uint "$value" || die "delays are whole ms: \`$value'"; done
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it makes network namespaces)"
@@ -443,10 +448,23 @@ measure() {
 
 
 
+# iperf SECONDS OUTPUT ARGUMENTS...: iperf3 -c 10.9.0.1 -J; once more, 2 s later, when it
+# failed: over a lossy path its setup can be lost (a UDP test then waits until `timeout'),
+# and the server may still be serving the test before.
+iperf() {
+    local seconds="$1" output="$2"
+    shift 2
+    measure "$seconds" "$output" iperf3 -c 10.9.0.1 --connect-timeout 5000 -J "$@"
+    if jq -e '.error != null' "$output" >/dev/null 2>&1 || ! jq -e . "$output" >/dev/null 2>&1; then
+        note "iperf3 $*: $(jq -r '.error // "no report"' "$output" 2>/dev/null | head -1); once more"
+        sleep 2
+        measure "$seconds" "$output" iperf3 -c 10.9.0.1 --connect-timeout 5000 -J "$@"
+    fi
+}
+
 # tcp CC [-R]: runs iperf3; tcp_result CC [-R]: Mbit/s received, or null.
 tcp() {
-    measure $(( TCP_SECONDS + 20 )) "$LOGS/tcp-$1$2.json" \
-        iperf3 -c 10.9.0.1 -t "$TCP_SECONDS" -C "$1" $2 --connect-timeout 5000 -J
+    iperf $(( TCP_SECONDS + 20 )) "$LOGS/tcp-$1$2.json" -t "$TCP_SECONDS" -C "$1" $2
 }
 tcp_result() {
     jq -r '(.end.sum_received.bits_per_second // empty) / 1e6 | . * 10 | round / 10' "$LOGS/tcp-$1$2.json" \
@@ -455,8 +473,7 @@ tcp_result() {
 
 # udp [-R]; udp_result [-R]: {"lossPercent":..,"lost":..,"packets":..} or null.
 udp() {
-    measure $(( UDP_SECONDS + 20 )) "$LOGS/udp$1.json" \
-        iperf3 -c 10.9.0.1 -u -b "$UDP_RATE" -l "$UDP_LENGTH" -t "$UDP_SECONDS" $1 --connect-timeout 5000 -J
+    iperf $(( UDP_SECONDS + 20 )) "$LOGS/udp$1.json" -u -b "$UDP_RATE" -l "$UDP_LENGTH" -t "$UDP_SECONDS" $1
 }
 udp_result() {
     jq -c '.end.sum | select(.packets != null)
@@ -522,11 +539,16 @@ run_case() {
     [ "$name" != reference ] && path_down=$(grep -c "path down" "$LOGS/mpclient.log")
     relay_json=$(for k in $(seq "$([ "$name" = reference ] && echo 1 || echo "$PATHS")"); do relay_result "$k"; done \
         | paste -sd, -)
+    # What iperf3 said when it failed (at high loss its TCP control connection can time out).
+    local errors
+    errors=$(for f in "$LOGS"/tcp-*.json "$LOGS"/udp*.json; do
+        [ -f "$f" ] && jq -c --arg test "$(basename "$f" .json)" 'select(.error != null) | "\($test): \(.error)"' "$f" 2>/dev/null
+    done | paste -sd, -)
     local under2
     under2=$(printf '%s\n' "${handshakes[@]}" | awk '$1 != "null" && $1 < 2 { n++ } END { print n + 0 }')
-    printf '{"case":"%s","handshakeSeconds":[%s],"handshakesUnder2s":%d,"tcpMbps":%s,"ping":%s,"udp":%s,"pathDownEvents":%s,"relays":[%s]}\n' \
+    printf '{"case":"%s","handshakeSeconds":[%s],"handshakesUnder2s":%d,"tcpMbps":%s,"ping":%s,"udp":%s,"pathDownEvents":%s,"relays":[%s],"errors":[%s]}\n' \
         "$name" "$(IFS=,; echo "${handshakes[*]}")" "$under2" "$tcp_json" "$ping_json" "$udp_json" "$path_down" \
-        "$relay_json" >>"$RESULTS"
+        "$relay_json" "$errors" >>"$RESULTS"
 }
 
 # ---- the table ------------------------------------------------------------------------------
@@ -548,7 +570,8 @@ print_table() {   # print_table FILE_OF_CASE_JSON_LINES
                (.udp.up | if . == null then "-" else (.lossPercent | tostring) + "% of " + (.packets | tostring) end),
                (.udp.down | if . == null then "-" else (.lossPercent | tostring) + "% of " + (.packets | tostring) end),
                (.pathDownEvents | f)]
-            | join(" | ") | "| " + . + " |")' "$1"
+            | join(" | ") | "| " + . + " |"),
+          (.[] | .case as $case | .errors[]? | "\($case): \(.)")' "$1"
 }
 
 # ---- main -----------------------------------------------------------------------------------
