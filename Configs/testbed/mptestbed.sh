@@ -527,6 +527,13 @@ run_case() {
     fi
     if wants ping && [ "$up" != null ]; then note "case $name: ping"; ping_test; fi
     if wants udp && [ "$up" != null ]; then note "case $name: udp up, down"; udp ""; udp -R; fi
+    if [ "$name" != reference ]; then
+        # Per-path counters of both daemons, kept with the logs (--keep).
+        timeout 5 ip netns exec "$NS_CLIENT" "$BIN_DIR/mpclient" --status "$LOGS/mpclient.conf" \
+            >"$LOGS/mpclient-status.txt" 2>&1
+        timeout 5 ip netns exec "$NS_SERVER" "$BIN_DIR/mpserver" --status --status-socket "$WORK/mpserver.sock" \
+            >"$LOGS/mpserver-status.txt" 2>&1
+    fi
     # The relays print their counters as they exit.
     stop_case
     local tcp_json="{}" ping_json=null udp_json=null path_down=null relay_json parts=()
