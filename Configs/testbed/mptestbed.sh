@@ -584,10 +584,12 @@ print_table() {   # print_table FILE_OF_CASE_JSON_LINES
 # ---- main -----------------------------------------------------------------------------------
 case_count=$(tr , '\n' <<<"$CASES" | grep -c .)
 if [ "$TIMEOUT" -eq 0 ]; then
-    per_case=$(( HANDSHAKES * (HANDSHAKE_TIMEOUT + 15) + 30 ))
-    wants tcp && per_case=$(( per_case + 2 * $(tr , '\n' <<<"$CONGESTION" | grep -c .) * (TCP_SECONDS + 5) ))
-    wants ping && per_case=$(( per_case + PING_SECONDS + 5 ))
-    wants udp && per_case=$(( per_case + 2 * (UDP_SECONDS + 5) ))
+    # Each step's own bound: a start, then every iperf3 run twice to its `timeout' (a failed
+    # run goes once more). Only a hang past all of them meets the watchdog.
+    per_case=$(( HANDSHAKES * (HANDSHAKE_TIMEOUT + 25) + 30 ))
+    wants tcp && per_case=$(( per_case + 2 * $(tr , '\n' <<<"$CONGESTION" | grep -c .) * 2 * (TCP_SECONDS + 22) ))
+    wants ping && per_case=$(( per_case + PING_SECONDS + 10 ))
+    wants udp && per_case=$(( per_case + 2 * 2 * (UDP_SECONDS + 22) ))
     TIMEOUT=$(( case_count * per_case + 60 ))
 fi
 (
