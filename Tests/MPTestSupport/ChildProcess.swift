@@ -1,6 +1,7 @@
 // Child processes for end-to-end tests: the built mpclient and mpserver, socat bridges and
 // mplab relays. Each is started with posix_spawn, its standard error goes to a log file,
 // and it is stopped by PID (SIGTERM, then SIGKILL) when the test ends or the object goes.
+import Foundation
 import Glibc
 import MPRuntime
 
@@ -168,23 +169,36 @@ public struct ReleaseBuildMissing: Error, CustomStringConvertible {
 /// The directory of the release build of mpclient, mpserver and mplab, beside the debug
 /// products (`.build/<triple>/release`), for the tests that judge a rate or a CPU share:
 /// a debug build is several times slower and would judge the compiler, not the design.
-/// - Throws: ``ReleaseBuildMissing`` when a binary is missing or older than its debug build
-///   (the code changed since `swift build -c release`): such a test fails, never skips.
+/// - Throws: ``ReleaseBuildMissing`` when a binary is missing or older than a file under
+///   `Sources/` (the code changed since `swift build -c release`): such a test fails,
+///   never skips.
 public func releaseProductsDirectory() throws -> String {
-    let debug = productsDirectory()
-    var components = debug.split(separator: "/", omittingEmptySubsequences: false)
+    var components = productsDirectory().split(separator: "/", omittingEmptySubsequences: false)
     components.removeLast()
     let release = (components + ["release"]).joined(separator: "/")
+    // The package's root: the products directory is <root>/.build/<triple>/<configuration>.
+    let root = components.dropLast(2).joined(separator: "/")
+    let newestSource = newestModification(under: "\(root)/Sources")
     for product in ["mpclient", "mpserver", "mplab"] {
-        var releaseStatus = stat()
-        var debugStatus = stat()
-        guard stat("\(release)/\(product)", &releaseStatus) == 0 else {
+        var status = stat()
+        guard stat("\(release)/\(product)", &status) == 0 else {
             throw ReleaseBuildMissing(description: "no \(release)/\(product): run `swift build -c release` first")
         }
-        if stat("\(debug)/\(product)", &debugStatus) == 0, releaseStatus.st_mtim.tv_sec < debugStatus.st_mtim.tv_sec {
+        if status.st_mtim.tv_sec < newestSource {
             throw ReleaseBuildMissing(
-                description: "\(release)/\(product) is older than its debug build: run `swift build -c release`")
+                description: "\(release)/\(product) is older than the sources: run `swift build -c release`")
         }
     }
     return release
+}
+
+/// The latest modification time (seconds) of a file under `directory`; 0 when none.
+func newestModification(under directory: String) -> Int {
+    guard let files = FileManager.default.enumerator(atPath: directory) else { return 0 }
+    var newest = 0
+    for case let file as String in files {
+        var status = stat()
+        if stat("\(directory)/\(file)", &status) == 0 { newest = max(newest, status.st_mtim.tv_sec) }
+    }
+    return newest
 }
