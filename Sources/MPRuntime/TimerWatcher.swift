@@ -28,6 +28,9 @@ public final class TimerWatcher {
     public func start() {
         // libev measures from its cached loop time; refresh it so the interval counts from now.
         box.loop.updateTime()
+        // A one-shot timer that fired keeps its spent countdown (libev leaves about zero
+        // there): set the interval again, or a restarted timer would fire at once.
+        if !box.isActive { mp_ev_timer_set(box.watcher, interval.seconds, repeating ? interval.seconds : 0) }
         box.start()
     }
 
@@ -39,7 +42,8 @@ public final class TimerWatcher {
     public func reschedule(after: TimeSpan) {
         stop()
         mp_ev_timer_set(box.watcher, after.seconds, repeating ? interval.seconds : 0)
-        start()
+        box.loop.updateTime()
+        box.start()
     }
 
     /// Whether the timer is started (a one-shot timer stops itself when it fires).
