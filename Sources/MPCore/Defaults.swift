@@ -97,6 +97,27 @@ public enum Defaults {
     /// The largest `reorder-window` and `probe-interval` a config may set (60 s): larger
     /// values are typing errors (a probe interval beyond NAT timeouts loses the mapping).
     public static let maximumConfigMilliseconds = 60_000
+    /// Connections the metrics endpoint, and apart from it the control socket, serve at once;
+    /// one past this is closed unanswered. A scraper and a person at `--status` need one or
+    /// two; eight leave room for retries, and bound what slow local peers can make a daemon hold.
+    public static let maximumControlConnections = 8
+    /// A control connection is closed this long after it was accepted, whatever it is doing
+    /// (a deadline, not an idle timeout: trickling bytes never extends it). A scrape on
+    /// loopback takes milliseconds.
+    public static let controlConnectionLifetime = TimeSpan.seconds(5)
+    /// The longest metrics request read (8 KB, the usual web server header limit: a scraper
+    /// sends about 200 bytes); a longer one is answered 431 and closed.
+    public static let maximumMetricsRequestSize = 8_192
+    /// A metrics request still incomplete once its connection ran dry is being trickled
+    /// (scrapers send theirs in one piece): it is read from then on at most every 10 ms,
+    /// ``metricsTrickleReadSize`` bytes at a time, so a peer that sends a byte per segment
+    /// costs mpserver 100 small reads a second per connection instead of one per byte.
+    public static let metricsReadPause = TimeSpan.milliseconds(10)
+    /// Bytes read at a time from a trickled metrics request: 16 every 10 ms is 1.6 KB/s, so
+    /// 8 connections feed mpserver at most 12.8 KB/s of one-byte segments (the kernel spends
+    /// about 2 µs of the reader's time on each), and a request split by a tunnel still
+    /// completes within the connection's 5 s.
+    public static let metricsTrickleReadSize = 16
     /// Where mpclient's control socket is, for `mpclient --status`.
     public static let clientStatusSocket = "/run/mptunnel/mpclient.sock"
     /// Where mpserver's control socket is, for `mpserver --status`.

@@ -1,8 +1,9 @@
 // The part the control socket and the metrics endpoint share: a listening stream socket on
 // the loop whose connections are accepted (non-blocking, close-on-exec), handed to the
 // owner, and kept while they are in progress: at most `limit` at once (one past it is
-// closed unanswered), none longer than `lifetime`, so a local peer that never reads or
-// never finishes its request cannot make a daemon hold more.
+// closed unanswered), none longer than `lifetime` from its accept (a timer closes it then,
+// whether or not other connections arrive), so a local peer that never reads or never
+// finishes its request cannot make a daemon hold more, or hold it longer.
 import Glibc
 import MPCore
 
@@ -21,6 +22,8 @@ final class ConnectionListener {
     private let open: (Int32, Timestamp) -> ListenerConnection
     private var connections: [ListenerConnection] = []
     private var watcher: IOWatcher?
+    /// Fires when the oldest connection's lifetime ends.
+    private var deadline: TimerWatcher?
 
     /// Starts accepting on `loop`; `open` gets each new connection's descriptor and the time.
     init(
@@ -34,17 +37,22 @@ final class ConnectionListener {
         let watcher = IOWatcher(loop: loop, fd: fd) { [unowned self] in acceptConnections() }
         watcher.start()
         self.watcher = watcher
+        deadline = TimerWatcher(loop: loop, interval: lifetime, repeating: false) { [unowned self] in
+            dropFinishedAndExpired(now: MonotonicClock.now())
+        }
     }
 
     deinit {
         watcher?.stop()
+        deadline?.stop()
         connections.removeAll()
         _ = close(fd)
     }
 
     private func acceptConnections() {
         let now = MonotonicClock.now()
-        connections.removeAll { $0.isFinished || now - $0.startedAt > lifetime }
+        dropFinishedAndExpired(now: now)
+        defer { dropFinishedAndExpired(now: now) }
         for _ in 0..<limit {
             guard let connection = acceptNonBlocking(fd) else { return }
             guard connections.count < limit else {
@@ -53,6 +61,19 @@ final class ConnectionListener {
             }
             let kept = open(connection, now)
             if !kept.isFinished { connections.append(kept) }
+        }
+    }
+
+    /// Closes the connections that are finished or past their lifetime (releasing one closes
+    /// it), and sets the timer for the oldest of the others.
+    private func dropFinishedAndExpired(now: Timestamp) {
+        connections.removeAll { $0.isFinished || now - $0.startedAt >= lifetime }
+        // Connections are kept in the order they were accepted: the first is the oldest.
+        if let oldest = connections.first {
+            deadline?.reschedule(
+                after: TimeSpan(nanoseconds: lifetime.nanoseconds - (now - oldest.startedAt).nanoseconds))
+        } else {
+            deadline?.stop()
         }
     }
 }

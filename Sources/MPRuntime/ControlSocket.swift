@@ -1,6 +1,8 @@
 // The daemons' control socket: a Unix stream socket on the loop that answers every
 // connection with the status table and closes it (`mpclient --status`, `mpserver --status`).
-// Nothing a peer sends is read, so nothing is parsed. The socket file is the owner's only
+// Nothing a peer sends is read, so nothing is parsed. At most 8 replies are in progress, each
+// closed 5 s after its accept if the peer has not taken it (see ``ConnectionListener``), and
+// the table itself is bounded (mpserver lists its 64 busiest sessions). The socket file is the owner's only
 // (0600); a file left by a daemon that died is replaced, one a live daemon answers on is an
 // error, and anything that is not a socket is never touched.
 import Glibc
@@ -10,12 +12,6 @@ import MPCore
 /// A listening Unix stream socket that writes `render()` to each connection and closes it.
 /// Not thread-safe: use it from the event loop's thread.
 public final class ControlSocket {
-    /// Replies in progress at once; a connection past this is closed unanswered (a local
-    /// peer that never reads cannot make the daemon hold more than this many tables).
-    static let maximumReplies = 8
-    /// A reply not taken within this long is abandoned with its connection.
-    static let replyLifetime = TimeSpan.seconds(5)
-
     /// The socket file's path.
     public let path: String
     let inode: UInt
@@ -42,7 +38,8 @@ public final class ControlSocket {
         var status = stat()
         inode = lstat(path, &status) == 0 ? UInt(status.st_ino) : 0
         listener = ConnectionListener(
-            fd: listening, loop: loop, limit: Self.maximumReplies, lifetime: Self.replyLifetime
+            fd: listening, loop: loop, limit: Defaults.maximumControlConnections,
+            lifetime: Defaults.controlConnectionLifetime
         ) { connection, now in
             let reply = ControlReply(fd: connection, text: render(), now: now)
             if !reply.writeAvailable() { reply.watch(on: loop) }

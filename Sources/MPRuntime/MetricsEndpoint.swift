@@ -1,8 +1,13 @@
 // Prometheus text metrics on a loopback TCP port (`metrics-port`, `--metrics-port`): each
-// connection's request is read (at most 8 KB), answered with the daemon's counters in the
-// text exposition format, and closed. Only 127.0.0.1 is bound, so only local processes (a
-// Prometheus agent or node exporter on the same host, an SSH tunnel) can read the numbers.
-// The request is read only to find its method and path; nothing else in it is used.
+// connection's request is read, answered with the daemon's counters in the text exposition
+// format, and closed. Only 127.0.0.1 is bound, so only local processes (a Prometheus agent
+// or node exporter on the same host, an SSH tunnel) can read the numbers. The request is
+// read only to find its method and path; nothing else in it is used.
+//
+// A local peer must not be able to buy the loop's time with it: the request goes into one
+// buffer of at most 8 KB allocated with the connection, each byte is scanned once, a
+// connection that trickles its request is read at most every 10 ms, and at most 8
+// connections live at once, none longer than 5 s from its accept (see ``Defaults``).
 import Glibc
 import Logging
 import MPCore
@@ -10,12 +15,9 @@ import MPCore
 /// A listening TCP socket on 127.0.0.1 that answers `GET /metrics` (or `GET /`) with
 /// `render()`. Not thread-safe: use it from the event loop's thread.
 public final class MetricsEndpoint {
-    /// Requests in progress at once; a connection past this is closed unanswered.
-    static let maximumRequests = 8
-    /// A request not complete, or a reply not taken, within this long is abandoned.
-    static let requestLifetime = TimeSpan.seconds(5)
-    /// The longest request read; a longer one is answered 431.
-    static let maximumRequestSize = 8192
+    /// Receive buffer of each connection, in bytes (the kernel doubles it for its overhead):
+    /// 4 KB holds any scraper's request, and no more than a few segments of a trickle.
+    static let connectionReceiveBuffer = 4_096
 
     /// The bound address (with the port the kernel chose when asked for port 0).
     public let address: SocketAddress
@@ -23,13 +25,24 @@ public final class MetricsEndpoint {
 
     /// Binds 127.0.0.1:`port` and starts answering on `loop`.
     /// - Throws: ``SystemError`` naming the call that failed (`bind`: the port is taken).
-    public init(port: UInt16, loop: EventLoop, render: @escaping () -> String) throws(SystemError) {
+    /// With a `logger`, each answer is logged at debug level with its size and how long it
+    /// held the loop (rendering and the first write).
+    public init(
+        port: UInt16, loop: EventLoop, logger: Logger? = nil, render: @escaping () -> String
+    ) throws(SystemError) {
         let listening = try checkedSystemCall("socket") {
             socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         }
         do throws(SystemError) {
             var yes: Int32 = 1
             _ = setsockopt(listening, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+            // A small receive buffer, inherited by every connection (and set before listen, so
+            // the window offered in the handshake is small): a request is a few hundred bytes,
+            // and a peer that sends a byte per segment can queue only a few segments; the
+            // kernel's work on each one would otherwise fall on mpserver's thread.
+            var receiveBuffer = Int32(Self.connectionReceiveBuffer)
+            _ = setsockopt(
+                listening, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, socklen_t(MemoryLayout<Int32>.size))
             let wanted = SocketAddress.loopbackIPv4(port: port)
             _ = try checkedSystemCall("bind") { wanted.withSockAddr { bind(listening, $0, $1) } }
             _ = try checkedSystemCall("listen") { Glibc.listen(listening, 16) }
@@ -39,9 +52,10 @@ public final class MetricsEndpoint {
             throw error
         }
         listener = ConnectionListener(
-            fd: listening, loop: loop, limit: Self.maximumRequests, lifetime: Self.requestLifetime
+            fd: listening, loop: loop, limit: Defaults.maximumControlConnections,
+            lifetime: Defaults.controlConnectionLifetime
         ) { connection, now in
-            MetricsRequest(fd: connection, now: now, loop: loop, render: render)
+            MetricsRequest(fd: connection, now: now, loop: loop, logger: logger, render: render)
         }
     }
 }
@@ -52,45 +66,68 @@ final class MetricsRequest: ListenerConnection {
     let fd: Int32
     let startedAt: Timestamp
     let render: () -> String
-    private var received: [UInt8] = []
+    let logger: Logger?
+    /// The request so far: ``Defaults/maximumMetricsRequestSize`` bytes, allocated once.
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var received = 0
+    private var scanner = RequestHeadScanner()
     private var watcher: IOWatcher?
+    private var pause: TimerWatcher?
     private var reply: ControlReply?
     private let loop: EventLoop
 
-    init(fd: Int32, now: Timestamp, loop: EventLoop, render: @escaping () -> String) {
+    init(fd: Int32, now: Timestamp, loop: EventLoop, logger: Logger?, render: @escaping () -> String) {
         self.fd = fd
         self.startedAt = now
         self.loop = loop
         self.render = render
+        self.logger = logger
+        buffer = .allocate(byteCount: Defaults.maximumMetricsRequestSize, alignment: 1)
         let watcher = IOWatcher(loop: loop, fd: fd) { [unowned self] in readAvailable() }
-        watcher.start()
         self.watcher = watcher
+        // After a pause only the watcher restarts: it fires at once if bytes came meanwhile,
+        // and a peer that went quiet costs nothing more until its deadline.
+        pause = TimerWatcher(loop: loop, interval: Defaults.metricsReadPause, repeating: false) { [unowned self] in
+            self.watcher?.start()
+        }
+        watcher.start()
         readAvailable()
     }
 
     deinit {
         watcher?.stop()
+        pause?.stop()
+        buffer.deallocate()
         if reply == nil { _ = close(fd) }
     }
 
     /// True once the reply is written (or the connection was given up).
     var isFinished: Bool { reply?.isFinished ?? false }
 
+    /// Reads the request. One that is not whole after a read is being trickled (scrapers send
+    /// theirs in one piece, which one read takes whole): from then on the connection is read
+    /// ``Defaults/metricsTrickleReadSize`` bytes at a time, at most every
+    /// ``Defaults/metricsReadPause``. The kernel's work for each segment of a trickle falls on
+    /// whoever opens the window by reading, so mpserver reads it slowly.
     private func readAvailable() {
         guard reply == nil else { return }
-        var chunk = [UInt8](repeating: 0, count: 2048)
         while true {
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard received < buffer.count else {
+                respond(MetricsResponse.status(431, "Request Header Fields Too Large"))
+                return
+            }
+            let room = buffer.count - received
+            let count = recv(
+                fd, buffer.baseAddress.map { $0 + received },
+                received > 0 ? min(room, Defaults.metricsTrickleReadSize) : room, 0)
             if count > 0 {
-                received += chunk[0..<count]
-                if let response = MetricsResponse.answer(to: received, render: render) {
-                    respond(response)
-                    return
+                received += count
+                if let headLength = scanner.scan(UnsafeRawBufferPointer(rebasing: buffer[..<received])) {
+                    answer(head: UnsafeRawBufferPointer(rebasing: buffer[..<headLength]))
+                } else {
+                    pauseReading()
                 }
-                if received.count > MetricsEndpoint.maximumRequestSize {
-                    respond(MetricsResponse.status(431, "Request Header Fields Too Large"))
-                    return
-                }
+                return
             } else if count < 0 && errno == EINTR {
                 continue
             } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -103,9 +140,32 @@ final class MetricsRequest: ListenerConnection {
         }
     }
 
+    /// Answers the request; logs how long rendering and the first write held the loop, in
+    /// time (other processes may have taken the CPU meanwhile) and in the thread's CPU time.
+    private func answer(head: UnsafeRawBufferPointer) {
+        let began = MonotonicClock.now()
+        let cpuBefore = MonotonicClock.threadCPUTime()
+        let text = MetricsResponse.answer(head: head, render: render)
+        respond(text)
+        let cpu = MonotonicClock.threadCPUTime().nanoseconds &- cpuBefore.nanoseconds
+        logger?.debug(
+            "metrics request answered",
+            metadata: [
+                "bytes": "\(text.utf8.count)",
+                "held-microseconds": "\((MonotonicClock.now() - began).nanoseconds / 1_000)",
+                "cpu-microseconds": "\(cpu / 1_000)",
+            ])
+    }
+
+    private func pauseReading() {
+        watcher?.stop()
+        pause?.start()
+    }
+
     private func respond(_ text: String?) {
         watcher?.stop()
         watcher = nil
+        pause?.stop()
         let reply = ControlReply(fd: fd, text: text ?? "", now: startedAt)
         self.reply = reply
         if !reply.writeAvailable() { reply.watch(on: loop) }
@@ -127,94 +187,11 @@ extension MetricsEndpoint {
     ) throws(MetricsPortError) -> MetricsEndpoint? {
         guard let port else { return nil }
         do {
-            let endpoint = try MetricsEndpoint(port: port, loop: loop, render: render)
+            let endpoint = try MetricsEndpoint(port: port, loop: loop, logger: logger, render: render)
             logger.info("serving Prometheus metrics", metadata: ["metrics": "http://\(endpoint.address)/metrics"])
             return endpoint
         } catch {
             throw MetricsPortError(port: port, error: error)
         }
-    }
-}
-
-/// The HTTP side, apart from sockets so it can be tested alone.
-enum MetricsResponse {
-    /// The response to `request` once its headers are complete (a blank line), else nil:
-    /// 200 with the metrics for `GET /metrics` and `GET /` (`HEAD` without the body), 404
-    /// for another path, 405 for another method, 400 when the request line is malformed.
-    static func answer(to request: [UInt8], render: () -> String) -> String? {
-        guard let end = headerEnd(request) else { return nil }
-        let head = String(decoding: request[0..<end], as: UTF8.self)
-        let requestLine = head.split(separator: "\r\n", maxSplits: 1).first.map(String.init) ?? head
-        let words = requestLine.split(separator: " ", omittingEmptySubsequences: true)
-        guard words.count == 3, words[2].hasPrefix("HTTP/") else { return status(400, "Bad Request") }
-        guard words[0] == "GET" || words[0] == "HEAD" else { return status(405, "Method Not Allowed") }
-        let path = words[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        guard path == "/metrics" || path == "/" else { return status(404, "Not Found") }
-        let body = render()
-        let header =
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
-        return words[0] == "HEAD" ? header : header + body
-    }
-
-    /// A response with only a status line and a one-line body.
-    static func status(_ code: Int, _ reason: String) -> String {
-        let body = "\(code) \(reason)\n"
-        return "HTTP/1.1 \(code) \(reason)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n"
-            + "Connection: close\r\n\r\n" + body
-    }
-
-    /// Where the headers end (the index of the blank line's first byte), if they do.
-    private static func headerEnd(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4)
-        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
-            return index
-        }
-        // A bare-LF client (curl never, netcat by hand may): accept "\n\n" too.
-        for index in 0...(bytes.count - 2) where bytes[index] == 10 && bytes[index + 1] == 10 { return index }
-        return nil
-    }
-}
-
-/// Prometheus's text exposition format (version 0.0.4): per metric a HELP and a TYPE line,
-/// then its samples with labels.
-struct PrometheusText {
-    private(set) var text = ""
-
-    /// Starts metric `name` (its samples follow with ``sample(_:_:labels:)``).
-    mutating func metric(_ name: String, _ type: String, help: String) {
-        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-    }
-
-    /// One sample of `name` with `labels` (values escaped as the format asks).
-    mutating func sample(_ name: String, _ value: Double, labels: KeyValuePairs<String, String> = [:]) {
-        text += name
-        if !labels.isEmpty {
-            text += "{" + labels.map { "\($0.key)=\"\(Self.escaped($0.value))\"" }.joined(separator: ",") + "}"
-        }
-        text += " \(Self.number(value))\n"
-    }
-
-    /// `value` as the format writes numbers: integers without a fraction.
-    static func number(_ value: Double) -> String {
-        if value.isNaN { return "NaN" }
-        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return "\(Int64(value))" }
-        return "\(value)"
-    }
-
-    /// A label value with backslash, double quote and newline escaped.
-    static func escaped(_ value: String) -> String {
-        var result = ""
-        for character in value {
-            switch character {
-            case "\\": result += "\\\\"
-            case "\"": result += "\\\""
-            case "\n": result += "\\n"
-            default: result.append(character)
-            }
-        }
-        return result
     }
 }

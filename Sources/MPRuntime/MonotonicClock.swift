@@ -16,4 +16,12 @@ public enum MonotonicClock {
         _ = clock_gettime(CLOCK_MONOTONIC, &time)
         return Timestamp(nanoseconds: UInt64(time.tv_sec) &* nanosecondsPerSecond &+ UInt64(time.tv_nsec))
     }
+
+    /// CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`): what a piece of
+    /// work cost the loop's thread itself, apart from time other processes took the CPU.
+    public static func threadCPUTime() -> TimeSpan {
+        var time = timespec()
+        _ = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return TimeSpan(nanoseconds: UInt64(time.tv_sec) &* nanosecondsPerSecond &+ UInt64(time.tv_nsec))
+    }
 }
