@@ -78,7 +78,7 @@ extension ServerEngine {
         // replies to itself; a replay never moves a path, a new address only as R18b says.
         if header.type == .probe { session.probeHeard(on: path, from: address, sequence: header.sequence) }
         session.lastReceive = now
-        session.paths[path].recordReceive(bytes: frame.count, now: now)
+        session.recordReceive(path: path, bytes: frame.count, now: now)
         if header.type == .clientReport {
             PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { path, received in
                 _ = session.paths[path].recordReport(received: received)
@@ -135,8 +135,7 @@ extension ServerEngine {
         now: Timestamp
     ) -> Inbound {
         if header.type == .probe { session.probeCopyHeard(on: path, from: address, sequence: header.sequence) }
-        session.paths[path].recordReceive(bytes: bytes, now: now)
-        session.paths[path].duplicatesReceived &+= 1
+        session.recordReceive(path: path, bytes: bytes, now: now, duplicate: true)
         if header.type == .upstreamData { session.mirror.recordData(path: path, fresh: false, now: now) }
         return drop(.duplicate)
     }
@@ -173,7 +172,7 @@ extension ServerEngine {
         writer.write(timestamp)
         let length = session.seal(.probeEcho, flowID: 0, bodyLength: FrameLayout.probeBodySize, in: reply)
         FrameHeader.setPathID(UInt8(path), in: reply)
-        session.paths[path].recordSend(bytes: length)
+        session.recordSend(path: path, bytes: length)
         return .reply(length: length, to: address)
     }
 }

@@ -16,6 +16,10 @@ public final class ServerSession<Address: Hashable> {
     public internal(set) var paths: [PathStatistics]
     /// Payloads delivered to the target.
     public internal(set) var payloadsDelivered = 0
+    /// ``paths`` summed over every path (frames, bytes, duplicates, the last receive), kept
+    /// as they are counted: a report over thousands of sessions reads one value per session
+    /// instead of visiting 32 paths of each.
+    public private(set) var totals = PathStatistics()
 
     /// Mirrors the client's mode and paths for replies (R21).
     public internal(set) var mirror = ReplyMirror()
@@ -150,6 +154,18 @@ public final class ServerSession<Address: Hashable> {
     public func recordSend(path: Int, bytes: Int) {
         guard paths.indices.contains(path) else { return }
         paths[path].recordSend(bytes: bytes)
+        totals.recordSend(bytes: bytes)
+    }
+
+    /// Counts a frame of `bytes` bytes received on `path` (a valid path id) at `now`, and
+    /// whether it was a duplicate.
+    func recordReceive(path: Int, bytes: Int, now: Timestamp, duplicate: Bool = false) {
+        paths[path].recordReceive(bytes: bytes, now: now)
+        totals.recordReceive(bytes: bytes, now: now)
+        if duplicate {
+            paths[path].duplicatesReceived &+= 1
+            totals.duplicatesReceived &+= 1
+        }
     }
 
     /// Seals `bodyLength` bytes already at the body offset of `frame` under the next
