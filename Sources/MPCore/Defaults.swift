@@ -118,6 +118,14 @@ public enum Defaults {
     /// about 2 µs of the reader's time on each), and a request split by a tunnel still
     /// completes within the connection's 5 s.
     public static let metricsTrickleReadSize = 16
+    /// Sessions mpserver lists one by one on its metrics page, `--status` and SIGUSR1: the 64
+    /// with the most traffic; totals cover every session. A page for all 4,096 sessions and
+    /// 32 paths was 55 MB and held the loop for 1.8 s; the few sessions a person reads fit in 64.
+    public static let maximumReportedSessions = 64
+    /// Samples on one metrics page at most (per-path samples of the listed sessions are left
+    /// out past it, and the page says how many): about 250 KB, rendered in about a
+    /// millisecond, well under what Prometheus ingests from one target.
+    public static let maximumSeriesPerScrape = 2_048
     /// Where mpclient's control socket is, for `mpclient --status`.
     public static let clientStatusSocket = "/run/mptunnel/mpclient.sock"
     /// Where mpserver's control socket is, for `mpserver --status`.

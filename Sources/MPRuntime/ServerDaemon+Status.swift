@@ -1,6 +1,7 @@
-// What mpserver reports about itself: a summary, then per session a line and one row per
-// path heard from; shared by the SIGUSR1 log lines and the control socket's table
-// (`mpserver --status`), so both say the same.
+// What mpserver reports about itself: a summary with totals over every session, then for
+// the busiest sessions (``SessionReport``) a line each and one row per path heard from;
+// shared by the SIGUSR1 log lines and the control socket's table (`mpserver --status`), so
+// both say the same.
 import Logging
 import MPCore
 
@@ -40,31 +41,43 @@ extension ServerDaemon {
         ]
     }
 
-    /// The sessions, most recently heard first (the ones a user asks about).
-    func sessionsByActivity() -> [ServerSession<SocketAddress>] {
-        engine.sessions.values.sorted { $0.lastReceive > $1.lastReceive }
+    /// Totals over every session, and how many are listed.
+    func totalsSummary(_ report: SessionReport) -> [(String, String)] {
+        let totals = report.totals
+        return [
+            ("received", "\(totals.framesReceived)"), ("bytes-received", "\(totals.bytesReceived)"),
+            ("sent", "\(totals.framesSent)"), ("bytes-sent", "\(totals.bytesSent)"),
+            ("delivered", "\(report.payloadsDelivered)"), ("listed", "\(report.listed.count)"),
+            ("unlisted", "\(report.unlisted)"),
+        ]
     }
 
     /// The table `mpserver --status` prints.
     func statusText() -> String {
         let now = MonotonicClock.now()
+        let report = sessionReport()
         let listen = (try? listenSocket.localAddress).map { "\($0)" } ?? "?"
         var text = "mpserver listen=\(listen) target=\(settings.target) "
         text += serverSummary().map { "\($0)=\($1)" }.joined(separator: " ") + "\n"
-        for session in sessionsByActivity() {
+        text += "all sessions: " + totalsSummary(report).map { "\($0)=\($1)" }.joined(separator: " ") + "\n"
+        for session in report.listed {
             text += "\n" + sessionSummary(session, now: now).map { "\($0)=\($1)" }.joined(separator: " ") + "\n"
             var table = TextTable(Self.pathColumns)
             for path in session.heardPaths.members { table.append(pathRow(path, of: session, now: now)) }
             text += table.render(indent: "  ")
         }
+        if report.unlisted > 0 {
+            text += "\n\(report.unlisted) quieter sessions not listed (counted in all sessions)\n"
+        }
         return text
     }
 
-    /// Per session a line and a line per path, then a summary line, at info level: the
-    /// SIGUSR1 table.
+    /// Per listed session a line and a line per path, then a summary line with the totals,
+    /// at info level: the SIGUSR1 table.
     func logStatistics() {
         let now = MonotonicClock.now()
-        for session in sessionsByActivity() {
+        let report = sessionReport()
+        for session in report.listed {
             logger.info("session statistics", metadata: metadata(sessionSummary(session, now: now)))
             for path in session.heardPaths.members {
                 var pairs = Array(zip(Self.pathColumns, pathRow(path, of: session, now: now)))
@@ -72,7 +85,7 @@ extension ServerDaemon {
                 logger.info("path statistics", metadata: metadata(pairs))
             }
         }
-        logger.info("server statistics", metadata: metadata(serverSummary()))
+        logger.info("server statistics", metadata: metadata(serverSummary() + totalsSummary(report)))
     }
 
     private func metadata(_ pairs: [(String, String)]) -> Logger.Metadata {
