@@ -148,4 +148,34 @@ struct DocumentationTests {
         #expect(document.contains("1500 − \(overhead) − 48 = \(1500 - overhead - 48)"))
         #expect(document.contains("`ReplayWindow.size` = \(Self.grouped(ReplayWindow.size))"))
     }
+
+    /// Each control-plane limit as README's Limits table words it: the row's first cell, and
+    /// what its value cell must say.
+    static let controlLimits: [(row: String, value: String)] = [
+        (
+            "metrics and `--status` connections at once",
+            "\(Defaults.maximumControlConnections) each, every one closed "
+                + "\(seconds(Defaults.controlConnectionLifetime)) after it was accepted"
+        ),
+        (
+            "metrics request",
+            "\(grouped(Defaults.maximumMetricsRequestSize)) bytes (a longer one is answered 431); a request sent in "
+                + "pieces is read at most every \(Defaults.metricsReadPause.nanoseconds / 1_000_000) ms"
+        ),
+        (
+            "sessions listed one by one (metrics, `--status`, SIGUSR1)",
+            "\(Defaults.maximumReportedSessions), the most traffic first; totals cover every session"
+        ),
+        ("samples per metrics page", grouped(Defaults.maximumSeriesPerScrape)),
+    ]
+
+    @Test("README's limits table quotes the control plane's limits", arguments: 0..<controlLimits.count)
+    func controlLimit(index: Int) throws {
+        let (row, value) = Self.controlLimits[index]
+        let readme = try String(
+            contentsOf: Self.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let rows = readme.split(separator: "\n").filter { $0.hasPrefix("| \(row) |") }
+        #expect(rows.count == 1, "one row for \(row)")
+        #expect(rows.first?.hasSuffix("| \(value) |") == true, "\(row): the code says \(value)")
+    }
 }
