@@ -27,8 +27,19 @@ public final class MetricsEndpoint {
     /// - Throws: ``SystemError`` naming the call that failed (`bind`: the port is taken).
     /// With a `logger`, each answer is logged at debug level with its size and how long it
     /// held the loop (rendering and the first write).
-    public init(
+    public convenience init(
         port: UInt16, loop: EventLoop, logger: Logger? = nil, render: @escaping () -> String
+    ) throws(SystemError) {
+        try self.init(port: port, loop: loop, logger: logger, slices: { { render() } })
+    }
+
+    /// Binds 127.0.0.1:`port` and answers on `loop` with a page made a slice at a time:
+    /// `slices()` is called once per request and gives a function that does one slice of
+    /// the work per call, returning nil until it returns the page. Each call runs in its own
+    /// turn of the loop, so the datagrams waiting meanwhile are served between slices.
+    /// - Throws: ``SystemError`` naming the call that failed (`bind`: the port is taken).
+    init(
+        port: UInt16, loop: EventLoop, logger: Logger? = nil, slices: @escaping () -> () -> String?
     ) throws(SystemError) {
         let listening = try checkedSystemCall("socket") {
             socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
@@ -55,7 +66,7 @@ public final class MetricsEndpoint {
             fd: listening, loop: loop, limit: Defaults.maximumControlConnections,
             lifetime: Defaults.controlConnectionLifetime
         ) { connection, now in
-            MetricsRequest(fd: connection, now: now, loop: loop, logger: logger, render: render)
+            MetricsRequest(fd: connection, now: now, loop: loop, logger: logger, slices: slices)
         }
     }
 }
@@ -65,8 +76,15 @@ public final class MetricsEndpoint {
 final class MetricsRequest: ListenerConnection {
     let fd: Int32
     let startedAt: Timestamp
-    let render: () -> String
+    let slices: () -> () -> String?
     let logger: Logger?
+    /// The page being made, one slice per turn of the loop; nil before and after.
+    private var nextSlice: (() -> String?)?
+    private var sliceTimer: TimerWatcher?
+    private var isHead = false
+    /// The longest slice so far, in time and in the thread's CPU time.
+    private var longestSlice = TimeSpan(nanoseconds: 0)
+    private var longestSliceCPU = TimeSpan(nanoseconds: 0)
     /// The request so far: ``Defaults/maximumMetricsRequestSize`` bytes, allocated once.
     private let buffer: UnsafeMutableRawBufferPointer
     private var received = 0
@@ -76,11 +94,11 @@ final class MetricsRequest: ListenerConnection {
     private var reply: ControlReply?
     private let loop: EventLoop
 
-    init(fd: Int32, now: Timestamp, loop: EventLoop, logger: Logger?, render: @escaping () -> String) {
+    init(fd: Int32, now: Timestamp, loop: EventLoop, logger: Logger?, slices: @escaping () -> () -> String?) {
         self.fd = fd
         self.startedAt = now
         self.loop = loop
-        self.render = render
+        self.slices = slices
         self.logger = logger
         buffer = .allocate(byteCount: Defaults.maximumMetricsRequestSize, alignment: 1)
         let watcher = IOWatcher(loop: loop, fd: fd) { [unowned self] in readAvailable() }
@@ -97,6 +115,7 @@ final class MetricsRequest: ListenerConnection {
     deinit {
         watcher?.stop()
         pause?.stop()
+        sliceTimer?.stop()
         buffer.deallocate()
         if reply == nil { _ = close(fd) }
     }
@@ -110,7 +129,7 @@ final class MetricsRequest: ListenerConnection {
     /// ``Defaults/metricsReadPause``. The kernel's work for each segment of a trickle falls on
     /// whoever opens the window by reading, so mpserver reads it slowly.
     private func readAvailable() {
-        guard reply == nil else { return }
+        guard reply == nil, nextSlice == nil else { return }
         while true {
             guard received < buffer.count else {
                 respond(MetricsResponse.status(431, "Request Header Fields Too Large"))
@@ -140,20 +159,46 @@ final class MetricsRequest: ListenerConnection {
         }
     }
 
-    /// Answers the request; logs how long rendering and the first write held the loop, in
-    /// time (other processes may have taken the CPU meanwhile) and in the thread's CPU time.
+    /// Answers an error at once; a page is made a slice per turn of the loop.
     private func answer(head: UnsafeRawBufferPointer) {
+        switch MetricsResponse.route(head: head) {
+        case .error(let text):
+            respond(text)
+        case .page(let isHead):
+            watcher?.stop()
+            pause?.stop()
+            self.isHead = isHead
+            nextSlice = slices()
+            sliceTimer = TimerWatcher(loop: loop, interval: TimeSpan(nanoseconds: 0), repeating: false) {
+                [unowned self] in runSlice()
+            }
+            runSlice()
+        }
+    }
+
+    /// Does one slice of the page; answers once it is whole (then logs its size and how long
+    /// the longest slice held the loop, in time and in the thread's CPU time), or asks for
+    /// the next turn of the loop.
+    private func runSlice() {
+        guard let slice = nextSlice else { return }
         let began = MonotonicClock.now()
         let cpuBefore = MonotonicClock.threadCPUTime()
-        let text = MetricsResponse.answer(head: head, render: render)
-        respond(text)
-        let cpu = MonotonicClock.threadCPUTime().nanoseconds &- cpuBefore.nanoseconds
+        let page = slice()
+        if let page {
+            nextSlice = nil
+            respond(MetricsResponse.page(body: page, isHead: isHead))
+        } else {
+            sliceTimer?.start()
+        }
+        longestSlice = max(longestSlice, MonotonicClock.now() - began)
+        longestSliceCPU = max(
+            longestSliceCPU, TimeSpan(nanoseconds: MonotonicClock.threadCPUTime().nanoseconds &- cpuBefore.nanoseconds))
+        guard let page else { return }
         logger?.debug(
             "metrics request answered",
             metadata: [
-                "bytes": "\(text.utf8.count)",
-                "held-microseconds": "\((MonotonicClock.now() - began).nanoseconds / 1_000)",
-                "cpu-microseconds": "\(cpu / 1_000)",
+                "bytes": "\(page.utf8.count)", "held-microseconds": "\(longestSlice.nanoseconds / 1_000)",
+                "cpu-microseconds": "\(longestSliceCPU.nanoseconds / 1_000)",
             ])
     }
 
@@ -185,9 +230,18 @@ extension MetricsEndpoint {
     static func open(
         port: UInt16?, loop: EventLoop, logger: Logger, render: @escaping () -> String
     ) throws(MetricsPortError) -> MetricsEndpoint? {
+        try open(port: port, loop: loop, logger: logger, slices: { { render() } })
+    }
+
+    /// The endpoint `port` asks for, answering with pages made a slice at a time (see
+    /// ``init(port:loop:logger:slices:)``), or `nil` when none is asked; logs where it answers.
+    /// - Throws: ``MetricsPortError`` when the port cannot be bound (the user asked for it).
+    static func open(
+        port: UInt16?, loop: EventLoop, logger: Logger, slices: @escaping () -> () -> String?
+    ) throws(MetricsPortError) -> MetricsEndpoint? {
         guard let port else { return nil }
         do {
-            let endpoint = try MetricsEndpoint(port: port, loop: loop, logger: logger, render: render)
+            let endpoint = try MetricsEndpoint(port: port, loop: loop, logger: logger, slices: slices)
             logger.info("serving Prometheus metrics", metadata: ["metrics": "http://\(endpoint.address)/metrics"])
             return endpoint
         } catch {

@@ -43,19 +43,37 @@ enum MetricsResponse {
     /// the metrics for `GET /metrics` and `GET /` (`HEAD` without the body), 404 for another
     /// path, 405 for another method, 400 when the request line is malformed.
     static func answer(head: UnsafeRawBufferPointer, render: () -> String) -> String {
+        switch route(head: head) {
+        case .error(let response): return response
+        case .page(let isHead): return page(body: render(), isHead: isHead)
+        }
+    }
+
+    /// What a request asks for: the page (`isHead` for `HEAD`), or an error response.
+    enum Route: Equatable {
+        case page(isHead: Bool)
+        case error(String)
+    }
+
+    /// Where a request whose head is `head` goes (see ``answer(head:render:)``).
+    static func route(head: UnsafeRawBufferPointer) -> Route {
         let lineEnd = head.firstIndex(of: UInt8(ascii: "\n")) ?? head.count
         var line = head[..<lineEnd]
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
         let words = line.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
-        guard words.count == 3, words[2].hasPrefix("HTTP/") else { return status(400, "Bad Request") }
-        guard words[0] == "GET" || words[0] == "HEAD" else { return status(405, "Method Not Allowed") }
+        guard words.count == 3, words[2].hasPrefix("HTTP/") else { return .error(status(400, "Bad Request")) }
+        guard words[0] == "GET" || words[0] == "HEAD" else { return .error(status(405, "Method Not Allowed")) }
         let path = words[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        guard path == "/metrics" || path == "/" else { return status(404, "Not Found") }
-        let body = render()
+        guard path == "/metrics" || path == "/" else { return .error(status(404, "Not Found")) }
+        return .page(isHead: words[0] == "HEAD")
+    }
+
+    /// The 200 response carrying `body` (only its headers for `HEAD`).
+    static func page(body: String, isHead: Bool) -> String {
         let header =
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
             + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
-        return words[0] == "HEAD" ? header : header + body
+        return isHead ? header : header + body
     }
 
     /// A response with only a status line and a one-line body.

@@ -33,10 +33,26 @@ extension ServerDaemon {
         ),
     ]
 
-    /// The metrics page, in Prometheus's text format.
-    func metricsText() -> String {
+    /// The metrics page, in Prometheus's text format, made at once.
+    func metricsText() -> String { metricsText(report: sessionReport()) }
+
+    /// The metrics page made in slices (see ``MetricsEndpoint``): the sessions
+    /// ``reportSlice`` at a time, then the page in a slice of its own.
+    func metricsSlices() -> () -> String? {
+        var builder = SessionReportBuilder(
+            sessionIDs: Array(engine.sessions.keys), limit: Defaults.maximumReportedSessions)
+        return { [unowned self] in
+            guard builder.isComplete else {
+                builder.advance(over: engine.sessions, count: Self.reportSlice)
+                return nil
+            }
+            return metricsText(report: builder.report)
+        }
+    }
+
+    /// The metrics page for `report`.
+    func metricsText(report: SessionReport) -> String {
         let now = MonotonicClock.now()
-        let report = sessionReport()
         var page = PrometheusText(samples: Defaults.maximumSeriesPerScrape)
         for (name, type, help, value) in serverMetrics(report) {
             page.metric(name, type, help: help)

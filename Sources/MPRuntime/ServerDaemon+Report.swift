@@ -20,24 +20,54 @@ struct SessionReport {
 }
 
 extension ServerDaemon {
-    /// Adds up every session and picks the `limit` with the most traffic (frame bytes both
-    /// ways), ties broken by the most recently heard (any frame, duplicates too). One pass
-    /// reading each session's running totals, keeping only the busiest `limit` in order (no
-    /// sort of all sessions): about a millisecond for 4,096 sessions.
+    /// Sessions taken into a report per turn of the loop when it is made in slices: reading
+    /// a session's totals costs about 0.3 µs, most of it the first touch of the session's
+    /// memory, so 1,024 hold the loop about 0.3 ms.
+    static let reportSlice = 1_024
+
+    /// Adds up every session and picks the `limit` with the most traffic (see
+    /// ``SessionReportBuilder``), all at once: for `--status` and SIGUSR1.
     func sessionReport(limit: Int = Defaults.maximumReportedSessions) -> SessionReport {
-        var report = SessionReport()
-        var busiest = Busiest(limit: limit)
-        for session in engine.sessions.values {
+        var builder = SessionReportBuilder(sessionIDs: Array(engine.sessions.keys), limit: limit)
+        builder.advance(over: engine.sessions, count: .max)
+        return builder.report
+    }
+}
+
+/// A ``SessionReport`` made over the sessions there were when it began, a given number at a
+/// time: the sessions' running totals added up, and the busiest `limit` kept in order (no
+/// sort of all sessions), ties broken by the most recently heard. Sessions that expired
+/// meanwhile are left out; sessions created meanwhile wait for the next report.
+struct SessionReportBuilder {
+    private let sessionIDs: [UInt64]
+    private var next = 0
+    private var busiest: Busiest
+    /// The report so far; whole once ``isComplete``.
+    private(set) var report = SessionReport()
+
+    init(sessionIDs: [UInt64], limit: Int) {
+        self.sessionIDs = sessionIDs
+        busiest = Busiest(limit: limit)
+    }
+
+    /// Whether every session has been taken.
+    var isComplete: Bool { next == sessionIDs.count }
+
+    /// Takes up to `count` more of the sessions, looked up in `sessions`.
+    mutating func advance(over sessions: [UInt64: ServerSession<SocketAddress>], count: Int) {
+        let end = next + min(count, sessionIDs.count - next)
+        while next < end {
+            defer { next += 1 }
+            guard let session = sessions[sessionIDs[next]] else { continue }
             let totals = session.totals
             report.totals.add(totals)
             report.payloadsDelivered &+= session.payloadsDelivered
+            report.sessionCount += 1
             busiest.offer(
                 session, traffic: totals.bytesReceived &+ totals.bytesSent,
                 lastReceive: totals.lastReceive?.nanoseconds ?? 0)
         }
-        report.sessionCount = engine.sessions.count
         report.listed = busiest.sessions
-        return report
     }
 }
 

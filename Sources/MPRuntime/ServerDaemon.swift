@@ -109,7 +109,7 @@ public final class ServerDaemon {
             statusText()
         }
         metrics = try MetricsEndpoint.open(port: metricsPort, loop: loop, logger: logger) { [unowned self] in
-            metricsText()
+            metricsSlices()
         }
     }
 
