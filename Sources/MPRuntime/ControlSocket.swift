@@ -17,9 +17,20 @@ public final class ControlSocket {
     let inode: UInt
     private var listener: ConnectionListener?
 
-    /// Binds `path` (creating its folder if it is missing) and starts answering on `loop`.
+    /// Binds `path` (creating its folder if it is missing) and starts answering on `loop`
+    /// with `render()`.
     /// - Throws: ``ControlSocketError`` naming the path and what is wrong with it.
-    public init(path: String, loop: EventLoop, render: @escaping () -> String) throws(ControlSocketError) {
+    public convenience init(path: String, loop: EventLoop, render: @escaping () -> String) throws(ControlSocketError) {
+        try self.init(path: path, loop: loop, logger: nil, slices: { { render() } })
+    }
+
+    /// Binds `path` and answers on `loop` with a table made a slice per turn of the loop
+    /// (see ``SliceRunner``): `slices()` is called once per connection. With a `logger`, each
+    /// table's size and its longest slice are logged at debug level.
+    /// - Throws: ``ControlSocketError`` naming the path and what is wrong with it.
+    init(
+        path: String, loop: EventLoop, logger: Logger?, slices: @escaping () -> () -> String?
+    ) throws(ControlSocketError) {
         self.path = path
         let address = try UnixAddress(path: path)
         try Self.removeStaleSocket(at: address)
@@ -41,9 +52,7 @@ public final class ControlSocket {
             fd: listening, loop: loop, limit: Defaults.maximumControlConnections,
             lifetime: Defaults.controlConnectionLifetime
         ) { connection, now in
-            let reply = ControlReply(fd: connection, text: render(), now: now)
-            if !reply.writeAvailable() { reply.watch(on: loop) }
-            return reply
+            StatusRequest(fd: connection, now: now, loop: loop, logger: logger, slice: slices())
         }
     }
 
@@ -154,9 +163,17 @@ extension ControlSocket {
     static func open(
         _ setting: StatusSocketSetting?, loop: EventLoop, logger: Logger, render: @escaping () -> String
     ) throws -> ControlSocket? {
+        try open(setting, loop: loop, logger: logger, slices: { { render() } })
+    }
+
+    /// The control socket `setting` asks for, answering with tables made in slices (see
+    /// ``init(path:loop:logger:slices:)``); otherwise as ``open(_:loop:logger:render:)``.
+    static func open(
+        _ setting: StatusSocketSetting?, loop: EventLoop, logger: Logger, slices: @escaping () -> () -> String?
+    ) throws -> ControlSocket? {
         guard let setting else { return nil }
         do {
-            let socket = try ControlSocket(path: setting.path, loop: loop, render: render)
+            let socket = try ControlSocket(path: setting.path, loop: loop, logger: logger, slices: slices)
             logger.info("answering --status", metadata: ["control-socket": "\(setting.path)"])
             return socket
         } catch {

@@ -78,13 +78,8 @@ final class MetricsRequest: ListenerConnection {
     let startedAt: Timestamp
     let slices: () -> () -> String?
     let logger: Logger?
-    /// The page being made, one slice per turn of the loop; nil before and after.
-    private var nextSlice: (() -> String?)?
-    private var sliceTimer: TimerWatcher?
-    private var isHead = false
-    /// The longest slice so far, in time and in the thread's CPU time.
-    private var longestSlice = TimeSpan(nanoseconds: 0)
-    private var longestSliceCPU = TimeSpan(nanoseconds: 0)
+    /// Makes the page, one slice per turn of the loop; nil until the request is whole.
+    private var rendering: SliceRunner?
     /// The request so far: ``Defaults/maximumMetricsRequestSize`` bytes, allocated once.
     private let buffer: UnsafeMutableRawBufferPointer
     private var received = 0
@@ -115,7 +110,6 @@ final class MetricsRequest: ListenerConnection {
     deinit {
         watcher?.stop()
         pause?.stop()
-        sliceTimer?.stop()
         buffer.deallocate()
         if reply == nil { _ = close(fd) }
     }
@@ -129,7 +123,7 @@ final class MetricsRequest: ListenerConnection {
     /// ``Defaults/metricsReadPause``. The kernel's work for each segment of a trickle falls on
     /// whoever opens the window by reading, so mpserver reads it slowly.
     private func readAvailable() {
-        guard reply == nil, nextSlice == nil else { return }
+        guard reply == nil, rendering == nil else { return }
         while true {
             guard received < buffer.count else {
                 respond(MetricsResponse.status(431, "Request Header Fields Too Large"))
@@ -159,7 +153,8 @@ final class MetricsRequest: ListenerConnection {
         }
     }
 
-    /// Answers an error at once; a page is made a slice per turn of the loop.
+    /// Answers an error at once; a page is made a slice per turn of the loop, then answered
+    /// (and logged with its size and the longest slice, in time and in CPU time).
     private func answer(head: UnsafeRawBufferPointer) {
         switch MetricsResponse.route(head: head) {
         case .error(let text):
@@ -167,39 +162,17 @@ final class MetricsRequest: ListenerConnection {
         case .page(let isHead):
             watcher?.stop()
             pause?.stop()
-            self.isHead = isHead
-            nextSlice = slices()
-            sliceTimer = TimerWatcher(loop: loop, interval: TimeSpan(nanoseconds: 0), repeating: false) {
-                [unowned self] in runSlice()
+            rendering = SliceRunner(loop: loop, slice: slices()) { [unowned self] runner, page in
+                respond(MetricsResponse.page(body: page, isHead: isHead))
+                logger?.debug(
+                    "metrics request answered",
+                    metadata: [
+                        "bytes": "\(page.utf8.count)",
+                        "held-microseconds": "\(runner.longest.nanoseconds / 1_000)",
+                        "cpu-microseconds": "\(runner.longestCPU.nanoseconds / 1_000)",
+                    ])
             }
-            runSlice()
         }
-    }
-
-    /// Does one slice of the page; answers once it is whole (then logs its size and how long
-    /// the longest slice held the loop, in time and in the thread's CPU time), or asks for
-    /// the next turn of the loop.
-    private func runSlice() {
-        guard let slice = nextSlice else { return }
-        let began = MonotonicClock.now()
-        let cpuBefore = MonotonicClock.threadCPUTime()
-        let page = slice()
-        if let page {
-            nextSlice = nil
-            respond(MetricsResponse.page(body: page, isHead: isHead))
-        } else {
-            sliceTimer?.start()
-        }
-        longestSlice = max(longestSlice, MonotonicClock.now() - began)
-        longestSliceCPU = max(
-            longestSliceCPU, TimeSpan(nanoseconds: MonotonicClock.threadCPUTime().nanoseconds &- cpuBefore.nanoseconds))
-        guard let page else { return }
-        logger?.debug(
-            "metrics request answered",
-            metadata: [
-                "bytes": "\(page.utf8.count)", "held-microseconds": "\(longestSlice.nanoseconds / 1_000)",
-                "cpu-microseconds": "\(longestSliceCPU.nanoseconds / 1_000)",
-            ])
     }
 
     private func pauseReading() {

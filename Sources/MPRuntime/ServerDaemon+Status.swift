@@ -54,21 +54,58 @@ extension ServerDaemon {
 
     /// The table `mpserver --status` prints.
     func statusText() -> String {
-        let now = MonotonicClock.now()
-        let report = sessionReport()
+        let slice = statusSlices()
+        while true {
+            if let text = slice() { return text }
+        }
+    }
+
+    /// Listed sessions rendered per turn of the loop: a table row costs about 5 µs, so 8
+    /// sessions of up to 32 paths hold the loop about a millisecond.
+    static let statusSessionsPerSlice = 8
+
+    /// The table made in slices (see ``ControlSocket``): the sessions ``reportSlice`` at a
+    /// time, then ``statusSessionsPerSlice`` listed sessions per slice.
+    func statusSlices() -> () -> String? {
+        var builder = SessionReportBuilder(
+            sessionIDs: Array(engine.sessions.keys), limit: Defaults.maximumReportedSessions)
+        var text: String?
+        var written = 0
+        return { [unowned self] in
+            guard builder.isComplete else {
+                builder.advance(over: engine.sessions, count: Self.reportSlice)
+                return nil
+            }
+            let report = builder.report
+            guard var page = text else {
+                text = statusHeader(report)
+                return nil
+            }
+            let now = MonotonicClock.now()
+            for session in report.listed.dropFirst(written).prefix(Self.statusSessionsPerSlice) {
+                page += "\n" + sessionSummary(session, now: now).map { "\($0)=\($1)" }.joined(separator: " ") + "\n"
+                var table = TextTable(Self.pathColumns)
+                for path in session.heardPaths.members { table.append(pathRow(path, of: session, now: now)) }
+                page += table.render(indent: "  ")
+                written += 1
+            }
+            guard written == report.listed.count else {
+                text = page
+                return nil
+            }
+            if report.unlisted > 0 {
+                page += "\n\(report.unlisted) quieter sessions not listed (counted in all sessions)\n"
+            }
+            return page
+        }
+    }
+
+    /// The table's first lines: the server and the totals over every session.
+    private func statusHeader(_ report: SessionReport) -> String {
         let listen = (try? listenSocket.localAddress).map { "\($0)" } ?? "?"
         var text = "mpserver listen=\(listen) target=\(settings.target) "
         text += serverSummary().map { "\($0)=\($1)" }.joined(separator: " ") + "\n"
         text += "all sessions: " + totalsSummary(report).map { "\($0)=\($1)" }.joined(separator: " ") + "\n"
-        for session in report.listed {
-            text += "\n" + sessionSummary(session, now: now).map { "\($0)=\($1)" }.joined(separator: " ") + "\n"
-            var table = TextTable(Self.pathColumns)
-            for path in session.heardPaths.members { table.append(pathRow(path, of: session, now: now)) }
-            text += table.render(indent: "  ")
-        }
-        if report.unlisted > 0 {
-            text += "\n\(report.unlisted) quieter sessions not listed (counted in all sessions)\n"
-        }
         return text
     }
 

@@ -106,7 +106,7 @@ public final class ServerDaemon {
         listenSocket.enableReceiveCoalescing()
         replies = SendBatch(capacity: ClientDaemon.batchSize * 4, family: listenSocket.family)
         controlSocket = try ControlSocket.open(statusSocket, loop: loop, logger: logger) { [unowned self] in
-            statusText()
+            statusSlices()
         }
         metrics = try MetricsEndpoint.open(port: metricsPort, loop: loop, logger: logger) { [unowned self] in
             metricsSlices()
