@@ -196,6 +196,13 @@ struct ControlPlaneEndToEndTests {
         #expect(
             result.medianWallMicroseconds < Self.holdLimitMicroseconds,
             "a median scrape held the loop \(result.medianWallMicroseconds) µs")
+        let status = try lab.status(of: server)
+        #expect(status.exitStatus == 0)
+        #expect(status.text.contains("\n\(Defaults.maximumSessions - 64) quieter sessions not listed"))
+        let statusCost = waitUntil(timeout: .seconds(5)) { server.log.contains("status table rendered") }
+        let statusLine = server.log.split(separator: "\n").last { $0.contains("status table rendered") } ?? ""
+        print("status of 4,096 sessions: \(status.text.utf8.count) bytes; \(statusLine)")
+        #expect(statusCost && status.text.utf8.count < 400_000)
         #expect(server.isRunning, "\(lab.logs.suffix(3_000))")
     }
 

@@ -186,7 +186,11 @@ struct ControlPlaneTests {
             settings: ServerSettings(
                 listenPort: 0, listenHost: "127.0.0.1", target: Endpoint(host: "127.0.0.1", port: freeUDPPort())),
             loop: loop, logger: .init(label: "test"), metricsPort: 0)
-        server.start()
+        // Only the listen socket's watcher: start() would also take the process's signals,
+        // which another suite's loop may hold while the tests run in parallel.
+        let listening = IOWatcher(loop: loop, fd: server.listenSocket.fd) { server.listenReadable() }
+        listening.start()
+        defer { listening.stop() }
         let crowd = try SessionCrowd(count: 100, pathsPerSession: 32, server: try server.listenAddress)
         #expect(crowd.populate { runLoop(loop, timeout: .milliseconds(1)) })
         runLoop(loop, timeout: .milliseconds(100))
