@@ -160,7 +160,8 @@ struct DocumentationTests {
         (
             "metrics request",
             "\(grouped(Defaults.maximumMetricsRequestSize)) bytes (a longer one is answered 431); a request sent in "
-                + "pieces is read at most every \(Defaults.metricsReadPause.nanoseconds / 1_000_000) ms"
+                + "pieces is read \(Defaults.metricsTrickleReadSize) bytes at a time, at most every "
+                + "\(Defaults.metricsReadPause.nanoseconds / 1_000_000) ms"
         ),
         (
             "sessions listed one by one (metrics, `--status`, SIGUSR1)",
