@@ -51,8 +51,10 @@ extension ClientSession {
     /// its probes lose), and its loss is the share of what this side sent that did not arrive.
     private func report(_ header: FrameHeader, body: UnsafeRawBufferPointer, now: Timestamp) -> Inbound {
         skipInReorder(header.sequence, now: now)
-        PathReport.forEachEntry(in: body) { path, received in
-            guard paths.indices.contains(path), paths[path].recordReport(received: received) else { return }
+        PathReport.forEachEntry(in: body) { path, received, loss in
+            guard paths.indices.contains(path) else { return }
+            paths[path].peerReportedLoss = loss
+            guard paths[path].recordReport(received: received) else { return }
             health[path].recordHeard(now: now)
         }
         return .consumed

@@ -23,9 +23,10 @@ public enum FrameLayout {
     public static let probeBodySize = 8
     /// Body of an acceptance: the client sequence number it answers.
     public static let acceptanceBodySize = 8
-    /// One entry of a receiver report's body: a path id (1 byte) and the frames of the
-    /// session received on it so far (8 bytes).
-    public static let reportEntrySize = 9
+    /// One entry of a receiver report's body: a path id (1 byte), the frames of the session
+    /// received on it so far (8 bytes), and the sender's own loss on the path as the other
+    /// side's reports gave it (2 bytes, in 1/10,000; 0xFFFF unknown).
+    public static let reportEntrySize = 11
 }
 
 /// What a frame carries. The high bit is set on frames that mpserver sends, so that a frame

@@ -27,6 +27,9 @@ public struct PathStatistics: Hashable, Sendable {
     /// other side's reports; `nil` before a window closed. Data and probes alike: a path's
     /// loss seen by the traffic it carries, not only by its probes.
     public var reportedLoss: Double?
+    /// The other side's loss on the path, towards this side, as it last reported it
+    /// (``PathReport``); `nil` before it knew.
+    public var peerReportedLoss: Double?
     /// Frames sent and reported received when the current loss window opened; `nil` sent
     /// before the first report.
     var lossWindowSent: Int?
@@ -40,20 +43,23 @@ public struct PathStatistics: Hashable, Sendable {
 
     /// Takes a receiver report that `received` of this side's frames arrived on the path;
     /// returns true when that is more than the last report said (the path delivers). An
-    /// older report (a late copy) changes nothing.
+    /// older report (a late copy) counts as no growth. The loss window closes on any report
+    /// once ``lossWindowFrames`` were sent since it opened, so a path that stops delivering
+    /// shows its loss rising to 100%.
     mutating func recordReport(received: Int) -> Bool {
-        guard received > framesReportedReceived else { return false }
-        framesReportedReceived = received
+        let grew = received > framesReportedReceived
+        framesReportedReceived = max(framesReportedReceived, received)
         guard let windowSent = lossWindowSent else {
-            (lossWindowSent, lossWindowReceived) = (framesSent, received)
-            return true
+            (lossWindowSent, lossWindowReceived) = (framesSent, framesReportedReceived)
+            return grew
         }
         let sent = framesSent - windowSent
         if sent >= Self.lossWindowFrames {
-            reportedLoss = max(0, 1 - Double(received - lossWindowReceived) / Double(sent))
-            (lossWindowSent, lossWindowReceived) = (framesSent, received)
+            let arrived = framesReportedReceived - lossWindowReceived
+            reportedLoss = max(0, 1 - Double(arrived) / Double(sent))
+            (lossWindowSent, lossWindowReceived) = (framesSent, framesReportedReceived)
         }
-        return true
+        return grew
     }
 
     /// Counts one frame of `bytes` bytes sent on the path.

@@ -80,7 +80,8 @@ extension ServerEngine {
         session.lastReceive = now
         session.recordReceive(path: path, bytes: frame.count, now: now)
         if header.type == .clientReport {
-            PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { path, received in
+            PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { path, received, loss in
+                session.paths[path].peerReportedLoss = loss
                 _ = session.paths[path].recordReport(received: received)
             }
             return .consumed

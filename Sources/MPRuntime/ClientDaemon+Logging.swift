@@ -72,6 +72,12 @@ func milliseconds(_ span: TimeSpan?) -> String {
     return "\(Double(span.nanoseconds / 100_000) / 10)ms"
 }
 
+/// A share (0...1) as a percentage with one decimal, or `-` for none.
+func percentText(_ share: Double?) -> String {
+    guard let share else { return "-" }
+    return "\((share * 1_000).rounded() / 10)%"
+}
+
 /// A span as seconds with one decimal.
 func secondsText(_ span: TimeSpan) -> String {
     "\(Double(span.nanoseconds / 100_000_000) / 10)"

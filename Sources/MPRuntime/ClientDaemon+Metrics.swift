@@ -32,6 +32,14 @@ extension ClientDaemon {
         perPath("mptunnel_client_path_probe_loss_ratio", "gauge", "Share of recent probes without an echo.") {
             session.health[$0.index].loss
         }
+        perPath(
+            "mptunnel_client_path_loss_up_ratio", "gauge",
+            "Share of the frames sent on the path that did not arrive, from mpserver's receiver reports."
+        ) { session.paths[$0.index].reportedLoss }
+        perPath(
+            "mptunnel_client_path_loss_down_ratio", "gauge",
+            "Share of mpserver's frames on the path that did not arrive, as mpserver's reports say."
+        ) { session.paths[$0.index].peerReportedLoss }
         perPath("mptunnel_client_path_frames_sent_total", "counter", "Frames sent on the path.") {
             Double(session.paths[$0.index].framesSent)
         }

@@ -6,12 +6,14 @@ import MPCore
 extension ClientDaemon {
     /// The columns of the path table, in order; the SIGUSR1 lines use them as metadata keys.
     static let statusColumns = [
-        "id", "endpoint", "address", "state", "role", "rtt", "rttvar", "loss", "sent", "bytes-sent", "send-failures",
-        "received", "bytes-received", "duplicates", "last-heard",
+        "id", "endpoint", "address", "state", "role", "rtt", "rttvar", "loss", "loss-up", "loss-down", "sent",
+        "bytes-sent", "send-failures", "received", "bytes-received", "duplicates", "last-heard",
     ]
 
-    /// One path's row: state (up or down), role (primary or backup), RTT and RTTVAR, probe loss, frames and bytes
-    /// each way, send failures, duplicates dropped, and when it was last heard.
+    /// One path's row: state (up or down), role (primary or backup), RTT and RTTVAR, probe loss, the data loss
+    /// each way from the receiver reports (H4b: up, what mpserver did not receive of what this side sent; down,
+    /// the reverse, as mpserver reports it), frames and bytes each way, send failures, duplicates dropped, and
+    /// when it was last heard.
     func statusRow(_ path: ClientPath, now: Timestamp) -> [String] {
         let statistics = session.paths[path.index]
         let health = session.health[path.index]
@@ -21,6 +23,7 @@ extension ClientDaemon {
             milliseconds(health.roundTrip.smoothed),
             milliseconds(health.roundTrip.smoothed == nil ? nil : health.roundTrip.variation),
             health.loss.map { "\(Int(($0 * 100).rounded()))%" } ?? "-",
+            percentText(statistics.reportedLoss), percentText(statistics.peerReportedLoss),
             "\(statistics.framesSent)", "\(statistics.bytesSent)", "\(path.sendFailures)",
             "\(statistics.framesReceived)", "\(statistics.bytesReceived)", "\(statistics.duplicatesReceived)",
             statistics.lastReceive.map { "\(secondsText(now - $0))s ago" } ?? "never",

@@ -28,6 +28,16 @@ extension ServerDaemon {
             { statistics, _ in Double(statistics.duplicatesReceived) }
         ),
         (
+            "mptunnel_server_path_loss_up_ratio", "gauge",
+            "Share of mpclient's frames on the path that did not arrive, from mpclient's receiver reports.",
+            { statistics, _ in statistics.peerReportedLoss }
+        ),
+        (
+            "mptunnel_server_path_loss_down_ratio", "gauge",
+            "Share of mpserver's frames on the path that did not arrive, from mpclient's receiver reports.",
+            { statistics, _ in statistics.reportedLoss }
+        ),
+        (
             "mptunnel_server_path_last_heard_seconds", "gauge", "Seconds since the path's last frame.",
             { statistics, now in statistics.lastReceive.map { seconds(now - $0) } }
         ),

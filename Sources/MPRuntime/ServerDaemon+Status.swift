@@ -9,7 +9,8 @@ extension ServerDaemon {
     /// The columns of a session's path table, in order; the SIGUSR1 lines use them as
     /// metadata keys.
     static let pathColumns = [
-        "id", "address", "received", "bytes-received", "sent", "bytes-sent", "duplicates", "last-heard",
+        "id", "address", "loss-up", "loss-down", "received", "bytes-received", "sent", "bytes-sent", "duplicates",
+        "last-heard",
     ]
 
     func serverSummary() -> [(String, String)] {
@@ -35,6 +36,8 @@ extension ServerDaemon {
         let statistics = session.paths[path]
         return [
             "\(path)", session.pathAddresses[path].map { "\($0)" } ?? "-",
+            // Up: what mpclient sent that did not arrive (its reports say); down: the reverse.
+            percentText(statistics.peerReportedLoss), percentText(statistics.reportedLoss),
             "\(statistics.framesReceived)", "\(statistics.bytesReceived)",
             "\(statistics.framesSent)", "\(statistics.bytesSent)", "\(statistics.duplicatesReceived)",
             statistics.lastReceive.map { "\(secondsText(now - $0))s ago" } ?? "never",

@@ -1,8 +1,7 @@
 // Issue 19, item 4, end to end: mpserver's control plane cannot stall its data path. Eight
 // local connections trickling requests a byte at a time cost mpserver under 10% of a core,
 // and a scrape of an mpserver with 4,096 sessions × 32 paths holds its loop under 5 ms.
-// CPU shares and stalls are judged on whatever build runs the tests; the figures quoted in
-// the commits come from `swift test -c release`.
+// CPU shares and stalls are judged on the release build (`swift build -c release` first).
 import Foundation
 import Glibc
 import MPCore
@@ -20,17 +19,6 @@ private func loggedMetricsPort(of process: ChildProcess) -> UInt16? {
         return port != nil
     }
     return port
-}
-
-/// Seconds of CPU (user and system) process `pid` has used, from /proc/PID/stat.
-private func cpuSeconds(pid: Int32) -> Double? {
-    guard let text = try? TextFile.read(path: "/proc/\(pid)/stat"),
-        let close = text.lastIndex(of: ")")
-    else { return nil }
-    // After the command name: field 3 (state) onwards; utime and stime are fields 14 and 15.
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// Eight connections that send a request one byte at a time, as fast as the kernel takes
@@ -101,14 +89,9 @@ private final class TricklingPeers {
 @Suite("Control plane against the data path", .serialized)
 struct ControlPlaneEndToEndTests {
     /// The most a scrape may hold mpserver's loop, in microseconds: 5 ms as issue 19 asks,
-    /// judged on a release build (`swift test -c release`). An unoptimized build renders the
-    /// same page about seven times slower, so there the bound only catches a page that grew
-    /// without limit (the unbounded page took 1.8 s).
-    #if DEBUG
-        static let holdLimitMicroseconds = 40_000
-    #else
-        static let holdLimitMicroseconds = 5_000
-    #endif
+    /// judged on the release build (``releaseProductsDirectory()``): an unoptimized build
+    /// renders the same page about seven times slower.
+    static let holdLimitMicroseconds = 5_000
 
     struct TrickleResult {
         var share: Double
@@ -119,7 +102,7 @@ struct ControlPlaneEndToEndTests {
 
     @Test("8 byte-by-byte metrics connections cost mpserver under 10% of a core")
     func byteByByteConnections() throws {
-        let lab = TunnelLab()
+        let lab = TunnelLab(products: try releaseProductsDirectory())
         let echoPort = freeUDPPort()
         let server = try lab.startServer(port: freeUDPPort(), targetPort: echoPort, arguments: ["--metrics-port", "0"])
         let port = try #require(loggedMetricsPort(of: server), "\(lab.logs)")
@@ -160,7 +143,7 @@ struct ControlPlaneEndToEndTests {
 
     @Test("with 4,096 sessions × 32 paths a scrape holds mpserver's loop under 5 ms")
     func scrapeOfManySessions() throws {
-        let lab = TunnelLab()
+        let lab = TunnelLab(products: try releaseProductsDirectory())
         let echoPort = freeUDPPort()
         let serverPort = freeUDPPort()
         let listenPort = freeUDPPort()

@@ -215,11 +215,12 @@ struct HostileMiddleEndToEndTests {
         let load = try setup.startLoad(seconds: 7)
         sleep(for: .seconds(1))
         let before = statistics(of: setup.server, line: "server statistics")?["dropped"] ?? 0
-        let cpuBefore = cpuSeconds(of: setup.server?.pid ?? 0)
+        let pid = try #require(setup.server?.pid)
+        let cpuBefore = try #require(cpuSeconds(pid: pid))
         let start = ContinuousClock.now
         let sent = try flood(to: setup.serverAddress, rate: rate, seconds: 5)
         let seconds = start.duration(to: .now).inSeconds
-        let cpu = cpuSeconds(of: setup.server?.pid ?? 0) - cpuBefore
+        let cpu = try #require(cpuSeconds(pid: pid)) - cpuBefore
         let after = statistics(of: setup.server, line: "server statistics")?["dropped"] ?? 0
         return FloodRun(
             load: try setup.result(of: load, seconds: 7), sent: sent, seconds: seconds, serverCPU: cpu,
@@ -285,15 +286,4 @@ struct HostileMiddleEndToEndTests {
         #expect(result.sent >= 6_900)
         #expect(result.lossPercent < 1, "\(setup.lab.logs)")
     }
-}
-
-/// User and system CPU seconds of process `pid` so far (/proc/PID/stat), 0 when unknown.
-func cpuSeconds(of pid: pid_t) -> Double {
-    guard let text = try? TextFile.read(path: "/proc/\(pid)/stat"),
-        let end = text.lastIndex(of: ")")
-    else { return 0 }
-    // After the command name: field 3 (state) on; utime and stime are fields 14 and 15.
-    let fields = text[text.index(after: end)...].split(separator: " ")
-    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }

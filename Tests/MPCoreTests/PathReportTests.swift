@@ -19,10 +19,14 @@ struct PathReportTests {
         let delivered = Double(tunnel.toTarget.count) / 20_000
         #expect(wentDown.isEmpty, "paths \(wentDown.members) went down")
         #expect(delivered > 0.988, "delivered \(delivered)")
-        // mpclient knows each path's upstream loss from mpserver's reports.
+        // mpclient knows each path's upstream loss from mpserver's reports, and mpserver
+        // learns it from mpclient's.
+        let session = tunnel.server.sessions[tunnel.client.sessionID]
         for path in 0..<3 {
             let loss = tunnel.client.paths[path].reportedLoss ?? -1
             #expect(loss > 0.15 && loss < 0.25, "path \(path): reported loss \(loss)")
+            let told = session?.paths[path].peerReportedLoss ?? -1
+            #expect(told > 0.15 && told < 0.25, "path \(path): mpserver was told \(told)")
         }
     }
 
@@ -81,14 +85,16 @@ struct PathReportTests {
         #expect(PathReport.isValidBodyLength(length))
         #expect(!PathReport.isValidBodyLength(0) && !PathReport.isValidBodyLength(10))
         #expect(!PathReport.isValidBodyLength(33 * FrameLayout.reportEntrySize))
+        statistics[2].reportedLoss = 0.0125
+        _ = frame.withUnsafeMutableBytes { PathReport.write(statistics, into: $0) }
         var entries: [[Int]] = []
         frame.withUnsafeBytes {
-            PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: $0[FrameLayout.headerSize...].prefix(length)))
-            {
-                entries.append([$0, $1])
+            let body = UnsafeRawBufferPointer(rebasing: $0[FrameLayout.headerSize...].prefix(length))
+            PathReport.forEachEntry(in: body) {
+                entries.append([$0, $1, $2.map { Int(($0 * 10_000).rounded()) } ?? -1])
             }
         }
-        #expect(entries == [[0, 7], [2, 1 << 40]])
+        #expect(entries == [[0, 7, -1], [2, 1 << 40, 125]])
         var path = PathStatistics()
         path.framesSent = 1_000
         var grew = [path.recordReport(received: 10), path.recordReport(received: 10), path.recordReport(received: 9)]
