@@ -18,8 +18,9 @@ extension ServerEngine {
         let path = Int(header.pathID)
         guard path < Defaults.maximumPaths else { return drop(.pathOutOfRange) }
         // An unknown session's key is derived without creating the session: only a frame
-        // that authenticates creates state (no state, no reply for forgeries). The HKDF this
-        // costs per forged frame is bounded by the packet rate.
+        // that authenticates creates state (no state, no reply for forgeries). Before that
+        // HKDF, R14a drops a forged session id for one HMAC, and at most 2,000 frames of
+        // unknown sessions a second get as far as the key derivation.
         let existing = sessions[header.sessionID]
         if let unopened = dropUnopened(
             header, session: existing, path: path, from: address, bytes: frame.count, now: now)
@@ -112,7 +113,7 @@ extension ServerEngine {
         }
     }
 
-    /// Receiver rules R14a and R15a, for a frame of a session mpserver does not know, before
+    /// Receiver rules R14a and R15, for a frame of a session mpserver does not know, before
     /// any key is derived: with a key, a session id that fails its check (``Keyring/isPlausible(sessionID:)``)
     /// is ``DropReason/authenticationFailed``; past ``Defaults/newSessionAttemptsPerSecond``
     /// such frames a second, or with the table full of live sessions, ``DropReason/sessionLimit``.
