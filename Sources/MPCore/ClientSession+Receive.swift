@@ -51,11 +51,14 @@ extension ClientSession {
     /// its probes lose), and its loss is the share of what this side sent that did not arrive.
     private func report(_ header: FrameHeader, body: UnsafeRawBufferPointer, now: Timestamp) -> Inbound {
         skipInReorder(header.sequence, now: now)
-        PathReport.forEachEntry(in: body) { path, received, loss in
-            guard paths.indices.contains(path) else { return }
-            paths[path].peerReportedLoss = loss
-            guard paths[path].recordReport(received: received) else { return }
-            health[path].recordHeard(now: now)
+        PathReport.forEachEntry(in: body) { entry in
+            guard paths.indices.contains(entry.path) else { return }
+            paths[entry.path].peerReportedLoss = entry.loss
+            guard paths[entry.path].recordReport(received: entry.framesReceived) else { return }
+            // Heard when mpserver last received on it, not when the report came: a report
+            // that left late (mpserver heard nothing for a while) does not revive a dead path.
+            guard now.nanoseconds > entry.age.nanoseconds else { return }
+            health[entry.path].recordDelivered(at: Timestamp(nanoseconds: now.nanoseconds - entry.age.nanoseconds))
         }
         return .consumed
     }

@@ -164,7 +164,7 @@ public final class ClientSession<Address: Hashable> {
         else { return nil }
         lastReportSent = now
         receivedAtLastReport = received
-        let bodyLength = PathReport.write(paths, into: frame)
+        let bodyLength = PathReport.write(paths, now: now, into: frame)
         return seal(.clientReport, flowID: 0, bodyLength: bodyLength, in: frame)
     }
 

@@ -24,9 +24,10 @@ public enum FrameLayout {
     /// Body of an acceptance: the client sequence number it answers.
     public static let acceptanceBodySize = 8
     /// One entry of a receiver report's body: a path id (1 byte), the frames of the session
-    /// received on it so far (8 bytes), and the sender's own loss on the path as the other
-    /// side's reports gave it (2 bytes, in 1/10,000; 0xFFFF unknown).
-    public static let reportEntrySize = 11
+    /// received on it so far (8 bytes), the sender's own loss on the path as the other
+    /// side's reports gave it (2 bytes, in 1/10,000; 0xFFFF unknown), and how long ago the
+    /// last of those frames arrived (2 bytes, milliseconds, at most 65,535).
+    public static let reportEntrySize = 13
 }
 
 /// What a frame carries. The high bit is set on frames that mpserver sends, so that a frame

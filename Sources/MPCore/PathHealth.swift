@@ -125,6 +125,12 @@ public struct PathHealth: Hashable, Sendable {
         lastHeard = now
     }
 
+    /// Records that the path delivered to the other side at `time` (from its receiver
+    /// report, H4b): heard then, if that is later than anything heard so far.
+    public mutating func recordDelivered(at time: Timestamp) {
+        lastHeard = max(lastHeard ?? time, time)
+    }
+
     /// Records the echo, heard at `now`, of the probe sent at `sentAt` (an authentic frame:
     /// it counts as heard). Older probes still pending are lost. An echo of a probe this
     /// path did not send, or already decided, changes nothing; returns whether it counted.

@@ -31,6 +31,10 @@ public struct ReplyMirror: Hashable, Sendable {
     var previousPathCopies: [Int]
     /// The data paths of the last epoch that had data.
     var lastDataPaths = PathSet()
+    /// Paths that carried mpclient's receiver reports, this epoch and the previous one: it
+    /// sends them on the paths it would send data on (H4b), so they are data paths too.
+    var reportPaths = PathSet()
+    var previousReportPaths = PathSet()
     var balancer = WeightedRoundRobin(count: Defaults.maximumPaths)
 
     /// No data seen yet: replies go on every path heard from.
@@ -53,6 +57,17 @@ public struct ReplyMirror: Hashable, Sendable {
         lastDataPaths.insert(path: path)
     }
 
+    /// Records a receiver report of mpclient (a fresh one or a copy) on `path` at `now`: the
+    /// path carries the session, so replies go on it, even while the application sends
+    /// nothing (a download: with data paths taken from upstream data alone, the last few
+    /// upstream payloads decided, and one that arrived on one path only left the replies
+    /// on that path). Reports do not count in the mode verdict.
+    public mutating func recordReport(path: Int, now: Timestamp) {
+        guard path >= 0, path < pathCopies.count else { return }
+        roll(now: now)
+        reportPaths.insert(path: path)
+    }
+
     /// The paths a reply framed at `now` goes on, among `heard` (the paths with a reply
     /// address).
     public mutating func replyPaths(heard: PathSet, now: Timestamp) -> PathSet {
@@ -69,7 +84,7 @@ public struct ReplyMirror: Hashable, Sendable {
     /// Every one of them, whatever the mode: receiver reports go on all.
     public mutating func dataPaths(heard: PathSet, now: Timestamp) -> PathSet {
         roll(now: now)
-        var recent = PathSet()
+        var recent = reportPaths.union(previousReportPaths).intersection(heard)
         for path in heard.members where pathCopies[path] + previousPathCopies[path] > 0 { recent.insert(path: path) }
         if recent.isEmpty { recent = lastDataPaths.intersection(heard) }
         return recent.isEmpty ? heard : recent
@@ -86,6 +101,8 @@ public struct ReplyMirror: Hashable, Sendable {
         var dataPaths = PathSet()
         for path in pathCopies.indices where pathCopies[path] > 0 { dataPaths.insert(path: path) }
         if !dataPaths.isEmpty { lastDataPaths = dataPaths }
+        previousReportPaths = skipped ? [] : reportPaths
+        reportPaths = []
         previousCopies = skipped ? 0 : copies
         previousPayloads = skipped ? 0 : payloads
         copies = 0

@@ -81,13 +81,18 @@ extension ServerEngine {
         session.lastReceive = now
         session.recordReceive(path: path, bytes: frame.count, now: now)
         if header.type == .clientReport {
-            PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { path, received, loss in
-                session.paths[path].peerReportedLoss = loss
-                _ = session.paths[path].recordReport(received: received)
+            session.mirror.recordReport(path: path, now: now)
+            PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { entry in
+                session.paths[entry.path].peerReportedLoss = entry.loss
+                _ = session.paths[entry.path].recordReport(received: entry.framesReceived)
             }
             return .consumed
         }
         if header.type == .probe {
+            // R19: echoed only to the path's address; a probe from an address the path has
+            // not moved to (R18b) is answered when it moves, so a sender that copies a path's
+            // probes from elsewhere gets nothing back.
+            guard session.pathAddresses[path] == address else { return .consumed }
             return echo(
                 UnsafeRawBufferPointer(rebasing: frame[body]), session: session, path: path, to: address, into: reply)
         }
@@ -139,6 +144,7 @@ extension ServerEngine {
         if header.type == .probe { session.probeCopyHeard(on: path, from: address, sequence: header.sequence) }
         session.recordReceive(path: path, bytes: bytes, now: now, duplicate: true)
         if header.type == .upstreamData { session.mirror.recordData(path: path, fresh: false, now: now) }
+        if header.type == .clientReport { session.mirror.recordReport(path: path, now: now) }
         return drop(.duplicate)
     }
 

@@ -73,7 +73,7 @@ public final class ServerEngine<Address: Hashable> {
         else { return nil }
         session.lastReportSent = now
         session.receivedAtLastReport = received
-        let bodyLength = PathReport.write(session.paths, into: frame)
+        let bodyLength = PathReport.write(session.paths, now: now, into: frame)
         guard bodyLength > 0 else { return nil }
         return session.seal(.serverReport, flowID: 0, bodyLength: bodyLength, in: frame)
     }

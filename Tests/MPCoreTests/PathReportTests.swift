@@ -74,27 +74,49 @@ struct PathReportTests {
         #expect(after <= .milliseconds(2_900), "\(after)")  // silence limit 2.5 s, a report interval, a tick
     }
 
+    @Test("a download after one upstream payload that only path 0 carried: replies go on every path")
+    func downloadRepliesOnEveryPath() {
+        let tunnel = TunnelHarness(paths: 3, seed: 8)
+        tunnel.establish()
+        tunnel.advance(.seconds(3))  // the handshake's epochs are over: only new data counts
+        tunnel.lossRates = [0, 1, 1]
+        tunnel.send([1])
+        tunnel.lossRates = [0, 0, 0]
+        let flow = tunnel.toTarget[0].flow
+        let before = tunnel.downstreamFrames
+        for millisecond in 0..<3_000 {
+            tunnel.now = tunnel.now + .milliseconds(1)
+            tunnel.reply([UInt8(truncatingIfNeeded: millisecond)], flow: flow)
+            if millisecond % 100 == 0 { tunnel.tick() }
+        }
+        let received = (0..<3).map { tunnel.downstreamFrames[$0] - before[$0] }
+        // Without the reports' paths, the replies went on path 0 alone (the last data path).
+        #expect(received.allSatisfy { $0 > 2_800 }, "data frames per path \(received)")
+    }
+
     @Test("a report body round-trips; a count that does not grow changes nothing")
     func coding() {
         var statistics = Array(repeating: PathStatistics(), count: 3)
         statistics[0].framesReceived = 7
         statistics[2].framesReceived = 1 << 40
         var frame = [UInt8](repeating: 0, count: FrameLayout.headerSize + 300)
-        let length = frame.withUnsafeMutableBytes { PathReport.write(statistics, into: $0) }
+        statistics[2].lastReceive = ms(1_000)
+        let length = frame.withUnsafeMutableBytes { PathReport.write(statistics, now: ms(1_250), into: $0) }
         #expect(length == 2 * FrameLayout.reportEntrySize)
         #expect(PathReport.isValidBodyLength(length))
         #expect(!PathReport.isValidBodyLength(0) && !PathReport.isValidBodyLength(10))
         #expect(!PathReport.isValidBodyLength(33 * FrameLayout.reportEntrySize))
         statistics[2].reportedLoss = 0.0125
-        _ = frame.withUnsafeMutableBytes { PathReport.write(statistics, into: $0) }
+        _ = frame.withUnsafeMutableBytes { PathReport.write(statistics, now: ms(1_250), into: $0) }
         var entries: [[Int]] = []
         frame.withUnsafeBytes {
             let body = UnsafeRawBufferPointer(rebasing: $0[FrameLayout.headerSize...].prefix(length))
             PathReport.forEachEntry(in: body) {
-                entries.append([$0, $1, $2.map { Int(($0 * 10_000).rounded()) } ?? -1])
+                let loss = $0.loss.map { Int(($0 * 10_000).rounded()) } ?? -1
+                entries.append([$0.path, $0.framesReceived, loss, Int($0.age.nanoseconds / 1_000_000)])
             }
         }
-        #expect(entries == [[0, 7, -1], [2, 1 << 40, 125]])
+        #expect(entries == [[0, 7, -1, 65_535], [2, 1 << 40, 125, 250]])
         var path = PathStatistics()
         path.framesSent = 1_000
         var grew = [path.recordReport(received: 10), path.recordReport(received: 10), path.recordReport(received: 9)]
