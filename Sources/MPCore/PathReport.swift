@@ -31,7 +31,7 @@ public enum PathReport {
         for path in statistics.indices.prefix(Defaults.maximumPaths) where statistics[path].framesReceived > 0 {
             writer.write(UInt8(path))
             writer.write(UInt64(statistics[path].framesReceived))
-            writer.write(statistics[path].reportedLoss.map { UInt16(min(max($0, 0), 1) * 10_000) } ?? unknownLoss)
+            writer.write(statistics[path].reportedLossTenThousandths)
             let age = statistics[path].lastReceive.map { (now - $0).nanoseconds / 1_000_000 } ?? UInt64(UInt16.max)
             writer.write(UInt16(min(age, UInt64(UInt16.max))))
         }
@@ -58,7 +58,7 @@ public enum PathReport {
             guard Int(path) < Defaults.maximumPaths, count <= UInt64(Int.max) else { continue }
             body(
                 Entry(
-                    path: Int(path), framesReceived: Int(count), loss: loss > 10_000 ? nil : Double(loss) / 10_000,
+                    path: Int(path), framesReceived: Int(count), loss: PathStatistics.share(loss),
                     age: .milliseconds(UInt64(age))))
         }
     }

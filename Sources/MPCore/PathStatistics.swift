@@ -26,13 +26,23 @@ public struct PathStatistics: Hashable, Sendable {
     /// last window of at least ``PathStatistics/lossWindowFrames`` frames sent, from the
     /// other side's reports; `nil` before a window closed. Data and probes alike: a path's
     /// loss seen by the traffic it carries, not only by its probes.
-    public var reportedLoss: Double?
+    public var reportedLoss: Double? {
+        get { Self.share(reportedLossTenThousandths) }
+        set { reportedLossTenThousandths = Self.tenThousandths(newValue) }
+    }
     /// The other side's loss on the path, towards this side, as it last reported it
     /// (``PathReport``); `nil` before it knew.
-    public var peerReportedLoss: Double?
-    /// Frames sent and reported received when the current loss window opened; `nil` sent
+    public var peerReportedLoss: Double? {
+        get { Self.share(peerReportedLossTenThousandths) }
+        set { peerReportedLossTenThousandths = Self.tenThousandths(newValue) }
+    }
+    /// The two losses as the report carries them, in 1/10,000, ``PathReport/unknownLoss``
+    /// for none: 2 bytes each, as mpserver keeps 32 paths for each of up to 4,096 sessions.
+    var reportedLossTenThousandths = PathReport.unknownLoss
+    var peerReportedLossTenThousandths = PathReport.unknownLoss
+    /// Frames sent and reported received when the current loss window opened; sent is -1
     /// before the first report.
-    var lossWindowSent: Int?
+    var lossWindowSent = -1
     var lossWindowReceived = 0
     /// 500 frames: half a second of traffic at 1,000 datagrams/s, and enough that the
     /// frames in flight when a report leaves (a round trip's worth) change little.
@@ -49,17 +59,27 @@ public struct PathStatistics: Hashable, Sendable {
     mutating func recordReport(received: Int) -> Bool {
         let grew = received > framesReportedReceived
         framesReportedReceived = max(framesReportedReceived, received)
-        guard let windowSent = lossWindowSent else {
+        guard lossWindowSent >= 0 else {
             (lossWindowSent, lossWindowReceived) = (framesSent, framesReportedReceived)
             return grew
         }
-        let sent = framesSent - windowSent
+        let sent = framesSent - lossWindowSent
         if sent >= Self.lossWindowFrames {
             let arrived = framesReportedReceived - lossWindowReceived
             reportedLoss = max(0, 1 - Double(arrived) / Double(sent))
             (lossWindowSent, lossWindowReceived) = (framesSent, framesReportedReceived)
         }
         return grew
+    }
+
+    /// A share (0...1) in 1/10,000, ``PathReport/unknownLoss`` for `nil`.
+    static func tenThousandths(_ share: Double?) -> UInt16 {
+        share.map { UInt16((min(max($0, 0), 1) * 10_000).rounded()) } ?? PathReport.unknownLoss
+    }
+
+    /// The share a value in 1/10,000 stands for; `nil` for one above 10,000 (unknown).
+    static func share(_ tenThousandths: UInt16) -> Double? {
+        tenThousandths > 10_000 ? nil : Double(tenThousandths) / 10_000
     }
 
     /// Counts one frame of `bytes` bytes sent on the path.

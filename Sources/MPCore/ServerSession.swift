@@ -50,9 +50,6 @@ public final class ServerSession<Address: Hashable> {
         self.pathAddresses = Array(repeating: nil, count: Defaults.maximumPaths)
         self.paths = Array(repeating: PathStatistics(), count: Defaults.maximumPaths)
         self.lastAcceptance = Array(repeating: nil, count: Defaults.maximumPaths)
-        self.addressCandidates = Array(repeating: nil, count: Defaults.maximumPaths)
-        self.previousAddresses = Array(repeating: nil, count: Defaults.maximumPaths)
-        self.latestProbes = Array(repeating: 0, count: Defaults.maximumPaths)
         self.upstream = upstream
         self.downstream = keyring.downstream(sessionID: sessionID, serverTag: serverTag)
     }
@@ -67,27 +64,30 @@ public final class ServerSession<Address: Hashable> {
     /// Records that `path` was heard from `address` by a fresh authentic frame: replies on
     /// that path go there from now on.
     func setAddress(_ address: Address, of path: Int) {
-        if let current = pathAddresses[path], current != address { previousAddresses[path] = current }
+        if let current = pathAddresses[path], current != address {
+            addressMoves[path] = AddressMove(previous: current)
+        } else {
+            addressMoves[path]?.candidate = nil
+        }
         pathAddresses[path] = address
         heardPaths.insert(path: path)
-        addressCandidates[path] = nil
     }
 
-    /// A new source address for a path, seen on fresh probes, not yet followed (R18b).
-    struct AddressCandidate {
-        var address: Address
-        /// The sequence number of its last fresh probe: a copy of it from the path's current
-        /// address shows that address still carries the path.
-        var sequence: UInt64
-        var probes: Int
+    /// A path's address moves in progress or done (R18b): kept only for the paths that
+    /// have one, so a session whose paths never moved spends nothing on them.
+    struct AddressMove {
+        /// A source address that sent fresh probes while the path has another, the number
+        /// of its last one (a copy of it from the current address shows that address still
+        /// carries the path) and how many it sent.
+        var candidate: (address: Address, sequence: UInt64, probes: Int)?
+        /// The address the path had before its last move, and the path's latest fresh
+        /// probe since: a copy of that probe from the previous address moves the path back.
+        var previous: Address?
+        var latestProbe: UInt64 = 0
     }
 
-    /// Per path: a source address that sent fresh probes while the path has another.
-    var addressCandidates: [AddressCandidate?]
-    /// Per path: the address the path had before its last move (R18b).
-    var previousAddresses: [Address?]
-    /// Per path: the sequence number of its latest fresh probe; zero before any.
-    var latestProbes: [UInt64]
+    /// Per path id, the moves of the paths that have one.
+    var addressMoves: [Int: AddressMove] = [:]
 
     /// Fresh probes from a new address a path's replies follow it after (R18b): a NAT
     /// rebinding is followed at the second probe, while a sender that copies the path's
@@ -98,20 +98,19 @@ public final class ServerSession<Address: Hashable> {
     /// path with no address, or this one, takes it at once; another address must send
     /// ``probesToMove`` fresh probes with no copy of them coming from the current address.
     func probeHeard(on path: Int, from address: Address, sequence: UInt64) {
-        latestProbes[path] = sequence
+        if addressMoves[path]?.previous != nil { addressMoves[path]?.latestProbe = sequence }
         guard let current = pathAddresses[path], current != address else {
             setAddress(address, of: path)
             return
         }
-        var candidate =
-            addressCandidates[path].flatMap { $0.address == address ? $0 : nil }
-            ?? AddressCandidate(address: address, sequence: sequence, probes: 0)
-        candidate.sequence = sequence
-        candidate.probes += 1
-        if candidate.probes >= Self.probesToMove {
+        var move = addressMoves[path] ?? AddressMove()
+        let probes = move.candidate.map { $0.address == address ? $0.probes : 0 } ?? 0
+        move.candidate = (address, sequence, probes + 1)
+        if probes + 1 >= Self.probesToMove {
             setAddress(address, of: path)
+            addressMoves[path]?.latestProbe = sequence
         } else {
-            addressCandidates[path] = candidate
+            addressMoves[path] = move
         }
     }
 
@@ -121,12 +120,12 @@ public final class ServerSession<Address: Hashable> {
     /// moves it back: that address still carries the path, so the move was a race won
     /// while its probes were late or lost.
     func probeCopyHeard(on path: Int, from address: Address, sequence: UInt64) {
-        if let candidate = addressCandidates[path], candidate.sequence == sequence, pathAddresses[path] == address {
-            addressCandidates[path] = nil
-        } else if previousAddresses[path] == address, latestProbes[path] == sequence {
-            previousAddresses[path] = nil
+        guard let move = addressMoves[path] else { return }
+        if let candidate = move.candidate, candidate.sequence == sequence, pathAddresses[path] == address {
+            addressMoves[path]?.candidate = nil
+        } else if move.previous == address, move.latestProbe == sequence {
+            addressMoves[path] = nil
             pathAddresses[path] = address
-            addressCandidates[path] = nil
         }
     }
 
