@@ -10,8 +10,8 @@ import MPTestSupport
 import Synchronization
 import Testing
 
-/// The metrics port a daemon logged at start.
-private func loggedMetricsPort(of process: ChildProcess) -> UInt16? {
+/// The metrics port a daemon logged at start (`--metrics-port 0` picks one).
+func loggedMetricsPort(of process: ChildProcess) -> UInt16? {
     var port: UInt16?
     _ = waitUntil(timeout: .seconds(5), poll: .milliseconds(20)) {
         guard let range = process.log.range(of: "http://127.0.0.1:") else { return false }

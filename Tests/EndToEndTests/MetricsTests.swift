@@ -7,17 +7,6 @@ import Testing
 
 @Suite("Prometheus metrics", .serialized)
 struct MetricsEndToEndTests {
-    /// The metrics port a daemon logged at start.
-    private func metricsPort(of process: ChildProcess) -> UInt16? {
-        var port: UInt16?
-        _ = waitUntil(timeout: .seconds(5), poll: .milliseconds(20)) {
-            guard let range = process.log.range(of: "http://127.0.0.1:") else { return false }
-            port = UInt16(process.log[range.upperBound...].prefix { $0.isNumber })
-            return port != nil
-        }
-        return port
-    }
-
     @Test("both daemons serve their counters on a loopback port")
     func pagesOfARunningTunnel() throws {
         let lab = TunnelLab()
@@ -29,8 +18,8 @@ struct MetricsEndToEndTests {
         let client = try lab.startClient(
             listenPort: listenPort, pathPorts: [serverPort], arguments: ["--metrics-port", "0"])
         #expect(try lab.waitForTunnel(listenPort: listenPort), "\(lab.logs)")
-        let clientPort = try #require(metricsPort(of: client), "\(lab.logs)")
-        let serverMetricsPort = try #require(metricsPort(of: server), "\(lab.logs)")
+        let clientPort = try #require(loggedMetricsPort(of: client), "\(lab.logs)")
+        let serverMetricsPort = try #require(loggedMetricsPort(of: server), "\(lab.logs)")
 
         let clientPage = try #require(httpGet(port: clientPort), "no answer on 127.0.0.1:\(clientPort)")
         #expect(clientPage.hasPrefix("HTTP/1.1 200 OK\r\n"))
