@@ -5,8 +5,10 @@
 /// - Paths that carried upstream data in the current or the previous
 ///   ``Defaults/mirrorEpoch`` are the *data paths*; mpclient puts data only on its up
 ///   primary paths (or its backups while no primary is up), so replies follow them. With no
-///   recent data, the data paths of the last epoch that had any stay in force; before any
-///   data at all, every path heard from is used.
+///   recent data, the data paths of the last epoch that had any stay in force. Before any
+///   data, and for two epochs after the first data or receiver report (the data paths are
+///   not known yet: a session's first payload has reached mpserver on the fastest path
+///   alone when it is answered), every path heard from is used.
 /// - Copies per payload over the same epochs tell the mode: at least 1.25 copies (duplicate
 ///   mode sends one per up path, 2 or more) means duplicate, and every reply goes on every
 ///   data path; fewer means balance, and each reply goes on one data path, by smooth
@@ -35,6 +37,8 @@ public struct ReplyMirror: Hashable, Sendable {
     /// sends them on the paths it would send data on (H4b), so they are data paths too.
     var reportPaths = PathSet()
     var previousReportPaths = PathSet()
+    /// When the first data frame or receiver report arrived; `nil` before.
+    var firstTraffic: Timestamp?
     var balancer = WeightedRoundRobin(count: Defaults.maximumPaths)
 
     /// No data seen yet: replies go on every path heard from.
@@ -51,6 +55,7 @@ public struct ReplyMirror: Hashable, Sendable {
     public mutating func recordData(path: Int, fresh: Bool, now: Timestamp) {
         guard path >= 0, path < pathCopies.count else { return }
         roll(now: now)
+        if firstTraffic == nil { firstTraffic = now }
         copies += 1
         if fresh { payloads += 1 }
         pathCopies[path] += 1
@@ -65,6 +70,7 @@ public struct ReplyMirror: Hashable, Sendable {
     public mutating func recordReport(path: Int, now: Timestamp) {
         guard path >= 0, path < pathCopies.count else { return }
         roll(now: now)
+        if firstTraffic == nil { firstTraffic = now }
         reportPaths.insert(path: path)
     }
 
@@ -84,6 +90,9 @@ public struct ReplyMirror: Hashable, Sendable {
     /// Every one of them, whatever the mode: receiver reports go on all.
     public mutating func dataPaths(heard: PathSet, now: Timestamp) -> PathSet {
         roll(now: now)
+        // Until two epochs after the first traffic the data paths are not known yet.
+        guard let firstTraffic, now - firstTraffic >= TimeSpan(nanoseconds: 2 * Defaults.mirrorEpoch.nanoseconds)
+        else { return heard }
         var recent = reportPaths.union(previousReportPaths).intersection(heard)
         for path in heard.members where pathCopies[path] + previousPathCopies[path] > 0 { recent.insert(path: path) }
         if recent.isEmpty { recent = lastDataPaths.intersection(heard) }

@@ -94,6 +94,18 @@ struct PathReportTests {
         #expect(received.allSatisfy { $0 > 2_800 }, "data frames per path \(received)")
     }
 
+    @Test("a session's first reply goes on every path heard, though its payload came on one")
+    func firstReplyOnEveryPath() {
+        let tunnel = TunnelHarness(paths: 3, seed: 12)
+        tunnel.establish()
+        tunnel.lossRates = [0, 1, 1]
+        tunnel.send([1])  // a VPN's handshake initiation, through path 0 alone
+        tunnel.lossRates = [0, 0, 0]
+        let before = tunnel.downstreamFrames
+        tunnel.reply([2], flow: tunnel.toTarget[0].flow)
+        #expect((0..<3).map { tunnel.downstreamFrames[$0] - before[$0] } == [1, 1, 1])
+    }
+
     @Test("a report body round-trips; a count that does not grow changes nothing")
     func coding() {
         var statistics = Array(repeating: PathStatistics(), count: 3)

@@ -39,6 +39,9 @@ struct SchedulingTests {
     func backup() {
         let tunnel = TunnelHarness(paths: 3, backupPaths: PathSet(path: 2))
         tunnel.establish()
+        // The first two epochs of a session answer on every path heard (R21); then the mirror
+        // knows the data paths from the data and the receiver reports.
+        tunnel.advance(.seconds(2))
         for _ in 0..<10 { tunnel.send([1]) }
         tunnel.reply([9], flow: tunnel.toTarget[0].flow)
         let downstreamBefore = tunnel.downstreamFrames[2]
