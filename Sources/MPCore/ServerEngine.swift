@@ -66,8 +66,7 @@ public final class ServerEngine<Address: Hashable> {
         -> Int?
     {
         guard now - (session.lastReportSent ?? Timestamp(nanoseconds: 0)) >= Defaults.reportInterval else { return nil }
-        var received = 0
-        for path in session.heardPaths.members { received &+= session.paths[path].framesReceived }
+        let received = session.totals.framesReceived
         guard received != session.receivedAtLastReport,
             frame.count >= FrameLayout.maximumOverhead + Defaults.maximumPaths * FrameLayout.reportEntrySize
         else { return nil }

@@ -135,7 +135,7 @@ struct AttackTests {
             direction: .downstream, captured: downstream, sessionID: session, otherKey: otherKey)
         let attacker = try strangerSocket()
         let pids = [fixture.server!.pid, fixture.client!.pid]
-        let residentBefore = pids.map { residentKilobytes(pid: $0) ?? 0 }
+        let residentBefore = pids.map { ProcessStats.residentKilobytes(pid: $0) ?? 0 }
         let before = try #require(fixture.settledEchoCounts())
         let serverBefore = try #require(statistics(of: fixture.server, line: "server statistics"))
         let clientBefore = try #require(statistics(of: fixture.client, line: "session statistics"))
@@ -154,7 +154,7 @@ struct AttackTests {
         let serverAfter = try #require(statistics(of: fixture.server, line: "server statistics"))
         let clientAfter = try #require(statistics(of: fixture.client, line: "session statistics"))
         let answers = attacker.drainCount(timeout: .milliseconds(300))
-        let residentAfter = pids.map { residentKilobytes(pid: $0) ?? 0 }
+        let residentAfter = pids.map { ProcessStats.residentKilobytes(pid: $0) ?? 0 }
         // 0 means /proc was unreadable: the memory bound below would then prove nothing.
         #expect(!residentBefore.contains(0) && !residentAfter.contains(0), "resident memory unreadable")
         let sent = atServer.made.merging(atClient.made, uniquingKeysWith: +)

@@ -111,9 +111,9 @@ struct ControlPlaneEndToEndTests {
             {
                 let peers = TricklingPeers(count: 8, port: port)
                 let wall = ContinuousClock.now
-                let before = try #require(cpuSeconds(pid: server.pid))
+                let before = try #require(ProcessStats.cpuSeconds(pid: server.pid))
                 peers.trickle(for: .seconds(3))
-                let used = try #require(cpuSeconds(pid: server.pid)) - before
+                let used = try #require(ProcessStats.cpuSeconds(pid: server.pid)) - before
                 let share = used / wall.duration(to: .now).inSeconds
                 // A scraper still gets its page while the eight trickle (the limit is theirs).
                 let answered = httpGet(port: port)?.hasPrefix("HTTP/1.1 200 OK") ?? false

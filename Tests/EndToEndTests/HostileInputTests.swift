@@ -34,7 +34,7 @@ struct HostileInputTests {
         #expect(tunnel.sealsAsConfigured, "\(tunnel.lab.logs)")
         let prober = try Prober(to: tunnel.listenAddress)
         let pids = [tunnel.server!.pid, tunnel.client!.pid]
-        let before = pids.map { residentKilobytes(pid: $0) ?? 0 }
+        let before = pids.map { ProcessStats.residentKilobytes(pid: $0) ?? 0 }
         let attacker = try Prober(to: .loopbackIPv4(port: tunnel.serverPort))
         var random = SystemRandomNumberGenerator()
         // Each datagram is 0-2,000 bytes from a random place of 1 MB of random bytes: drawing
@@ -69,7 +69,7 @@ struct HostileInputTests {
         #expect(forwarded >= 95, "only \(forwarded) of 100 probes came back during the flood")
         _ = prober.drain(timeout: .milliseconds(500))
         #expect(prober.roundTrip([4, 5, 6], timeout: .seconds(2)) == [4, 5, 6])
-        let after = pids.map { residentKilobytes(pid: $0) ?? 0 }
+        let after = pids.map { ProcessStats.residentKilobytes(pid: $0) ?? 0 }
         // 0 means /proc was unreadable: the memory bound below would then prove nothing.
         #expect(!before.contains(0) && !after.contains(0), "resident memory unreadable")
         print(

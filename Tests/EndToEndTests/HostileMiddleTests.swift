@@ -217,11 +217,11 @@ struct HostileMiddleEndToEndTests {
         sleep(for: .seconds(1))
         let before = statistics(of: setup.server, line: "server statistics")?["dropped"] ?? 0
         let pid = try #require(setup.server?.pid)
-        let cpuBefore = try #require(cpuSeconds(pid: pid))
+        let cpuBefore = try #require(ProcessStats.cpuSeconds(pid: pid))
         let start = ContinuousClock.now
         let sent = try flood(to: setup.serverAddress, rate: rate, seconds: 5)
         let seconds = start.duration(to: .now).inSeconds
-        let cpu = try #require(cpuSeconds(pid: pid)) - cpuBefore
+        let cpu = try #require(ProcessStats.cpuSeconds(pid: pid)) - cpuBefore
         let after = statistics(of: setup.server, line: "server statistics")?["dropped"] ?? 0
         return FloodRun(
             load: try setup.result(of: load, seconds: 7), sent: sent, seconds: seconds, serverCPU: cpu,

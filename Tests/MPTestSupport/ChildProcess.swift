@@ -202,15 +202,3 @@ func newestModification(under directory: String) -> Int {
     }
     return newest
 }
-
-/// User and system CPU seconds of process `pid` so far (`/proc/PID/stat`); `nil` when it
-/// cannot be read.
-public func cpuSeconds(pid: pid_t) -> Double? {
-    guard let text = try? TextFile.read(path: "/proc/\(pid)/stat"),
-        let close = text.lastIndex(of: ")")
-    else { return nil }
-    // After the command name: field 3 (state) onwards; utime and stime are fields 14 and 15.
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-}

@@ -49,12 +49,3 @@ public final class Prober {
         return received
     }
 }
-
-/// Resident memory of process `pid` in kilobytes (VmRSS), or nil if unreadable.
-public func residentKilobytes(pid: pid_t) -> Int? {
-    guard let status = try? TextFile.read(path: "/proc/\(pid)/status") else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-    }
-    return nil
-}
