@@ -38,6 +38,7 @@ PING_SECONDS=10
 UDP_SECONDS=20
 UDP_RATE="10M"          # iperf3 -b
 UDP_LENGTH=1200         # iperf3 -l: below the 1,364 bytes WireGuard's MTU leaves a UDP payload
+RESTART_SECONDS=8       # the TCP stream of the restart test: killed 3 s in, restarted 1 s later
 PING_INTERVAL=0.02
 HANDSHAKES=1            # starts per case whose first WireGuard handshake is timed
 HANDSHAKE_TIMEOUT=20    # s; WireGuard retries a lost handshake every 5 s
@@ -65,7 +66,10 @@ Cases and measurements:
   --cases LIST            of: reference (WireGuard over path 1, no tunnel), keyless-duplicate,
                           keyed-duplicate, keyless-balance, keyed-balance, or all
                           (default $CASES)
-  --tests LIST            of: tcp, ping, udp, none (default $TESTS); the handshake is always timed
+  --tests LIST            of: tcp, ping, udp, restart, none (default $TESTS); the handshake is
+                          always timed. restart: a TCP stream (cubic, up) during which mpserver,
+                          then mpclient, is killed with SIGKILL and started again 1 s later; the
+                          table gives the seconds from each restart until the stream carries data
   --congestion LIST       TCP congestion controls (default $CONGESTION)
   --duration S            seconds of each TCP, ping and UDP test (sets the three below)
   --tcp-seconds S         (default $TCP_SECONDS)  --ping-seconds S (default $PING_SECONDS)
@@ -138,7 +142,7 @@ for name in $(tr , ' ' <<<"$CASES"); do
     esac
 done
 for name in $(tr , ' ' <<<"$TESTS"); do
-    case "$name" in tcp|ping|udp|none) ;; *) die "unknown test \`$name' (tcp, ping, udp, none)" ;; esac
+    case "$name" in tcp|ping|udp|restart|none) ;; *) die "unknown test \`$name' (tcp, ping, udp, restart, none)" ;; esac
 done
 wants() { [[ ",$TESTS," == *",$1,"* ]]; }
 
@@ -318,13 +322,25 @@ start_tunnel() {   # start_tunnel KEYED MODE
         [ "$keyed" = keyed ] && echo "key-file $WORK/key"
         for k in $(seq "$PATHS"); do echo "10.77.$k.2 4000"; done
     } >"$LOGS/mpclient.conf"
-    [ "$keyed" = keyed ] && key_flags=(--key-file "$WORK/key")
-    start mpserver "$NS_SERVER" "$BIN_DIR/mpserver" "${key_flags[@]}" --status-socket "$WORK/mpserver.sock" \
+    SERVER_KEY_FLAGS=()
+    [ "$keyed" = keyed ] && SERVER_KEY_FLAGS=(--key-file "$WORK/key")
+    start_mpserver mpserver
+    start_mpclient mpclient
+}
+
+# start_mpserver LOG, start_mpclient LOG: the daemon of the case, logged to $LOGS/LOG.log;
+# its PID in MPSERVER_PID or MPCLIENT_PID.
+start_mpserver() {
+    start "$1" "$NS_SERVER" "$BIN_DIR/mpserver" "${SERVER_KEY_FLAGS[@]}" --status-socket "$WORK/mpserver.sock" \
         2000 127.0.0.1 51820
-    wait_for 5 grep -q "mpserver listening" "$LOGS/mpserver.log" || die "mpserver did not start: $(cat "$LOGS/mpserver.log")"
-    start mpclient "$NS_CLIENT" "$BIN_DIR/mpclient" "$LOGS/mpclient.conf"
-    wait_for 5 grep -q "listening for the application" "$LOGS/mpclient.log" \
-        || die "mpclient did not start: $(cat "$LOGS/mpclient.log")"
+    MPSERVER_PID=$!
+    wait_for 5 grep -q "mpserver listening" "$LOGS/$1.log" || die "mpserver did not start: $(cat "$LOGS/$1.log")"
+}
+start_mpclient() {
+    start "$1" "$NS_CLIENT" "$BIN_DIR/mpclient" "$LOGS/mpclient.conf"
+    MPCLIENT_PID=$!
+    wait_for 5 grep -q "listening for the application" "$LOGS/$1.log" \
+        || die "mpclient did not start: $(cat "$LOGS/$1.log")"
 }
 
 start_wireguard() {   # start_wireguard ENDPOINT
@@ -501,6 +517,45 @@ ping_result() {
               sent, received, 100 * (sent - received) / sent, pct(0.50), pct(0.99) }'
 }
 
+# restart_test DAEMON: a TCP stream (cubic, up, 0.1 s intervals) of RESTART_SECONDS; 3 s in,
+# DAEMON gets SIGKILL and is started again 1 s later. restart_result DAEMON: the seconds
+# from the restart until the stream carried data again (0.1 s resolution), or null: the
+# stream's outage (from its first empty interval to its next with data) less the second the
+# daemon was down, measured on this script's clock.
+restart_test() {
+    local daemon="$1" output="$LOGS/restart-$1.json"
+    timeout $(( RESTART_SECONDS + 20 )) ip netns exec "$NS_CLIENT" iperf3 -c 10.9.0.1 --connect-timeout 5000 -J \
+        -i 0.1 -t "$RESTART_SECONDS" -C cubic >"$output" 2>&1 &
+    local stream=$! pid
+    PIDS+=("$stream")
+    sleep 3
+    [ "$daemon" = mpserver ] && pid=$MPSERVER_PID || pid=$MPCLIENT_PID
+    local killed
+    killed=$(now_ns)
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    forget "$pid"
+    sleep 1
+    local restarted
+    restarted=$(now_ns)
+    if [ "$daemon" = mpserver ]; then start_mpserver mpserver-restarted; else start_mpclient mpclient-restarted; fi
+    echo $(( restarted - killed )) >"$LOGS/restart-$daemon.down-ns"
+    wait "$stream"
+    forget "$stream"
+}
+restart_result() {
+    local down
+    down=$(cat "$LOGS/restart-$1.down-ns" 2>/dev/null) || { echo null; return; }
+    jq -r --argjson down "$down" '
+        [.intervals[]?.sum | {start, bytes}] as $all
+        | ([range(0; $all | length) | select($all[.].start >= 2 and $all[.].bytes == 0)] | first) as $gap
+        | if $gap == null then null
+          else ([range($gap; $all | length) | select($all[.].bytes > 0)] | first) as $back
+            | if $back == null then null
+              else (($all[$back].start - $all[$gap].start - $down / 1e9) * 100 | round / 100)
+                | if . < 0 then 0 else . end end end' "$LOGS/restart-$1.json" 2>/dev/null | grep -v '^null$' | grep . || echo null
+}
+
 # relay_result K: relay K's counters from the line it prints at exit.
 relay_result() {
     sed -n 's/^relay .*: up received \([0-9]*\) forwarded [0-9]* dropped \([0-9]*\).*down received \([0-9]*\) forwarded [0-9]* dropped \([0-9]*\).*/{"up":{"received":\1,"dropped":\2},"down":{"received":\3,"dropped":\4}}/p' \
@@ -527,6 +582,11 @@ run_case() {
     fi
     if wants ping && [ "$up" != null ]; then note "case $name: ping"; ping_test; fi
     if wants udp && [ "$up" != null ]; then note "case $name: udp up, down"; udp ""; udp -R; fi
+    if wants restart && [ "$up" != null ] && [ "$name" != reference ]; then
+        note "case $name: restart mpserver, mpclient"
+        restart_test mpserver
+        restart_test mpclient
+    fi
     if [ "$name" != reference ]; then
         # Per-path counters of both daemons, kept with the logs (--keep).
         timeout 5 ip netns exec "$NS_CLIENT" "$BIN_DIR/mpclient" --status "$LOGS/mpclient.conf" \
@@ -543,6 +603,9 @@ run_case() {
     fi
     wants ping && [ "$up" != null ] && ping_json=$(ping_result)
     wants udp && [ "$up" != null ] && udp_json="{\"up\":$(udp_result ""),\"down\":$(udp_result -R)}"
+    local restart_json=null
+    wants restart && [ "$up" != null ] && [ "$name" != reference ] \
+        && restart_json="{\"mpserver\":$(restart_result mpserver),\"mpclient\":$(restart_result mpclient)}"
     [ "$name" != reference ] && path_down=$(grep -c "path down" "$LOGS/mpclient.log")
     relay_json=$(for k in $(seq "$([ "$name" = reference ] && echo 1 || echo "$PATHS")"); do relay_result "$k"; done \
         | paste -sd, -)
@@ -553,9 +616,9 @@ run_case() {
     done | paste -sd, -)
     local under2
     under2=$(printf '%s\n' "${handshakes[@]}" | awk '$1 != "null" && $1 < 2 { n++ } END { print n + 0 }')
-    printf '{"case":"%s","handshakeSeconds":[%s],"handshakesUnder2s":%d,"tcpMbps":%s,"ping":%s,"udp":%s,"pathDownEvents":%s,"relays":[%s],"errors":[%s]}\n' \
-        "$name" "$(IFS=,; echo "${handshakes[*]}")" "$under2" "$tcp_json" "$ping_json" "$udp_json" "$path_down" \
-        "$relay_json" "$errors" >>"$RESULTS"
+    printf '{"case":"%s","handshakeSeconds":[%s],"handshakesUnder2s":%d,"tcpMbps":%s,"ping":%s,"udp":%s,"restartSeconds":%s,"pathDownEvents":%s,"relays":[%s],"errors":[%s]}\n' \
+        "$name" "$(IFS=,; echo "${handshakes[*]}")" "$under2" "$tcp_json" "$ping_json" "$udp_json" "$restart_json" \
+        "$path_down" "$relay_json" "$errors" >>"$RESULTS"
 }
 
 # ---- the table ------------------------------------------------------------------------------
@@ -569,13 +632,15 @@ print_table() {   # print_table FILE_OF_CASE_JSON_LINES
                 + "/" + ($n | tostring) + " < 2 s)" end;
         ($cc | split(",")) as $ccs
         | (["case", "handshake"] + ($ccs | map(. + " up", . + " down") | flatten | map(. + " Mbit/s"))
-            + ["ping loss", "p50 ms", "p99 ms", "udp up loss", "udp down loss", "path down"]) as $head
+            + ["ping loss", "p50 ms", "p99 ms", "udp up loss", "udp down loss", "back after restart s (server / client)",
+               "path down"]) as $head
         | ($head | join(" | ") | "| " + . + " |"), ($head | map("---") | join(" | ") | "| " + . + " |"),
           (.[] | [.case, (.handshakeSeconds | hs)]
             + ([$ccs[] as $c | (.tcpMbps[$c].up | f), (.tcpMbps[$c].down | f)])
             + [(.ping.lossPercent | if . == null then "-" else tostring + "%" end), (.ping.p50Ms | f), (.ping.p99Ms | f),
                (.udp.up | if . == null then "-" else (.lossPercent | tostring) + "% of " + (.packets | tostring) end),
                (.udp.down | if . == null then "-" else (.lossPercent | tostring) + "% of " + (.packets | tostring) end),
+               (.restartSeconds | if . == null then "-" else (.mpserver | f) + " / " + (.mpclient | f) end),
                (.pathDownEvents | f)]
             | join(" | ") | "| " + . + " |"),
           (.[] | .case as $case | .errors[]? | "\($case): \(.)")' "$1"
@@ -590,6 +655,7 @@ if [ "$TIMEOUT" -eq 0 ]; then
     wants tcp && per_case=$(( per_case + 2 * $(tr , '\n' <<<"$CONGESTION" | grep -c .) * 2 * (TCP_SECONDS + 22) ))
     wants ping && per_case=$(( per_case + PING_SECONDS + 10 ))
     wants udp && per_case=$(( per_case + 2 * 2 * (UDP_SECONDS + 22) ))
+    wants restart && per_case=$(( per_case + 2 * (RESTART_SECONDS + 25) ))
     TIMEOUT=$(( case_count * per_case + 60 ))
 fi
 (

@@ -148,3 +148,25 @@ public func runDaemon(logger: Logger, _ make: (EventLoop) throws -> some Daemon)
     }
     daemon.run()
 }
+
+extension ReorderWindow: ExpressibleByArgument {
+    /// `auto`, `off`, or a whole number of milliseconds 1-60000.
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "auto": self = .auto
+        case "off": self = .off
+        default:
+            guard let milliseconds = Int(argument), (1...Defaults.maximumConfigMilliseconds).contains(milliseconds)
+            else { return nil }
+            self = .fixed(.milliseconds(UInt64(milliseconds)))
+        }
+    }
+
+    public var defaultValueDescription: String {
+        switch self {
+        case .auto: "auto"
+        case .off: "off"
+        case .fixed(let span): "\(span.nanoseconds / 1_000_000)"
+        }
+    }
+}

@@ -58,8 +58,8 @@ public struct ClientConfiguration: Hashable, Sendable {
     public var mode: SchedulingMode
     /// `probe-interval`: time between probes on each path; ``Defaults/probeInterval`` by default.
     public var probeInterval: TimeSpan
-    /// `reorder-window`: how long payloads ahead of a gap are held; `nil` (the default) is off.
-    public var reorderWindow: TimeSpan?
+    /// `reorder-window`: how long payloads ahead of a gap are held; ``ReorderWindow/auto`` by default.
+    public var reorderWindow: ReorderWindow
     /// `status-socket`: the control socket's path as written; `nil` for the default
     /// (``Defaults/clientStatusSocket``, or `--status-socket`).
     public var statusSocket: String?
@@ -71,7 +71,7 @@ public struct ClientConfiguration: Hashable, Sendable {
     public init(
         listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration], keyFile: String? = nil,
         mode: SchedulingMode = .duplicate, probeInterval: TimeSpan = Defaults.probeInterval,
-        reorderWindow: TimeSpan? = nil, statusSocket: String? = nil, metricsPort: UInt16? = nil
+        reorderWindow: ReorderWindow = .auto, statusSocket: String? = nil, metricsPort: UInt16? = nil
     ) {
         self.listen = listen
         self.paths = paths

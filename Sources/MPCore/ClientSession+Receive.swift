@@ -35,14 +35,14 @@ extension ClientSession {
         // Recorded only now that the frame authenticated: a forgery never marks a number seen.
         switch receiveWindow.check(header.sequence) {
         case .fresh: break
-        case .duplicate: return drop(.duplicate, recordingOn: path, bytes: frame.count, now: now)
+        case .duplicate: return drop(.duplicate, header, recordingOn: path, bytes: frame.count, now: now)
         case .tooOld: return drop(.tooOld)
         }
         heard(path: path, bytes: frame.count, now: now)
         switch header.type {
         case .probeEcho: return echo(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
         case .serverReport: return report(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), now: now)
-        default: return deliver(header, body: body, in: UnsafeRawBufferPointer(frame), now: now)
+        default: return deliver(header, body: body, in: UnsafeRawBufferPointer(frame), path: path, now: now)
         }
     }
 
@@ -73,7 +73,7 @@ extension ClientSession {
         guard header.type != .acceptance, isAccepted, header.serverTag == serverTag else { return nil }
         switch receiveWindow.peek(header.sequence) {
         case .fresh: return nil
-        case .duplicate: return drop(.duplicate, recordingOn: path, bytes: bytes, now: now)
+        case .duplicate: return drop(.duplicate, header, recordingOn: path, bytes: bytes, now: now)
         case .tooOld: return drop(.tooOld)
         }
     }
@@ -144,7 +144,7 @@ extension ClientSession {
     }
 
     private func deliver(
-        _ header: FrameHeader, body: Range<Int>, in frame: UnsafeRawBufferPointer, now: Timestamp
+        _ header: FrameHeader, body: Range<Int>, in frame: UnsafeRawBufferPointer, path: Int, now: Timestamp
     ) -> Inbound {
         guard header.type == .downstreamData else { return drop(.malformed) }
         guard let address = flows.address(of: header.flowID, now: now) else {
@@ -155,7 +155,7 @@ extension ClientSession {
         if reorder != nil {
             let payload = UnsafeRawBufferPointer(rebasing: frame[body])
             let deliversNow = reorder?.admit(
-                sequence: header.sequence, isPayload: true, payload: payload, address: address, now: now)
+                sequence: header.sequence, isPayload: true, payload: payload, address: address, path: path, now: now)
             if deliversNow == false { return .consumed }
         }
         return .deliver(payload: body, to: address)
@@ -186,8 +186,12 @@ extension ClientSession {
     /// before opening, it is a hint, not proof, yet it counts for the path's liveness: the
     /// path sockets are connected, so only the bridge's address reaches them, and a slower
     /// path in duplicate mode carries nothing but duplicates and must stay up.
-    private func drop(_ reason: DropReason, recordingOn path: Int, bytes: Int, now: Timestamp) -> Inbound {
+    /// A payload's copy is the reorder buffer's measure of the path's lag behind the first.
+    private func drop(
+        _ reason: DropReason, _ header: FrameHeader, recordingOn path: Int, bytes: Int, now: Timestamp
+    ) -> Inbound {
         heard(path: path, bytes: bytes, now: now)
+        if header.type == .downstreamData { reorder?.recordCopy(sequence: header.sequence, path: path, now: now) }
         paths[path].duplicatesReceived &+= 1
         return drop(reason)
     }

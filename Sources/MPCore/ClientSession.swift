@@ -82,12 +82,12 @@ public final class ClientSession<Address: Hashable> {
 
     /// A session with `pathCount` paths (1...``Defaults/maximumPaths``), id `sessionID` (nonzero),
     /// whose frames `keyring` seals (keyless by default), spreading payloads by `mode` over the
-    /// up paths and using the paths in `backupPaths` only while no other path is up. With a
-    /// `reorderWindow`, payloads ahead of a gap wait up to that long (``ReorderBuffer``).
+    /// up paths and using the paths in `backupPaths` only while no other path is up. Unless
+    /// `reorderWindow` is off, payloads ahead of a gap wait as it says (``ReorderBuffer``).
     public init(
         sessionID: UInt64, pathCount: Int, probeInterval: TimeSpan = Defaults.probeInterval,
         maximumFlows: Int = Defaults.maximumFlowsPerSession, keyring: Keyring = .keyless,
-        mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: TimeSpan? = nil
+        mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: ReorderWindow = .off
     ) {
         let count = min(max(pathCount, 1), Defaults.maximumPaths)
         self.sessionID = sessionID
@@ -97,7 +97,7 @@ public final class ClientSession<Address: Hashable> {
         self.backupPaths = backupPaths.intersection(.first(count))
         self.balancer = WeightedRoundRobin(count: count)
         self.reportedUp = .first(count)
-        self.reorder = reorderWindow.map { ReorderBuffer(window: $0) }
+        self.reorder = reorderWindow == .off ? nil : ReorderBuffer(window: reorderWindow)
         self.probeInterval = probeInterval
         self.flows = FlowTable(capacity: maximumFlows)
         self.keyring = keyring

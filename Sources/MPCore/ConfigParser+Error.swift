@@ -44,6 +44,8 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidMode(String)
         /// A millisecond value that is not plain decimal digits; carries the directive and the value.
         case invalidMilliseconds(String, String)
+        /// A `reorder-window` value that is neither `auto`, `off` nor a number.
+        case invalidReorderWindow(String)
         /// A millisecond value outside `minimum...maximum`; carries the directive and the value.
         case millisecondsOutOfRange(String, String, minimum: Int, maximum: Int)
         /// A second line of a directive that may appear once; carries its name.
@@ -90,9 +92,13 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
             switch name {
             case ConfigParser.modeDirective: "`mode' needs a value: expected `mode duplicate' or `mode balance'"
             case ConfigParser.metricsPortDirective: "`metrics-port' needs a value: expected `metrics-port PORT'"
+            case ConfigParser.reorderWindowDirective:
+                "`reorder-window' needs a value: expected `reorder-window auto', `off' or `reorder-window MS'"
             default: "\(quote(name)) needs a value: expected `\(name) MS'"
             }
         case .invalidMode(let text): "invalid mode \(quote(text)): expected `duplicate' or `balance'"
+        case .invalidReorderWindow(let text):
+            "invalid `reorder-window' value \(quote(text)): expected `auto', `off' or milliseconds (1-\(Defaults.maximumConfigMilliseconds))"
         case .invalidMilliseconds(let name, let text):
             "invalid \(quote(name)) value \(quote(text)): expected milliseconds, a whole number"
         case .millisecondsOutOfRange(let name, let text, let minimum, let maximum):

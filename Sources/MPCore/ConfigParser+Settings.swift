@@ -16,6 +16,25 @@ extension ConfigParser {
         mode = value
     }
 
+    /// `reorder-window auto|off|MS` (the words match case-insensitively).
+    mutating func feedReorderWindow(_ words: [String], lineNumber: Int) throws(ConfigError) {
+        let name = Self.reorderWindowDirective
+        guard words.count >= 2 else { throw ConfigError(lineNumber: lineNumber, kind: .missingValue(name)) }
+        let value: ReorderWindow
+        switch Self.lowercasedASCII(words[1]) {
+        case "auto": value = .auto
+        case "off": value = .off
+        default:
+            guard let first = words[1].utf8.first, Self.isDigit(first) else {
+                throw ConfigError(lineNumber: lineNumber, kind: .invalidReorderWindow(words[1]))
+            }
+            value = .fixed(try Self.milliseconds(words, minimum: 1, lineNumber: lineNumber))
+        }
+        if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[2])) }
+        guard reorderWindow == nil else { throw duplicate(name, lineNumber) }
+        reorderWindow = value
+    }
+
     /// `status-socket PATH`: one word, taken as written.
     mutating func feedStatusSocket(_ words: [String], lineNumber: Int) throws(ConfigError) {
         guard words.count >= 2 else {

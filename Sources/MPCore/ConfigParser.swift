@@ -9,7 +9,7 @@
 /// key-file /etc/mptunnel/key # optional, at most once: seal frames with this key
 /// mode balance               # optional: duplicate (default) or balance
 /// probe-interval 1000        # optional: milliseconds between probes per path (10-60000)
-/// reorder-window 50          # optional: hold early payloads up to this many ms (1-60000)
+/// reorder-window auto        # optional: auto (default), off, or hold at most MS (1-60000)
 /// status-socket /run/mptunnel/mpclient.sock  # optional: the control socket's path
 /// metrics-port 9100          # optional: Prometheus text metrics on 127.0.0.1:9100
 /// bridge1.example.net 4000   # one path per line: HOST PORT [backup]
@@ -46,7 +46,7 @@ public struct ConfigParser: Sendable {
     static let modeDirective = "mode"
     /// `probe-interval MS`.
     static let probeIntervalDirective = "probe-interval"
-    /// `reorder-window MS`.
+    /// `reorder-window auto|off|MS`.
     static let reorderWindowDirective = "reorder-window"
     /// `status-socket PATH`.
     static let statusSocketDirective = "status-socket"
@@ -61,7 +61,7 @@ public struct ConfigParser: Sendable {
     var keyFile: String?
     var mode: SchedulingMode?
     var probeInterval: TimeSpan?
-    var reorderWindow: TimeSpan?
+    var reorderWindow: ReorderWindow?
     var statusSocket: String?
     var metricsPort: UInt16?
     var paths: [PathConfiguration] = []
@@ -88,9 +88,7 @@ public struct ConfigParser: Sendable {
             guard probeInterval == nil else { throw duplicate(Self.probeIntervalDirective, lineNumber) }
             probeInterval = value
         } else if Self.isDirective(first, Self.reorderWindowDirective) {
-            let value = try Self.milliseconds(words, minimum: 1, lineNumber: lineNumber)
-            guard reorderWindow == nil else { throw duplicate(Self.reorderWindowDirective, lineNumber) }
-            reorderWindow = value
+            try feedReorderWindow(words, lineNumber: lineNumber)
         } else if Self.isDirective(first, Self.statusSocketDirective) {
             try feedStatusSocket(words, lineNumber: lineNumber)
         } else if Self.isDirective(first, Self.metricsPortDirective) {
@@ -109,7 +107,7 @@ public struct ConfigParser: Sendable {
         return ClientConfiguration(
             listen: listen ?? ClientConfiguration.defaultListen, paths: paths, keyFile: keyFile,
             mode: mode ?? .duplicate, probeInterval: probeInterval ?? Defaults.probeInterval,
-            reorderWindow: reorderWindow, statusSocket: statusSocket, metricsPort: metricsPort)
+            reorderWindow: reorderWindow ?? .auto, statusSocket: statusSocket, metricsPort: metricsPort)
     }
 
     /// Parses a whole text: splits it on `\n` (a `\r` before it is tolerated), numbers the

@@ -94,6 +94,21 @@ public enum Defaults {
     /// The reorder buffer holds at most this many payloads; past it the oldest goes out at
     /// once: 1,024 is 100 ms at 10,000 packets/s.
     public static let maximumReorderPayloads = 1_024
+    /// `reorder-window auto`: a path that delivered no payload for this long is not waited
+    /// for, nor its lag counted (it went down). Long enough that a pause in the traffic of a
+    /// few seconds keeps the measured lags: the first gaps of the next burst come before
+    /// the slower paths have delivered again.
+    public static let reorderLiveSpan = TimeSpan.seconds(5)
+    /// `reorder-window auto`: added to the slowest live path's smoothed lag (the drain timer
+    /// fires about a millisecond late, and a copy just behind its average must still count).
+    public static let reorderHoldMargin = TimeSpan.milliseconds(1)
+    /// `reorder-window auto` holds at most this long: a path more than 50 ms behind the
+    /// fastest fills gaps too late for the TCP inside (its loss detection waits a quarter
+    /// of a round trip), and every gap it is waited for costs the application that long.
+    public static let maximumAutoReorderHold = TimeSpan.milliseconds(50)
+    /// First arrivals kept for lag samples, one per eight sequence numbers: 2,048 sequence
+    /// numbers, 140 ms at 14,000 payloads/s (a 150 Mbit/s TCP stream).
+    public static let reorderLagSamples = 256
     /// The largest `reorder-window` and `probe-interval` a config may set (60 s): larger
     /// values are typing errors (a probe interval beyond NAT timeouts loses the mapping).
     public static let maximumConfigMilliseconds = 60_000

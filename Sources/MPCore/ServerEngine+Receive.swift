@@ -80,6 +80,11 @@ extension ServerEngine {
         if header.type == .probe { session.probeHeard(on: path, from: address, sequence: header.sequence) }
         session.lastReceive = now
         session.recordReceive(path: path, bytes: frame.count, now: now)
+        if header.type != .upstreamData {
+            // Its sequence number is taken: the reorder buffer must not wait for it.
+            _ = admitInOrder(
+                header, payload: UnsafeRawBufferPointer(start: nil, count: 0), session: session, path: path, now: now)
+        }
         if header.type == .clientReport {
             session.mirror.recordReport(path: path, now: now)
             PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { entry in
@@ -98,6 +103,8 @@ extension ServerEngine {
         }
         session.payloadsDelivered &+= 1
         session.mirror.recordData(path: path, fresh: true, now: now)
+        let payload = UnsafeRawBufferPointer(rebasing: frame[body])
+        guard admitInOrder(header, payload: payload, session: session, path: path, now: now) else { return .consumed }
         return .deliver(payload: body, session: session, flowID: header.flowID)
     }
 
@@ -143,7 +150,10 @@ extension ServerEngine {
     ) -> Inbound {
         if header.type == .probe { session.probeCopyHeard(on: path, from: address, sequence: header.sequence) }
         session.recordReceive(path: path, bytes: bytes, now: now, duplicate: true)
-        if header.type == .upstreamData { session.mirror.recordData(path: path, fresh: false, now: now) }
+        if header.type == .upstreamData {
+            session.mirror.recordData(path: path, fresh: false, now: now)
+            session.reorder?.recordCopy(sequence: header.sequence, path: path, now: now)
+        }
         if header.type == .clientReport { session.mirror.recordReport(path: path, now: now) }
         return drop(.duplicate)
     }

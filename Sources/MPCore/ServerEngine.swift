@@ -13,7 +13,8 @@ public final class ServerEngine<Address: Hashable> {
         case deliver(payload: Range<Int>, session: ServerSession<Address>, flowID: UInt32)
         /// Send the first `length` bytes of the reply buffer back to `address` (the frame's sender).
         case reply(length: Int, to: Address)
-        /// A frame for mpserver itself (a receiver report), taken.
+        /// A frame for mpserver itself (a receiver report), or a payload the reorder buffer
+        /// holds (``releaseHeld(now:_:)`` gives it out), taken.
         case consumed
         /// Nothing to do (counted).
         case dropped(DropReason)
@@ -31,14 +32,70 @@ public final class ServerEngine<Address: Hashable> {
     public let keyring: Keyring
     /// Frames of unknown sessions opened per second (``Defaults/newSessionAttemptsPerSecond``).
     var newSessionBudget = TokenBucket(rate: Defaults.newSessionAttemptsPerSecond)
+    /// How each session's reorder buffer holds payloads ahead of a gap (off: no buffer).
+    public let reorderWindow: ReorderWindow
+    /// The sessions whose reorder buffer holds frames: ``releaseHeld(now:_:)`` visits only these.
+    public private(set) var holding: [ServerSession<Address>] = []
     /// Whether a keyed engine applies the session-id check (R14a). Only tests turn it off,
     /// to seal frames of any session id under a foreign key as an attacker's own build would.
     var checksSessionIDs = true
 
-    /// An engine keeping at most `maximumSessions` sessions, sealing with `keyring`.
-    public init(maximumSessions: Int = Defaults.maximumSessions, keyring: Keyring = .keyless) {
+    /// An engine keeping at most `maximumSessions` sessions, sealing with `keyring`, putting
+    /// each session's payloads back in order as `reorderWindow` says.
+    public init(
+        maximumSessions: Int = Defaults.maximumSessions, keyring: Keyring = .keyless,
+        reorderWindow: ReorderWindow = .off
+    ) {
         self.maximumSessions = max(1, maximumSessions)
         self.keyring = keyring
+        self.reorderWindow = reorderWindow
+    }
+
+    /// Calls `body` with each payload the sessions' reorder buffers release at `now`, its
+    /// session and flow id, in each session's sequence order. The runtime calls it after
+    /// each received frame (cheap when nothing is held) and when ``nextReleaseDeadline(now:)``
+    /// comes; a payload's bytes are valid until the next received frame.
+    public func releaseHeld(now: Timestamp, _ body: (UnsafeRawBufferPointer, ServerSession<Address>, UInt32) -> Void) {
+        guard !holding.isEmpty else { return }
+        var index = 0
+        while index < holding.count {
+            let session = holding[index]
+            while session.reorder?.releaseNext(now: now, { body($0, session, $1) }) == true {}
+            if (session.reorder?.heldCount ?? 0) == 0 || sessions[session.sessionID] !== session {
+                holding.swapAt(index, holding.count - 1)
+                holding.removeLast()
+            } else {
+                index += 1
+            }
+        }
+    }
+
+    /// How long from `now` until a held payload is due, or `nil` when none is held.
+    public func nextReleaseDeadline(now: Timestamp) -> TimeSpan? {
+        var earliest: TimeSpan?
+        for session in holding {
+            guard let due = session.reorder?.nextDeadline(now: now) else { continue }
+            earliest = min(earliest ?? due, due)
+        }
+        return earliest
+    }
+
+    /// Puts fresh frame `header` of `session`, from `path`, through the session's reorder
+    /// buffer: true when a payload goes out now, false when it is held or is not a payload.
+    func admitInOrder(
+        _ header: FrameHeader, payload: UnsafeRawBufferPointer, session: ServerSession<Address>, path: Int,
+        now: Timestamp
+    ) -> Bool {
+        let isPayload = header.type == .upstreamData
+        guard session.reorder != nil else { return isPayload }
+        let goesNow =
+            session.reorder?.admit(
+                sequence: header.sequence, isPayload: isPayload, payload: payload, address: header.flowID, path: path,
+                now: now) ?? isPayload
+        if (session.reorder?.heldCount ?? 0) > 0, !holding.contains(where: { $0 === session }) {
+            holding.append(session)
+        }
+        return goesNow
     }
 
     /// Frames the target's datagram of `payloadLength` bytes, already at offset
@@ -110,6 +167,7 @@ public final class ServerEngine<Address: Hashable> {
         let session = ServerSession<Address>(
             sessionID: sessionID, serverTag: tag, now: now, upstream: upstream, keyring: keyring)
         session.acceptanceReference = firstSequence
+        if reorderWindow != .off { session.reorder = ReorderBuffer(window: reorderWindow) }
         sessions[sessionID] = session
         sessionsCreated += 1
         return session

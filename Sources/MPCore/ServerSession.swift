@@ -25,6 +25,9 @@ public final class ServerSession<Address: Hashable> {
     public internal(set) var mirror = ReplyMirror()
 
     var receiveWindow = ReplayWindow()
+    /// Puts the upstream payloads back in sequence order before the target (`nil`: off);
+    /// addressed by flow id.
+    public internal(set) var reorder: ReorderBuffer<UInt32>?
     /// When the last receiver report went out, and the frames received by then.
     var lastReportSent: Timestamp?
     var receivedAtLastReport = 0

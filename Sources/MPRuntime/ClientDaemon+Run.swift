@@ -36,13 +36,11 @@ extension ClientDaemon {
         let timer = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: true) { [unowned self] in tick() }
         timer.start()
         watchers.append(timer)
-        if let window = session.reorder?.window {
-            // A fifth of the window: a payload behind a lost one waits at most 1.2 windows.
-            let interval = TimeSpan(nanoseconds: max(window.nanoseconds / 5, 1_000_000))
-            let drain = TimerWatcher(loop: loop, interval: interval, repeating: true) { [unowned self] in
+        if session.reorder != nil {
+            let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
                 releaseHeldPayloads(now: MonotonicClock.now())
             }
-            drain.start()
+            reorderDrain = drain
             watchers.append(drain)
         }
         watchers.append(contentsOf: signalWatchers(loop: loop, logger: logger) { [unowned self] in logStatistics() })
@@ -171,17 +169,29 @@ extension ClientDaemon {
         toApplication.removeAll()
     }
 
-    /// Sends the application the payloads the reorder buffer releases (none when it is off),
-    /// after those delivered before them.
+    /// Sends the application the payloads the reorder buffer releases (none when it is off
+    /// or holds nothing), after those delivered before them, and sets the drain timer for
+    /// the first payload still held.
     func releaseHeldPayloads(now: Timestamp) {
-        guard session.reorder != nil else { return }
-        sendToApplication()
+        guard let reorder = session.reorder, reorder.heldCount > 0 else { return }
+        var flushed = false
         while session.releaseHeld(
             now: now,
             { [listenSocket] payload, address in
+                if !flushed {
+                    sendToApplication()
+                    flushed = true
+                }
                 if listenSocket.send(payload, to: address) != .sent { applicationSendFailures += 1 }
             })
         {}
+        if let due = session.reorder?.nextDeadline(now: now) { reorderDrain?.reschedule(after: Self.drainDelay(due)) }
+    }
+
+    /// A timer for `due` from now: at least half a millisecond, so a timer that fires a
+    /// little early does not spin.
+    static func drainDelay(_ due: TimeSpan) -> TimeSpan {
+        TimeSpan(nanoseconds: max(due.nanoseconds, 500_000))
     }
 
     /// Sends the frame in the outbound buffer (one held until the session was accepted) on

@@ -84,6 +84,8 @@ public final class ClientDaemon {
     let toApplication: SendBatch
     var dropLog: DropLog
     var watchers: [AnyObject] = []
+    /// Fires when the reorder buffer's first held payload is due; `nil` when it is off.
+    var reorderDrain: TimerWatcher?
     var applicationSendFailures = 0
     /// Receives from the application that held a coalesced run.
     var applicationRuns = 0

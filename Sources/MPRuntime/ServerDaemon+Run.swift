@@ -25,6 +25,13 @@ extension ServerDaemon {
         }
         reports.start()
         watchers = [listenWatcher, timer, reports]
+        if engine.reorderWindow != .off {
+            let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
+                releaseHeldPayloads(now: MonotonicClock.now())
+            }
+            reorderDrain = drain
+            watchers.append(drain)
+        }
         watchers.append(contentsOf: signalWatchers(loop: loop, logger: logger) { [unowned self] in logStatistics() })
     }
 
@@ -61,6 +68,7 @@ extension ServerDaemon {
             [unowned self] evicted in
             closeFlows(of: evicted.sessionID)
         }
+        defer { releaseHeldPayloads(now: now) }
         switch verdict {
         case .deliver(let payload, let session, let flowID):
             forward(UnsafeRawBufferPointer(rebasing: frame[payload]), session: session, flowID: flowID, now: now)
@@ -71,6 +79,28 @@ extension ServerDaemon {
         case .consumed: break
         case .dropped(let reason):
             dropLog.record(reason, firstByte: frame.isEmpty ? nil : frame[0], source: source, now: now)
+        }
+    }
+
+    /// Sends the target the payloads the sessions' reorder buffers release (none when they
+    /// hold nothing), after those queued before them, and sets the drain timer for the first
+    /// payload still held. Each goes in a call of its own: its bytes lie in the buffer's
+    /// slot, which the next frame may take.
+    func releaseHeldPayloads(now: Timestamp) {
+        guard !engine.holding.isEmpty else { return }
+        var flushed = false
+        engine.releaseHeld(now: now) { payload, session, flowID in
+            if !flushed {
+                sendToTarget()
+                flushed = true
+            }
+            let key = FlowKey(sessionID: session.sessionID, flowID: flowID)
+            guard let flow = flows[key] ?? openFlow(key, session: session, now: now) else { return }
+            flow.lastActivity = now
+            if flow.socket.send(payload) != .sent { counters.targetSendFailures += 1 }
+        }
+        if let due = engine.nextReleaseDeadline(now: now) {
+            reorderDrain?.reschedule(after: ClientDaemon.drainDelay(due))
         }
     }
 

@@ -14,11 +14,14 @@ public struct ServerSettings: Sendable {
     public var listenHost: String
     /// The target: host name or address, and port.
     public var target: Endpoint
+    /// How each session's payloads are put back in order before the target.
+    public var reorderWindow: ReorderWindow
 
-    public init(listenPort: UInt16, listenHost: String = "::", target: Endpoint) {
+    public init(listenPort: UInt16, listenHost: String = "::", target: Endpoint, reorderWindow: ReorderWindow = .auto) {
         self.listenPort = listenPort
         self.listenHost = listenHost
         self.target = target
+        self.reorderWindow = reorderWindow
     }
 }
 
@@ -80,6 +83,8 @@ public final class ServerDaemon {
     var random = SystemRandomNumberGenerator()
     var dropLog: DropLog
     var watchers: [AnyObject] = []
+    /// Fires when the first payload a reorder buffer holds is due; `nil` when they are off.
+    var reorderDrain: TimerWatcher?
     var counters = ServerCounters()
     /// Answers `mpserver --status`; `nil` when there is none.
     var controlSocket: ControlSocket?
@@ -94,7 +99,7 @@ public final class ServerDaemon {
         settings: ServerSettings, loop: EventLoop, logger: Logger, keyring: Keyring = .keyless,
         statusSocket: StatusSocketSetting? = nil, metricsPort: UInt16? = nil
     ) throws {
-        self.engine = ServerEngine(keyring: keyring)
+        self.engine = ServerEngine(keyring: keyring, reorderWindow: settings.reorderWindow)
         self.loop = loop
         self.logger = logger
         self.settings = settings

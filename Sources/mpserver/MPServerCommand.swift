@@ -39,6 +39,15 @@ struct MPServerCommand: ParsableCommand {
     @Option(name: .customLong("bind"), help: "The local address to listen on: `::` is every IPv6 and IPv4 address.")
     var bindAddress = "::"
 
+    @Option(
+        name: .customLong("reorder-window"),
+        help: ArgumentHelp(
+            "How long payloads ahead of a gap wait for it before going to the target: auto (as long as the "
+                + "slowest path that carries copies lags, at most 50 ms, and no longer than until every path is "
+                + "past the gap), off, or at most MS milliseconds (1-60000).",
+            valueName: "auto|off|MS"))
+    var reorderWindow: ReorderWindow = .auto
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -58,7 +67,8 @@ struct MPServerCommand: ParsableCommand {
         let logger = common.makeLogger(label: "mpserver")
         let keyring = try common.makeKeyring(logger: logger)
         let settings = ServerSettings(
-            listenPort: listenPort, listenHost: bindAddress, target: Endpoint(host: targetHost, port: targetPort))
+            listenPort: listenPort, listenHost: bindAddress, target: Endpoint(host: targetHost, port: targetPort),
+            reorderWindow: reorderWindow)
         try runDaemon(logger: logger) { loop in
             try ServerDaemon(
                 settings: settings, loop: loop, logger: logger, keyring: keyring, statusSocket: statusSocket,

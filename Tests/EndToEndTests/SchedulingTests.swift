@@ -31,10 +31,12 @@ struct SchedulingTests {
         var relays: [ChildProcess] = []
 
         /// `target`: a port to forward to (the test's own socket), or nil for an echo target.
-        init(target: UInt16?, relays shapes: [(rate: Int, drop: Double, delay: Int)]) throws {
+        init(
+            target: UInt16?, relays shapes: [(rate: Int, drop: Double, delay: Int)], serverArguments: [String] = []
+        ) throws {
             targetPort = target ?? freeUDPPort()
             if target == nil { try lab.startEcho(port: targetPort) }
-            try lab.startServer(port: serverPort, targetPort: targetPort)
+            try lab.startServer(port: serverPort, targetPort: targetPort, arguments: serverArguments)
             for (index, shape) in shapes.enumerated() {
                 let port = freeUDPPort()
                 relays.append(

@@ -193,6 +193,14 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
         expected: error(2, .duplicateDirective("metrics-port"))),
     ConfigCase(
         number: 73, text: "metrics-port 127.0.0.1:9100\na 1", expected: error(1, .invalidPort("127.0.0.1:9100"))),
+    ConfigCase(number: 74, text: "reorder-window fast\na 1", expected: error(1, .invalidReorderWindow("fast"))),
+    ConfigCase(
+        number: 75, text: "reorder-window 50ms\na 1", expected: error(1, .invalidMilliseconds("reorder-window", "50ms"))
+    ),
+    ConfigCase(number: 76, text: "reorder-window auto 5\na 1", expected: error(1, .unexpectedToken("5"))),
+    ConfigCase(
+        number: 77, text: "reorder-window off\nreorder-window auto\na 1",
+        expected: error(2, .duplicateDirective("reorder-window"))),
 ]
 
 private let settingsCases: [ConfigCase<ClientConfiguration>] = [
@@ -212,13 +220,23 @@ private let settingsCases: [ConfigCase<ClientConfiguration>] = [
                 path("10.0.0.1", 4000, line: 6),
                 PathConfiguration(endpoint: Endpoint(host: "10.0.0.2", port: 4000), lineNumber: 7, isBackup: true),
             ],
-            mode: .balance, probeInterval: .milliseconds(250), reorderWindow: .milliseconds(50),
+            mode: .balance, probeInterval: .milliseconds(250), reorderWindow: .fixed(.milliseconds(50)),
             statusSocket: "/tmp/mpclient.sock", metricsPort: 9100)),
     ConfigCase(
         number: 2, text: "MODE Duplicate\nPROBE-INTERVAL 60000\na 1 BACKUP\n",
         expected: ClientConfiguration(
             paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 3, isBackup: true)],
             probeInterval: .seconds(60))),
+    ConfigCase(
+        number: 3, text: "reorder-window OFF\na 1 backup",
+        expected: ClientConfiguration(
+            paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 2, isBackup: true)],
+            reorderWindow: .off)),
+    ConfigCase(
+        number: 4, text: "Reorder-Window Auto\na 1 backup",
+        expected: ClientConfiguration(
+            paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 2, isBackup: true)],
+            reorderWindow: .auto)),
 ]
 
 @Suite("mpclient.conf parser")
@@ -244,7 +262,7 @@ struct ConfigParserTests {
         let configuration = try ConfigParser.parse("10.0.0.1 4000")
         #expect(configuration.mode == .duplicate)
         #expect(configuration.probeInterval == Defaults.probeInterval)
-        #expect(configuration.reorderWindow == nil && configuration.statusSocket == nil)
+        #expect(configuration.reorderWindow == .auto && configuration.statusSocket == nil)
         #expect(configuration.metricsPort == nil)
         #expect(configuration.backupPaths.isEmpty)
     }
@@ -261,6 +279,9 @@ struct ConfigParserTests {
         #expect(
             error(4, .invalidMilliseconds("reorder-window", "50ms")).reason
                 == "invalid `reorder-window' value `50ms': expected milliseconds, a whole number")
+        #expect(
+            error(4, .invalidReorderWindow("fast")).reason
+                == "invalid `reorder-window' value `fast': expected `auto', `off' or milliseconds (1-60000)")
         #expect(error(5, .duplicateDirective("mode")).reason == "second `mode' line: it may appear once")
         #expect(
             error(1, .missingValue("mode")).reason

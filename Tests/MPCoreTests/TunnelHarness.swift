@@ -16,6 +16,7 @@ final class TunnelHarness {
     let pathCount: Int
     /// The key (or none) both sides seal with; restarts keep it.
     let keyring: Keyring
+    let serverReorderWindow: ReorderWindow
     /// Chance (0...1) that a frame on path i is lost, each direction.
     var lossRates: [Double]
     var toTarget: [(flow: UInt32, session: UInt64, payload: [UInt8])] = []
@@ -38,7 +39,8 @@ final class TunnelHarness {
 
     init(
         paths: Int, loss: Double = 0, seed: UInt64 = 1, sessionID: UInt64 = 0xC11E_0001, keyring: Keyring = .keyless,
-        mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: TimeSpan? = nil
+        mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: ReorderWindow = .off,
+        serverReorderWindow: ReorderWindow = .off
     ) {
         pathCount = paths
         lossRates = Array(repeating: loss, count: paths)
@@ -50,12 +52,13 @@ final class TunnelHarness {
             sessionID: keyring.checkedSessionID(sessionID), pathCount: paths, keyring: keyring, mode: mode,
             backupPaths: backupPaths,
             reorderWindow: reorderWindow)
-        server = ServerEngine(keyring: keyring)
+        self.serverReorderWindow = serverReorderWindow
+        server = ServerEngine(keyring: keyring, reorderWindow: serverReorderWindow)
     }
 
     /// mpserver restarts with the same key: every session is forgotten.
     func restartServer() {
-        server = ServerEngine(keyring: keyring)
+        server = ServerEngine(keyring: keyring, reorderWindow: serverReorderWindow)
     }
 
     /// mpclient restarts with the same key under a new session id.
@@ -180,6 +183,10 @@ final class TunnelHarness {
             if let path = bridgePath(to), !lost(on: path) { deliverDownstream(frame, path: path) }
         case .consumed, .dropped: break
         }
+        // As the runtime does after each frame: what the reorder buffers release.
+        server.releaseHeld(now: now) { payload, session, flow in
+            toTarget.append((flow, session.sessionID, Array(payload)))
+        }
     }
 
     /// A frame reaches mpclient on `path`.
@@ -197,6 +204,9 @@ final class TunnelHarness {
             flushHeld()
         default: break
         }
+        while client.releaseHeld(
+            now: now, { payload, address in toApplication.append(Delivery(address: address, payload: Array(payload))) })
+        {}
         return verdict
     }
 
