@@ -38,6 +38,8 @@ PING_SECONDS=10
 UDP_SECONDS=20
 UDP_RATE="10M"          # iperf3 -b
 UDP_LENGTH=1200         # iperf3 -l: below the 1,364 bytes WireGuard's MTU leaves a UDP payload
+REORDER_WINDOW=""       # both daemons' reorder-window; empty: their default (off)
+CLIENT_LINES=()         # more lines for mpclient.conf (--client-line)
 RESTART_SECONDS=8       # the TCP stream of the restart test: killed 3 s in, restarted 1 s later
 PING_INTERVAL=0.02
 HANDSHAKES=1            # starts per case whose first WireGuard handshake is timed
@@ -77,6 +79,8 @@ Cases and measurements:
   --handshakes N          starts per case whose first handshake is timed (default $HANDSHAKES)
   --handshake-timeout S   (default $HANDSHAKE_TIMEOUT)
 Running:
+  --reorder-window W      auto, off or MS for both daemons (default: theirs, off)
+  --client-line LINE      one more line for mpclient.conf, e.g. "probe-interval 250" (repeatable)
   --vpn NAME              wireguard (wireguard-go, MTU $WG_MTU) or openvpn (TLS, tun-mtu $OVPN_MTU)
                           (default $VPN)
   --bin DIR               where mpclient, mpserver and mplab are (default .build/release)
@@ -115,6 +119,8 @@ while [ $# -gt 0 ]; do
         --handshake-timeout) HANDSHAKE_TIMEOUT="$2"; shift ;;
         --bin) BIN_DIR="$2"; shift ;;
         --vpn) VPN="$2"; shift ;;
+        --reorder-window) REORDER_WINDOW="$2"; shift ;;
+        --client-line) CLIENT_LINES+=("$2"); shift ;;
         --json) JSON=1 ;;
         --keep) KEEP=1 ;;
         --timeout) TIMEOUT="$2"; shift ;;
@@ -319,11 +325,14 @@ start_tunnel() {   # start_tunnel KEYED MODE
         echo "listen 127.0.0.1 3000"
         echo "status-socket $WORK/mpclient.sock"
         echo "mode $mode"
+        [ -n "$REORDER_WINDOW" ] && echo "reorder-window $REORDER_WINDOW"
+        for line in "${CLIENT_LINES[@]}"; do echo "$line"; done
         [ "$keyed" = keyed ] && echo "key-file $WORK/key"
         for k in $(seq "$PATHS"); do echo "10.77.$k.2 4000"; done
     } >"$LOGS/mpclient.conf"
-    SERVER_KEY_FLAGS=()
-    [ "$keyed" = keyed ] && SERVER_KEY_FLAGS=(--key-file "$WORK/key")
+    SERVER_FLAGS=()
+    [ "$keyed" = keyed ] && SERVER_FLAGS=(--key-file "$WORK/key")
+    [ -n "$REORDER_WINDOW" ] && SERVER_FLAGS+=(--reorder-window "$REORDER_WINDOW")
     start_mpserver mpserver
     start_mpclient mpclient
 }
@@ -331,7 +340,7 @@ start_tunnel() {   # start_tunnel KEYED MODE
 # start_mpserver LOG, start_mpclient LOG: the daemon of the case, logged to $LOGS/LOG.log;
 # its PID in MPSERVER_PID or MPCLIENT_PID.
 start_mpserver() {
-    start "$1" "$NS_SERVER" "$BIN_DIR/mpserver" "${SERVER_KEY_FLAGS[@]}" --status-socket "$WORK/mpserver.sock" \
+    start "$1" "$NS_SERVER" "$BIN_DIR/mpserver" "${SERVER_FLAGS[@]}" --status-socket "$WORK/mpserver.sock" \
         2000 127.0.0.1 51820
     MPSERVER_PID=$!
     wait_for 5 grep -q "mpserver listening" "$LOGS/$1.log" || die "mpserver did not start: $(cat "$LOGS/$1.log")"
@@ -594,6 +603,16 @@ run_case() {
         timeout 5 ip netns exec "$NS_SERVER" "$BIN_DIR/mpserver" --status --status-socket "$WORK/mpserver.sock" \
             >"$LOGS/mpserver-status.txt" 2>&1
     fi
+    # The kernel's UDP and TCP counters of both ends (receive-buffer overflows, retransmits).
+    # The kernel's UDP and TCP counters of both ends, and each UDP socket's own (skmem d: the
+    # datagrams its full receive buffer dropped).
+    local side
+    for side in client server; do
+        local ns="$NS_CLIENT"
+        [ "$side" = server ] && ns="$NS_SERVER"
+        ip netns exec "$ns" cat /proc/net/snmp >"$LOGS/$side-snmp.txt" 2>&1
+        ip netns exec "$ns" ss -uanmp >"$LOGS/$side-sockets.txt" 2>&1
+    done
     # The relays print their counters as they exit.
     stop_case
     local tcp_json="{}" ping_json=null udp_json=null path_down=null relay_json parts=()

@@ -58,7 +58,7 @@ public struct ClientConfiguration: Hashable, Sendable {
     public var mode: SchedulingMode
     /// `probe-interval`: time between probes on each path; ``Defaults/probeInterval`` by default.
     public var probeInterval: TimeSpan
-    /// `reorder-window`: how long payloads ahead of a gap are held; ``ReorderWindow/auto`` by default.
+    /// `reorder-window`: how long payloads ahead of a gap are held; off by default.
     public var reorderWindow: ReorderWindow
     /// `status-socket`: the control socket's path as written; `nil` for the default
     /// (``Defaults/clientStatusSocket``, or `--status-socket`).
@@ -71,7 +71,7 @@ public struct ClientConfiguration: Hashable, Sendable {
     public init(
         listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration], keyFile: String? = nil,
         mode: SchedulingMode = .duplicate, probeInterval: TimeSpan = Defaults.probeInterval,
-        reorderWindow: ReorderWindow = .auto, statusSocket: String? = nil, metricsPort: UInt16? = nil
+        reorderWindow: ReorderWindow = .off, statusSocket: String? = nil, metricsPort: UInt16? = nil
     ) {
         self.listen = listen
         self.paths = paths

@@ -9,7 +9,7 @@
 /// key-file /etc/mptunnel/key # optional, at most once: seal frames with this key
 /// mode balance               # optional: duplicate (default) or balance
 /// probe-interval 1000        # optional: milliseconds between probes per path (10-60000)
-/// reorder-window auto        # optional: auto (default), off, or hold at most MS (1-60000)
+/// reorder-window auto        # optional: off (default), auto, or hold at most MS (1-60000)
 /// status-socket /run/mptunnel/mpclient.sock  # optional: the control socket's path
 /// metrics-port 9100          # optional: Prometheus text metrics on 127.0.0.1:9100
 /// bridge1.example.net 4000   # one path per line: HOST PORT [backup]
@@ -107,7 +107,7 @@ public struct ConfigParser: Sendable {
         return ClientConfiguration(
             listen: listen ?? ClientConfiguration.defaultListen, paths: paths, keyFile: keyFile,
             mode: mode ?? .duplicate, probeInterval: probeInterval ?? Defaults.probeInterval,
-            reorderWindow: reorderWindow ?? .auto, statusSocket: statusSocket, metricsPort: metricsPort)
+            reorderWindow: reorderWindow ?? .off, statusSocket: statusSocket, metricsPort: metricsPort)
     }
 
     /// Parses a whole text: splits it on `\n` (a `\r` before it is tolerated), numbers the

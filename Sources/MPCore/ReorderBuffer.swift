@@ -77,6 +77,8 @@ public struct ReorderBuffer<Address: Hashable> {
     public private(set) var gapsSkipped = 0
     public private(set) var lateDeliveries = 0
     public private(set) var gapsPassed = 0
+    /// Gaps that filled while payloads were held behind them.
+    public private(set) var gapsFilled = 0
     var slots: [Slot] = []
     /// Sequence numbers below this go out whatever their age (the ring overflowed).
     var forcedBelow: UInt64 = 0
@@ -109,6 +111,7 @@ public struct ReorderBuffer<Address: Hashable> {
             return isPayload
         }
         if sequence == nextExpected {
+            if heldCount > 0 { gapsFilled &+= 1 }
             nextExpected += 1
             return isPayload
         }

@@ -37,7 +37,7 @@ extension ClientDaemon {
             ("mode", session.mode.rawValue), ("up", "\(session.upPaths.count)/\(paths.count)"),
             ("flows", "\(session.flowCount)"), ("delivered", "\(session.payloadsDelivered)"),
             ("duplicates", "\(session.drops[.duplicate])"), ("dropped", "\(session.drops.total)"),
-        ]
+        ] + reorderSummary(session.reorder, now: MonotonicClock.now())
     }
 
     /// The table `mpclient --status` prints.
@@ -62,4 +62,17 @@ extension ClientDaemon {
         for (key, value) in statusSummary() { metadata[key] = "\(value)" }
         logger.info("session statistics", metadata: metadata)
     }
+}
+
+/// A reorder buffer's state for a status summary: the hold now, payloads held, and how
+/// its gaps ended (filled, passed by every path, given up when the hold ran out) and the
+/// payloads that came after their gap was given up.
+func reorderSummary<Address>(_ buffer: ReorderBuffer<Address>?, now: Timestamp) -> [(String, String)] {
+    guard let buffer else { return [("reorder", "off")] }
+    let hold = Double(buffer.holdTime(now: now).nanoseconds) / 1e6
+    return [
+        ("reorder-hold", "\((hold * 10).rounded() / 10)ms"), ("held", "\(buffer.heldCount)"),
+        ("gaps-filled", "\(buffer.gapsFilled)"), ("gaps-passed", "\(buffer.gapsPassed)"),
+        ("gaps-timed-out", "\(buffer.gapsSkipped)"), ("late", "\(buffer.lateDeliveries)"),
+    ]
 }

@@ -29,7 +29,7 @@ extension ServerDaemon {
             ("delivered", "\(session.payloadsDelivered)"),
             ("last-heard", "\(secondsText(now - session.lastReceive))s ago"),
             ("mode", session.mirror.isBalanced ? "balance" : "duplicate"),
-        ]
+        ] + reorderSummary(session.reorder, now: now)
     }
 
     func pathRow(_ path: Int, of session: ServerSession<SocketAddress>, now: Timestamp) -> [String] {

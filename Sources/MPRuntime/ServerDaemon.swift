@@ -17,7 +17,7 @@ public struct ServerSettings: Sendable {
     /// How each session's payloads are put back in order before the target.
     public var reorderWindow: ReorderWindow
 
-    public init(listenPort: UInt16, listenHost: String = "::", target: Endpoint, reorderWindow: ReorderWindow = .auto) {
+    public init(listenPort: UInt16, listenHost: String = "::", target: Endpoint, reorderWindow: ReorderWindow = .off) {
         self.listenPort = listenPort
         self.listenHost = listenHost
         self.target = target

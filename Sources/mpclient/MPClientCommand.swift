@@ -18,7 +18,7 @@ struct MPClientCommand: ParsableCommand {
             each on one path, weighted by loss and RTT), `HOST PORT backup` (a path used only while \
             no other is up), `probe-interval MS` (default \(Defaults.probeInterval.nanoseconds / 1_000_000)) \
             and `reorder-window auto|off|MS` (deliver in order, holding early datagrams as long as the slower \
-            paths lag, at most 50 ms, or up to MS; default auto). \
+            paths lag, at most 50 ms, or up to MS; default off). \
             `#` starts a comment.
 
             Keys: `mpclient --genkey > key` makes a key; give mpserver the same file. With a key, \

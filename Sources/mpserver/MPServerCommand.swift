@@ -44,9 +44,9 @@ struct MPServerCommand: ParsableCommand {
         help: ArgumentHelp(
             "How long payloads ahead of a gap wait for it before going to the target: auto (as long as the "
                 + "slowest path that carries copies lags, at most 50 ms, and no longer than until every path is "
-                + "past the gap), off, or at most MS milliseconds (1-60000).",
+                + "past the gap), off (the default), or at most MS milliseconds (1-60000).",
             valueName: "auto|off|MS"))
-    var reorderWindow: ReorderWindow = .auto
+    var reorderWindow: ReorderWindow = .off
 
     @OptionGroup var common: CommonOptions
 

@@ -262,7 +262,7 @@ struct ConfigParserTests {
         let configuration = try ConfigParser.parse("10.0.0.1 4000")
         #expect(configuration.mode == .duplicate)
         #expect(configuration.probeInterval == Defaults.probeInterval)
-        #expect(configuration.reorderWindow == .auto && configuration.statusSocket == nil)
+        #expect(configuration.reorderWindow == .off && configuration.statusSocket == nil)
         #expect(configuration.metricsPort == nil)
         #expect(configuration.backupPaths.isEmpty)
     }
