@@ -529,10 +529,11 @@ ping_result() {
 # restart_test DAEMON: a TCP stream (cubic, up, 0.1 s intervals) of RESTART_SECONDS; 3 s in,
 # DAEMON gets SIGKILL and is started again 1 s later. restart_result DAEMON: the seconds
 # from the restart until the stream carried data again (0.1 s resolution), or null: the
-# stream's outage (from its first empty interval to its next with data) less the second the
-# daemon was down, measured on this script's clock.
+# stream's outage (from its first empty interval at the kill to its next with data) less
+# the time the daemon was down, measured on this script's clock.
 restart_test() {
-    local daemon="$1" output="$LOGS/restart-$1.json"
+    local daemon="$1" output="$LOGS/restart-$1.json" began
+    began=$(now_ns)
     timeout $(( RESTART_SECONDS + 20 )) ip netns exec "$NS_CLIENT" iperf3 -c 10.9.0.1 --connect-timeout 5000 -J \
         -i 0.1 -t "$RESTART_SECONDS" -C cubic >"$output" 2>&1 &
     local stream=$! pid
@@ -549,15 +550,20 @@ restart_test() {
     restarted=$(now_ns)
     if [ "$daemon" = mpserver ]; then start_mpserver mpserver-restarted; else start_mpclient mpclient-restarted; fi
     echo $(( restarted - killed )) >"$LOGS/restart-$daemon.down-ns"
+    echo $(( killed - began )) >"$LOGS/restart-$daemon.kill-ns"
     wait "$stream"
     forget "$stream"
 }
 restart_result() {
-    local down
+    local down kill
     down=$(cat "$LOGS/restart-$1.down-ns" 2>/dev/null) || { echo null; return; }
-    jq -r --argjson down "$down" '
+    kill=$(cat "$LOGS/restart-$1.kill-ns" 2>/dev/null) || { echo null; return; }
+    # The stream's clock starts when iperf3 has connected, a little after this script's
+    # `began': its first empty interval from 0.3 s before the kill on this clock.
+    jq -r --argjson down "$down" --argjson kill "$kill" '
         [.intervals[]?.sum | {start, bytes}] as $all
-        | ([range(0; $all | length) | select($all[.].start >= 2 and $all[.].bytes == 0)] | first) as $gap
+        | ([range(0; $all | length) | select($all[.].start >= $kill / 1e9 - 0.3 and $all[.].bytes == 0)] | first)
+          as $gap
         | if $gap == null then null
           else ([range($gap; $all | length) | select($all[.].bytes > 0)] | first) as $back
             | if $back == null then null

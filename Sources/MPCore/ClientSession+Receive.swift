@@ -197,6 +197,7 @@ extension ClientSession {
     }
 
     private func heard(path: Int, bytes: Int, now: Timestamp) {
+        lastHeardAny = now
         paths[path].recordReceive(bytes: bytes, now: now)
         health[path].recordHeard(now: now)
     }

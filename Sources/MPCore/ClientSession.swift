@@ -73,6 +73,11 @@ public final class ClientSession<Address: Hashable> {
     var held: [HeldPayload] = []
     /// When the last receiver report went out, and the frames received by then.
     var lastReportSent: Timestamp?
+    /// When the application last sent a payload, the first payload sent since anything was
+    /// heard, and when an authentic frame (or a copy of one) last came on any path.
+    var lastPayloadAt: Timestamp?
+    var unansweredSince: Timestamp?
+    var lastHeardAny: Timestamp?
     var receivedAtLastReport = 0
     /// The key (or none) the session's frames are sealed with.
     public let keyring: Keyring
@@ -126,6 +131,12 @@ public final class ClientSession<Address: Hashable> {
             drops.record(.flowLimit)
             return .dropped(.flowLimit)
         }
+        if let lastPayloadAt, let lastHeardAny, lastHeardAny < lastPayloadAt {
+            // Still unanswered since the run's first payload.
+        } else {
+            unansweredSince = now
+        }
+        lastPayloadAt = now
         guard isAccepted else {
             hold(
                 flowID: flowID,
@@ -138,15 +149,34 @@ public final class ClientSession<Address: Hashable> {
 
     /// Writes the frame of a probe for path `path` into `frame` if one is due at `now`,
     /// returning its length; `nil` when none is due (the runtime asks on every timer tick).
+    /// A probe is due every probe interval, and every ``Defaults/silentProbeInterval`` while
+    /// the application sends and nothing comes back (``isSilentWhileSending(now:)``).
     /// `frame` must hold ``FrameLayout/maximumOverhead`` + 8 bytes.
     public func probe(path: Int, now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> Int? {
         guard paths.indices.contains(path) else { return nil }
-        if let last = paths[path].lastProbeSent, now - last < probeInterval { return nil }
+        let interval =
+            isSilentWhileSending(now: now) ? min(probeInterval, Defaults.silentProbeInterval) : probeInterval
+        if let last = paths[path].lastProbeSent, now - last < interval { return nil }
         paths[path].lastProbeSent = now
         health[path].recordProbe(now: now)
         var writer = ByteWriter(frame, offset: FrameLayout.headerSize)
         writer.write(now.nanoseconds)
         return seal(.probe, flowID: 0, bodyLength: FrameLayout.probeBodySize, pathID: UInt8(path), in: frame)
+    }
+
+    /// Whether nothing authentic came back on any path for ``Defaults/silenceBeforeFastProbes``
+    /// since the application sent a payload (the first of those sent since anything was
+    /// heard; the last in the last ``Defaults/fastProbesAfterPayload``): mpserver
+    /// restarted, or every path broke. Its
+    /// frames are lost until a probe reaches a new mpserver and its acceptance comes back,
+    /// so probes go every ``Defaults/silentProbeInterval`` instead of every interval: a TCP
+    /// stream's next retransmission (backed off to a second or more) finds the session
+    /// accepted again.
+    public func isSilentWhileSending(now: Timestamp) -> Bool {
+        guard let lastPayloadAt, let unansweredSince, let lastHeardAny,
+            now - lastPayloadAt < Defaults.fastProbesAfterPayload
+        else { return false }
+        return lastHeardAny < unansweredSince && now - unansweredSince >= Defaults.silenceBeforeFastProbes
     }
 
     /// Writes a receiver report (``PathReport``: what arrived on each path) into `frame` if

@@ -94,6 +94,15 @@ public enum Defaults {
     /// The reorder buffer holds at most this many payloads; past it the oldest goes out at
     /// once: 1,024 is 100 ms at 10,000 packets/s.
     public static let maximumReorderPayloads = 1_024
+    /// While the application sends and nothing authentic has come back on any path for this
+    /// long (mpserver restarted, or every path broke; in normal traffic mpserver's reports
+    /// come every 250 ms), mpclient probes every path every ``silentProbeInterval``.
+    public static let silenceBeforeFastProbes = TimeSpan.milliseconds(500)
+    /// The probe interval of a silent session that sends (the daemon's tick).
+    public static let silentProbeInterval = TimeSpan.milliseconds(100)
+    /// A silent session probes fast for at most this long after the application's last
+    /// payload: an outage of hours costs 10 probes a second per path only at its start.
+    public static let fastProbesAfterPayload = TimeSpan.seconds(30)
     /// `reorder-window auto`: a path that delivered no payload for this long is not waited
     /// for, nor its lag counted (it went down). Long enough that a pause in the traffic of a
     /// few seconds keeps the measured lags: the first gaps of the next burst come before

@@ -18,6 +18,43 @@ struct RestartAndReplayTests {
         #expect(tunnel.toApplication.map(\.payload) == [[4]])
     }
 
+    /// mpserver is gone for a second while the application sends, then back (restarted):
+    /// mpclient, hearing nothing since its payloads, probes every 100 ms, so it is accepted
+    /// again within a tick of mpserver's return, though the application sends nothing more
+    /// (a TCP sender backs off its retransmissions to a second and more).
+    @Test("while the application sends into silence, probes go every 100 ms: a restart is found in a tick")
+    func silenceProbesFast() {
+        let tunnel = TunnelHarness(paths: 3)
+        tunnel.establish()
+        tunnel.advance(.seconds(2), step: .milliseconds(100))
+        let firstTag = tunnel.client.serverTag
+        tunnel.lossRates = [1, 1, 1]  // mpserver is down: nothing arrives
+        tunnel.send([1])
+        tunnel.advance(.milliseconds(400), step: .milliseconds(100))
+        #expect(!tunnel.client.isSilentWhileSending(now: tunnel.now), "silence of 400 ms is not yet an outage")
+        tunnel.advance(.milliseconds(600), step: .milliseconds(100))
+        #expect(tunnel.client.isSilentWhileSending(now: tunnel.now))
+        tunnel.server = ServerEngine()
+        tunnel.lossRates = [0, 0, 0]
+        let back = tunnel.now
+        while tunnel.client.serverTag == firstTag, tunnel.now - back < .seconds(2) {
+            tunnel.advance(.milliseconds(100), step: .milliseconds(100))
+        }
+        #expect(tunnel.client.serverTag != firstTag)
+        #expect(tunnel.now - back <= .milliseconds(100), "accepted again \((tunnel.now - back).nanoseconds / 1_000_000) ms after")
+        #expect(!tunnel.client.isSilentWhileSending(now: tunnel.now))
+    }
+
+    @Test("an idle application: silence alone does not make probes faster")
+    func idleSilenceProbesSlowly() {
+        let tunnel = TunnelHarness(paths: 1)
+        tunnel.establish()
+        tunnel.lossRates = [1]
+        tunnel.advance(.seconds(3), step: .milliseconds(100))
+        #expect(!tunnel.client.isSilentWhileSending(now: tunnel.now))
+        #expect(tunnel.client.health[0].probesSent <= 5)
+    }
+
     @Test("a restarted mpclient is a new session; the old one stays apart until it expires")
     func clientRestart() {
         let tunnel = TunnelHarness(paths: 2)
