@@ -41,7 +41,9 @@ struct RestartAndReplayTests {
             tunnel.advance(.milliseconds(100), step: .milliseconds(100))
         }
         #expect(tunnel.client.serverTag != firstTag)
-        #expect(tunnel.now - back <= .milliseconds(100), "accepted again \((tunnel.now - back).nanoseconds / 1_000_000) ms after")
+        #expect(
+            tunnel.now - back <= .milliseconds(100),
+            "accepted again \((tunnel.now - back).nanoseconds / 1_000_000) ms after")
         #expect(!tunnel.client.isSilentWhileSending(now: tunnel.now))
     }
 
