@@ -60,6 +60,9 @@ public struct ClientConfiguration: Hashable, Sendable {
     public var probeInterval: TimeSpan
     /// `reorder-window`: how long payloads ahead of a gap are held; off by default.
     public var reorderWindow: ReorderWindow
+    /// `fastest-copies`: in duplicate mode, the copies of each payload sent on the up path
+    /// with the lowest round trip; ``FastestCopies/auto`` by default.
+    public var fastestCopies: FastestCopies
     /// `status-socket`: the control socket's path as written; `nil` for the default
     /// (``Defaults/clientStatusSocket``, or `--status-socket`).
     public var statusSocket: String?
@@ -71,8 +74,10 @@ public struct ClientConfiguration: Hashable, Sendable {
     public init(
         listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration], keyFile: String? = nil,
         mode: SchedulingMode = .duplicate, probeInterval: TimeSpan = Defaults.probeInterval,
-        reorderWindow: ReorderWindow = .off, statusSocket: String? = nil, metricsPort: UInt16? = nil
+        reorderWindow: ReorderWindow = .off, statusSocket: String? = nil, metricsPort: UInt16? = nil,
+        fastestCopies: FastestCopies = .auto
     ) {
+        self.fastestCopies = fastestCopies
         self.listen = listen
         self.paths = paths
         self.keyFile = keyFile
@@ -89,4 +94,14 @@ public struct ClientConfiguration: Hashable, Sendable {
         for (index, path) in paths.enumerated() where path.isBackup { result.insert(path: index) }
         return result
     }
+}
+
+/// `fastest-copies`: how many copies of each payload duplicate mode sends on its fastest
+/// path (``ClientSession/fastestPath(among:now:)``).
+public enum FastestCopies: Hashable, Sendable {
+    /// Two while that path loses at least ``Defaults/fastestCopiesLossThreshold`` of its
+    /// frames either way (mpserver's receiver reports and mpclient's own count), else one.
+    case auto
+    /// Always this many (1 to ``Defaults/maximumFastestCopies``).
+    case fixed(Int)
 }

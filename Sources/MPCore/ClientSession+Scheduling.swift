@@ -44,6 +44,33 @@ extension ClientSession {
         return picked.map(PathSet.init(path:)) ?? candidates
     }
 
+    /// The path among `scheduled` (what ``pathsFor(now:)`` gave) that gets more than one
+    /// copy of each payload, and how many, or `nil`: in duplicate mode, the path with the
+    /// lowest base round trip (the fastest echoed probe of its window), with
+    /// `fastest-copies` copies, or with `auto` two while it loses at least
+    /// ``Defaults/fastestCopiesLossThreshold`` of its frames either way and for
+    /// ``Defaults/fastestCopiesHold`` after. A datagram the
+    /// fast path loses is then most often carried by its second copy at the fast path's
+    /// delay, not 10 or 25 ms later by a slower path, which TCP takes for a loss. Paths
+    /// whose round trip is not measured yet get no repeat.
+    public func fastestPath(among scheduled: PathSet, now: Timestamp) -> (path: Int, copies: Int)? {
+        guard mode == .duplicate, fastestCopies != .fixed(1) else { return nil }
+        var best: (path: Int, roundTrip: TimeSpan)?
+        for path in scheduled.members where path < health.count {
+            guard let roundTrip = health[path].baseRoundTrip ?? health[path].roundTrip.smoothed else { continue }
+            if best.map({ roundTrip < $0.roundTrip }) ?? true { best = (path, roundTrip) }
+        }
+        guard let path = best?.path else { return nil }
+        switch fastestCopies {
+        case .fixed(let copies): return (path, min(max(copies, 1), Defaults.maximumFastestCopies))
+        case .auto:
+            let loss = max(paths[path].reportedLoss ?? 0, paths[path].peerReportedLoss ?? 0)
+            if loss >= Defaults.fastestCopiesLossThreshold { lossyFastestSince = now }
+            guard let since = lossyFastestSince, now - since < Defaults.fastestCopiesHold else { return nil }
+            return (path, 2)
+        }
+    }
+
     /// The candidates of ``pathsFor(now:)`` before balance mode picks one: the paths a
     /// receiver report goes on (H4b), so that a backup path idle behind a live primary
     /// carries no reports either.

@@ -54,6 +54,8 @@ public final class ClientSession<Address: Hashable> {
     public internal(set) var health: [PathHealth]
     /// How payloads are spread over the up paths.
     public let mode: SchedulingMode
+    /// Duplicate mode: copies of each payload on the fastest path (``fastestPath(among:now:)``).
+    public let fastestCopies: FastestCopies
     /// Paths used only while no other path is up.
     public let backupPaths: PathSet
     var balancer: WeightedRoundRobin
@@ -77,6 +79,8 @@ public final class ClientSession<Address: Hashable> {
     /// heard, and when an authentic frame (or a copy of one) last came on any path.
     var lastPayloadAt: Timestamp?
     var unansweredSince: Timestamp?
+    /// `fastest-copies auto`: when the fastest path's loss was last at the threshold.
+    var lossyFastestSince: Timestamp?
     var lastHeardAny: Timestamp?
     var receivedAtLastReport = 0
     /// The key (or none) the session's frames are sealed with.
@@ -87,13 +91,16 @@ public final class ClientSession<Address: Hashable> {
 
     /// A session with `pathCount` paths (1...``Defaults/maximumPaths``), id `sessionID` (nonzero),
     /// whose frames `keyring` seals (keyless by default), spreading payloads by `mode` over the
-    /// up paths and using the paths in `backupPaths` only while no other path is up. Unless
+    /// up paths and using the paths in `backupPaths` only while no other path is up, in
+    /// duplicate mode `fastestCopies` copies on the fastest of them. Unless
     /// `reorderWindow` is off, payloads ahead of a gap wait as it says (``ReorderBuffer``).
     public init(
         sessionID: UInt64, pathCount: Int, probeInterval: TimeSpan = Defaults.probeInterval,
         maximumFlows: Int = Defaults.maximumFlowsPerSession, keyring: Keyring = .keyless,
-        mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: ReorderWindow = .off
+        mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: ReorderWindow = .off,
+        fastestCopies: FastestCopies = .fixed(1)
     ) {
+        self.fastestCopies = fastestCopies
         let count = min(max(pathCount, 1), Defaults.maximumPaths)
         self.sessionID = sessionID
         self.paths = Array(repeating: PathStatistics(), count: count)

@@ -44,6 +44,8 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidMode(String)
         /// A millisecond value that is not plain decimal digits; carries the directive and the value.
         case invalidMilliseconds(String, String)
+        /// A `fastest-copies` value that is neither `auto` nor a whole number 1-4.
+        case invalidFastestCopies(String)
         /// A `reorder-window` value that is neither `auto`, `off` nor a number.
         case invalidReorderWindow(String)
         /// A millisecond value outside `minimum...maximum`; carries the directive and the value.
@@ -92,11 +94,15 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
             switch name {
             case ConfigParser.modeDirective: "`mode' needs a value: expected `mode duplicate' or `mode balance'"
             case ConfigParser.metricsPortDirective: "`metrics-port' needs a value: expected `metrics-port PORT'"
+            case ConfigParser.fastestCopiesDirective:
+                "`fastest-copies' needs a value: expected `fastest-copies auto' or `fastest-copies 2'"
             case ConfigParser.reorderWindowDirective:
                 "`reorder-window' needs a value: expected `reorder-window auto', `off' or `reorder-window MS'"
             default: "\(quote(name)) needs a value: expected `\(name) MS'"
             }
         case .invalidMode(let text): "invalid mode \(quote(text)): expected `duplicate' or `balance'"
+        case .invalidFastestCopies(let text):
+            "invalid `fastest-copies' value \(quote(text)): expected `auto' or a whole number 1-\(Defaults.maximumFastestCopies)"
         case .invalidReorderWindow(let text):
             "invalid `reorder-window' value \(quote(text)): expected `auto', `off' or milliseconds (1-\(Defaults.maximumConfigMilliseconds))"
         case .invalidMilliseconds(let name, let text):

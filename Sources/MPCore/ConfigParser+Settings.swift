@@ -35,6 +35,24 @@ extension ConfigParser {
         reorderWindow = value
     }
 
+    /// `fastest-copies auto|N`: N from 1 to ``Defaults/maximumFastestCopies``.
+    mutating func feedFastestCopies(_ words: [String], lineNumber: Int) throws(ConfigError) {
+        let name = Self.fastestCopiesDirective
+        guard words.count >= 2 else { throw ConfigError(lineNumber: lineNumber, kind: .missingValue(name)) }
+        if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[2])) }
+        let value: FastestCopies
+        if Self.lowercasedASCII(words[1]) == "auto" {
+            value = .auto
+        } else {
+            guard words[1].utf8.count <= 2, words[1].utf8.allSatisfy(Self.isDigit), let count = Int(words[1]),
+                (1...Defaults.maximumFastestCopies).contains(count)
+            else { throw ConfigError(lineNumber: lineNumber, kind: .invalidFastestCopies(words[1])) }
+            value = .fixed(count)
+        }
+        guard fastestCopies == nil else { throw duplicate(name, lineNumber) }
+        fastestCopies = value
+    }
+
     /// `status-socket PATH`: one word, taken as written.
     mutating func feedStatusSocket(_ words: [String], lineNumber: Int) throws(ConfigError) {
         guard words.count >= 2 else {

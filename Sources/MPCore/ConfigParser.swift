@@ -10,6 +10,7 @@
 /// mode balance               # optional: duplicate (default) or balance
 /// probe-interval 1000        # optional: milliseconds between probes per path (10-60000)
 /// reorder-window auto        # optional: off (default), auto, or hold at most MS (1-60000)
+/// fastest-copies 2            # optional: copies on the fastest path in duplicate mode: auto (default) or 1-4
 /// status-socket /run/mptunnel/mpclient.sock  # optional: the control socket's path
 /// metrics-port 9100          # optional: Prometheus text metrics on 127.0.0.1:9100
 /// bridge1.example.net 4000   # one path per line: HOST PORT [backup]
@@ -52,6 +53,8 @@ public struct ConfigParser: Sendable {
     static let statusSocketDirective = "status-socket"
     /// `metrics-port PORT`.
     static let metricsPortDirective = "metrics-port"
+    /// `fastest-copies N`.
+    static let fastestCopiesDirective = "fastest-copies"
     /// The `backup` option after `HOST PORT`.
     static let backupOption = "backup"
     /// Probe intervals below 10 ms are load, not health (100 probes a second per path).
@@ -62,6 +65,7 @@ public struct ConfigParser: Sendable {
     var mode: SchedulingMode?
     var probeInterval: TimeSpan?
     var reorderWindow: ReorderWindow?
+    var fastestCopies: FastestCopies?
     var statusSocket: String?
     var metricsPort: UInt16?
     var paths: [PathConfiguration] = []
@@ -91,6 +95,8 @@ public struct ConfigParser: Sendable {
             try feedReorderWindow(words, lineNumber: lineNumber)
         } else if Self.isDirective(first, Self.statusSocketDirective) {
             try feedStatusSocket(words, lineNumber: lineNumber)
+        } else if Self.isDirective(first, Self.fastestCopiesDirective) {
+            try feedFastestCopies(words, lineNumber: lineNumber)
         } else if Self.isDirective(first, Self.metricsPortDirective) {
             try feedMetricsPort(words, lineNumber: lineNumber)
         } else if Self.isPathLine(words) {
@@ -107,7 +113,8 @@ public struct ConfigParser: Sendable {
         return ClientConfiguration(
             listen: listen ?? ClientConfiguration.defaultListen, paths: paths, keyFile: keyFile,
             mode: mode ?? .duplicate, probeInterval: probeInterval ?? Defaults.probeInterval,
-            reorderWindow: reorderWindow ?? .off, statusSocket: statusSocket, metricsPort: metricsPort)
+            reorderWindow: reorderWindow ?? .off, statusSocket: statusSocket, metricsPort: metricsPort,
+            fastestCopies: fastestCopies ?? .auto)
     }
 
     /// Parses a whole text: splits it on `\n` (a `\r` before it is tolerated), numbers the

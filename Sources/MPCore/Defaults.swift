@@ -94,6 +94,17 @@ public enum Defaults {
     /// The reorder buffer holds at most this many payloads; past it the oldest goes out at
     /// once: 1,024 is 100 ms at 10,000 packets/s.
     public static let maximumReorderPayloads = 1_024
+    /// `fastest-copies` is at most 4: past 2 a lossy fast path is better left to the others.
+    public static let maximumFastestCopies = 4
+    /// `fastest-copies auto` sends a second copy on the fastest path while it loses at least
+    /// 1% of its frames either way: from there a datagram that comes late from a slower path
+    /// (which TCP inside the VPN takes for a loss) is more than one in a hundred. A clean
+    /// path costs nothing more.
+    public static let fastestCopiesLossThreshold = 0.01
+    /// `fastest-copies auto` keeps the second copy this long after the loss was last at the
+    /// threshold: a loss figure comes from windows of 500 frames, 10 s at a ping's rate, and
+    /// one window can read low when the rate falls.
+    public static let fastestCopiesHold = TimeSpan.seconds(30)
     /// While the application sends and nothing authentic has come back on any path for this
     /// long (mpserver restarted, or every path broke; in normal traffic mpserver's reports
     /// come every 250 ms), mpclient probes every path every ``silentProbeInterval``.

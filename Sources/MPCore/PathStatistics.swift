@@ -66,7 +66,10 @@ public struct PathStatistics: Hashable, Sendable {
         let sent = framesSent - lossWindowSent
         if sent >= Self.lossWindowFrames {
             let arrived = framesReportedReceived - lossWindowReceived
-            reportedLoss = max(0, 1 - Double(arrived) / Double(sent))
+            // More arrived than were sent: the window opened while many frames were in flight
+            // or not yet reported (a report leaves every 250 ms) and closes at a lower rate.
+            // Such a window says nothing; the last figure stays.
+            if arrived <= sent { reportedLoss = 1 - Double(arrived) / Double(sent) }
             (lossWindowSent, lossWindowReceived) = (framesSent, framesReportedReceived)
         }
         return grew

@@ -14,6 +14,10 @@
 ///   data path; fewer means balance, and each reply goes on one data path, by smooth
 ///   weighted round-robin with each path's share of the upstream data as its weight.
 ///   The verdict changes only on epochs with at least 8 payloads, so a quiet session keeps it.
+/// - In duplicate mode, a path that carries 1.5 copies per payload or more over the same
+///   epochs is mpclient's fastest path with `fastest-copies` (its copies per payload,
+///   rounded, at most ``Defaults/maximumFastestCopies``): replies go on it as many times
+///   (``copies(onPath:)``).
 ///
 /// Pure and allocation-free per frame. Not safe for concurrent use.
 public struct ReplyMirror: Hashable, Sendable {
@@ -22,6 +26,10 @@ public struct ReplyMirror: Hashable, Sendable {
 
     /// True when the upstream data looks like balance mode (one copy per payload).
     public private(set) var isBalanced = false
+    /// The path mpclient repeats payloads on (`fastest-copies`), and how many copies; `nil`
+    /// when it repeats on none.
+    public private(set) var repeatPath: Int?
+    public private(set) var repeatCopies = 1
     var epochStart: Timestamp?
     /// Data frames (copies) and fresh payloads, this epoch and the previous one.
     var copies = 0
@@ -85,6 +93,12 @@ public struct ReplyMirror: Hashable, Sendable {
         return picked.map(PathSet.init(path:)) ?? recent
     }
 
+    /// The copies of each reply that go on `path` when it is a reply path: 1, or
+    /// ``repeatCopies`` on ``repeatPath``.
+    public func copies(onPath path: Int) -> Int {
+        path == repeatPath ? repeatCopies : 1
+    }
+
     /// The data paths among `heard` at `now` (R21): those that carried upstream data in
     /// this epoch or the previous one; else those of the last epoch with data; else `heard`.
     /// Every one of them, whatever the mode: receiver reports go on all.
@@ -130,5 +144,17 @@ public struct ReplyMirror: Hashable, Sendable {
         let payloadCount = payloads + previousPayloads
         guard payloadCount >= Self.minimumPayloadsForVerdict else { return }
         isBalanced = (copies + previousCopies) * 4 < payloadCount * 5
+        var busiest: (path: Int, copies: Int)?
+        for path in pathCopies.indices {
+            let count = pathCopies[path] + previousPathCopies[path]
+            if count > (busiest?.copies ?? 0) { busiest = (path, count) }
+        }
+        guard !isBalanced, let busiest, busiest.copies * 2 >= payloadCount * 3 else {
+            repeatPath = nil
+            repeatCopies = 1
+            return
+        }
+        repeatPath = busiest.path
+        repeatCopies = min((busiest.copies + payloadCount / 2) / payloadCount, Defaults.maximumFastestCopies)
     }
 }

@@ -75,10 +75,12 @@ extension ClientDaemon {
             buffer, length in
             switch session.encodePayload(length: length, from: source, now: now, in: buffer) {
             case .send(let frameLength):
+                let paths = session.pathsFor(now: now)
+                let fastest = session.fastestPath(among: paths, now: now)
                 scheduled.append(
                     ScheduledFrame(
-                        bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<frameLength]),
-                        paths: session.pathsFor(now: now)))
+                        bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<frameLength]), paths: paths,
+                        fastestPath: fastest?.path ?? -1, fastestCopies: fastest?.copies ?? 1))
             case .held: break
             case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
             }
@@ -92,8 +94,11 @@ extension ClientDaemon {
         for pathIndex in paths.indices {
             // By index: an array's iterator allocates in a debug build.
             for index in 0..<scheduled.count where scheduled[index].paths.contains(path: pathIndex) {
-                if outgoing.isFull { sendOutgoing(on: pathIndex) }
-                outgoing.append(scheduled[index].bytes, path: pathIndex, to: nil)
+                let copies = scheduled[index].fastestPath == pathIndex ? scheduled[index].fastestCopies : 1
+                for _ in 0..<copies {
+                    if outgoing.isFull { sendOutgoing(on: pathIndex) }
+                    outgoing.append(scheduled[index].bytes, path: pathIndex, to: nil)
+                }
             }
             sendOutgoing(on: pathIndex)
         }
@@ -199,9 +204,11 @@ extension ClientDaemon {
     /// balance mode). A path whose send fails is counted and skipped; the others go on.
     func sendOnScheduledPaths(length: Int, now: Timestamp) {
         let frame = outbound.prefix(length)
-        for index in session.pathsFor(now: now).members where index < paths.count {
+        let scheduled = session.pathsFor(now: now)
+        let fastest = session.fastestPath(among: scheduled, now: now)
+        for index in scheduled.members where index < paths.count {
             FrameHeader.setPathID(UInt8(index), in: frame)
-            send(frame, on: paths[index])
+            for _ in 0..<(index == fastest?.path ? fastest?.copies ?? 1 : 1) { send(frame, on: paths[index]) }
         }
     }
 

@@ -37,6 +37,12 @@ extension ClientDaemon {
             ("mode", session.mode.rawValue), ("up", "\(session.upPaths.count)/\(paths.count)"),
             ("flows", "\(session.flowCount)"), ("delivered", "\(session.payloadsDelivered)"),
             ("duplicates", "\(session.drops[.duplicate])"), ("dropped", "\(session.drops.total)"),
+            (
+                "fastest-copies",
+                fastestCopiesText(
+                    session.fastestPath(
+                        among: session.candidatePaths(now: MonotonicClock.now()), now: MonotonicClock.now()))
+            ),
         ] + reorderSummary(session.reorder, now: MonotonicClock.now())
     }
 
@@ -75,4 +81,9 @@ func reorderSummary<Address>(_ buffer: ReorderBuffer<Address>?, now: Timestamp) 
         ("gaps-filled", "\(buffer.gapsFilled)"), ("gaps-passed", "\(buffer.gapsPassed)"),
         ("gaps-timed-out", "\(buffer.gapsSkipped)"), ("late", "\(buffer.lateDeliveries)"),
     ]
+}
+
+/// Duplicate mode's extra copies for a status summary: `2(path-0)`, or `1` for none.
+func fastestCopiesText(_ fastest: (path: Int, copies: Int)?) -> String {
+    fastest.map { "\($0.copies)(path-\($0.path))" } ?? "1"
 }

@@ -47,6 +47,9 @@ final class ClientPath {
 struct ScheduledFrame {
     let bytes: UnsafeRawBufferPointer
     let paths: PathSet
+    /// The path that gets `fastestCopies` copies instead of one; -1 for none.
+    let fastestPath: Int
+    let fastestCopies: Int
 }
 
 /// The mpclient daemon. Create it, then call ``run()``; it returns after SIGINT or SIGTERM.
@@ -129,7 +132,9 @@ public final class ClientDaemon {
         let sessionID = keyring.makeSessionID(using: &random)
         session = ClientSession(
             sessionID: sessionID, pathCount: paths.count, probeInterval: configuration.probeInterval, keyring: keyring,
-            mode: configuration.mode, backupPaths: configuration.backupPaths, reorderWindow: configuration.reorderWindow
+            mode: configuration.mode, backupPaths: configuration.backupPaths,
+            reorderWindow: configuration.reorderWindow,
+            fastestCopies: configuration.fastestCopies
         )
         replyMonitor = ReplyMonitor(now: MonotonicClock.now())
         recovery = PathRecovery(pathCount: paths.count, probeInterval: configuration.probeInterval)

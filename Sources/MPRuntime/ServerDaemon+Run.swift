@@ -192,8 +192,11 @@ extension ServerDaemon {
         let session = flow.session
         for path in session.replyPaths(now: now).members {
             guard let address = session.pathAddresses[path] else { continue }
-            if replies.isFull { sendQueuedReplies(session: session) }
-            replies.append(frame, path: path, to: address)
+            // mpclient's fastest path gets as many copies as mpclient gives it (R21).
+            for _ in 0..<session.mirror.copies(onPath: path) {
+                if replies.isFull { sendQueuedReplies(session: session) }
+                replies.append(frame, path: path, to: address)
+            }
         }
     }
 

@@ -29,6 +29,7 @@ extension ServerDaemon {
             ("delivered", "\(session.payloadsDelivered)"),
             ("last-heard", "\(secondsText(now - session.lastReceive))s ago"),
             ("mode", session.mirror.isBalanced ? "balance" : "duplicate"),
+            ("fastest-copies", fastestCopiesText(session.mirror.repeatPath.map { ($0, session.mirror.repeatCopies) })),
         ] + reorderSummary(session.reorder, now: now)
     }
 

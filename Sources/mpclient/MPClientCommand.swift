@@ -15,7 +15,9 @@ struct MPClientCommand: ParsableCommand {
             where the application (an OpenVPN or WireGuard client) sends its datagrams, and \
             optional `key-file PATH` (relative to the config's folder; --key-file overrides it), \
             `mode duplicate|balance` (default duplicate: every datagram on every up path; balance: \
-            each on one path, weighted by loss and RTT), `HOST PORT backup` (a path used only while \
+            each on one path, weighted by loss and RTT), `fastest-copies auto|N` (duplicate mode: \
+            copies on the fastest path; auto, the default, sends 2 while it loses 1% or more), \
+            `HOST PORT backup` (a path used only while \
             no other is up), `probe-interval MS` (default \(Defaults.probeInterval.nanoseconds / 1_000_000)) \
             and `reorder-window auto|off|MS` (deliver in order, holding early datagrams as long as the slower \
             paths lag, at most 50 ms, or up to MS; default off). \

@@ -194,6 +194,13 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(
         number: 73, text: "metrics-port 127.0.0.1:9100\na 1", expected: error(1, .invalidPort("127.0.0.1:9100"))),
     ConfigCase(number: 74, text: "reorder-window fast\na 1", expected: error(1, .invalidReorderWindow("fast"))),
+    ConfigCase(number: 78, text: "fastest-copies 0\na 1", expected: error(1, .invalidFastestCopies("0"))),
+    ConfigCase(number: 79, text: "fastest-copies 5\na 1", expected: error(1, .invalidFastestCopies("5"))),
+    ConfigCase(number: 80, text: "fastest-copies two\na 1", expected: error(1, .invalidFastestCopies("two"))),
+    ConfigCase(number: 81, text: "fastest-copies\na 1", expected: error(1, .missingValue("fastest-copies"))),
+    ConfigCase(
+        number: 82, text: "fastest-copies 2\nfastest-copies 3\na 1",
+        expected: error(2, .duplicateDirective("fastest-copies"))),
     ConfigCase(
         number: 75, text: "reorder-window 50ms\na 1", expected: error(1, .invalidMilliseconds("reorder-window", "50ms"))
     ),
@@ -233,6 +240,11 @@ private let settingsCases: [ConfigCase<ClientConfiguration>] = [
             paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 2, isBackup: true)],
             reorderWindow: .off)),
     ConfigCase(
+        number: 5, text: "fastest-copies 2\na 1 backup",
+        expected: ClientConfiguration(
+            paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 2, isBackup: true)],
+            fastestCopies: .fixed(2))),
+    ConfigCase(
         number: 4, text: "Reorder-Window Auto\na 1 backup",
         expected: ClientConfiguration(
             paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 2, isBackup: true)],
@@ -263,7 +275,7 @@ struct ConfigParserTests {
         #expect(configuration.mode == .duplicate)
         #expect(configuration.probeInterval == Defaults.probeInterval)
         #expect(configuration.reorderWindow == .off && configuration.statusSocket == nil)
-        #expect(configuration.metricsPort == nil)
+        #expect(configuration.metricsPort == nil && configuration.fastestCopies == .auto)
         #expect(configuration.backupPaths.isEmpty)
     }
 
@@ -282,6 +294,9 @@ struct ConfigParserTests {
         #expect(
             error(4, .invalidReorderWindow("fast")).reason
                 == "invalid `reorder-window' value `fast': expected `auto', `off' or milliseconds (1-60000)")
+        #expect(
+            error(2, .invalidFastestCopies("9")).reason
+                == "invalid `fastest-copies' value `9': expected `auto' or a whole number 1-4")
         #expect(error(5, .duplicateDirective("mode")).reason == "second `mode' line: it may appear once")
         #expect(
             error(1, .missingValue("mode")).reason

@@ -136,5 +136,10 @@ struct PathReportTests {
         grew.append(path.recordReport(received: 910))
         #expect(grew == [true, false, false, true])
         #expect(abs((path.reportedLoss ?? 0) - 0.1) < 1e-9)
+        // A window that opened with thousands of frames in flight (a fast stream) and closes
+        // after the stream slowed: more arrived than were sent in it. The 10% stays.
+        path.framesSent = 2_500
+        _ = path.recordReport(received: 4_000)
+        #expect(abs((path.reportedLoss ?? 0) - 0.1) < 1e-9)
     }
 }

@@ -40,7 +40,7 @@ final class TunnelHarness {
     init(
         paths: Int, loss: Double = 0, seed: UInt64 = 1, sessionID: UInt64 = 0xC11E_0001, keyring: Keyring = .keyless,
         mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: ReorderWindow = .off,
-        serverReorderWindow: ReorderWindow = .off
+        serverReorderWindow: ReorderWindow = .off, fastestCopies: FastestCopies = .fixed(1)
     ) {
         pathCount = paths
         lossRates = Array(repeating: loss, count: paths)
@@ -51,7 +51,7 @@ final class TunnelHarness {
         client = ClientSession(
             sessionID: keyring.checkedSessionID(sessionID), pathCount: paths, keyring: keyring, mode: mode,
             backupPaths: backupPaths,
-            reorderWindow: reorderWindow)
+            reorderWindow: reorderWindow, fastestCopies: fastestCopies)
         self.serverReorderWindow = serverReorderWindow
         server = ServerEngine(keyring: keyring, reorderWindow: serverReorderWindow)
     }
@@ -124,7 +124,11 @@ final class TunnelHarness {
             return client.encodePayload(length: payload.count, from: address, now: now, in: frame)
         }
         guard case .send(let length) = outcome else { return }
-        let paths = Array(client.pathsFor(now: now).members)
+        let scheduled = client.pathsFor(now: now)
+        var paths = Array(scheduled.members)
+        if let fastest = client.fastestPath(among: scheduled, now: now) {
+            paths += Array(repeating: fastest.path, count: fastest.copies - 1)
+        }
         for path in paths { upstreamDataFrames[path] += 1 }
         sendUpstream(Array(buffer[..<length]), paths: paths)
     }
@@ -137,7 +141,10 @@ final class TunnelHarness {
             return server.encodePayload(length: payload.count, session: session, flowID: flow, in: frame)
         }
         guard let length else { return }
-        for path in session.replyPaths(now: now).members {
+        let replyPaths = session.replyPaths(now: now).members.flatMap {
+            Array(repeating: $0, count: session.mirror.copies(onPath: $0))
+        }
+        for path in replyPaths {
             var frame = Array(buffer[..<length])
             frame[FrameLayout.pathIDOffset] = UInt8(path)
             capturedDownstream.append(frame)
