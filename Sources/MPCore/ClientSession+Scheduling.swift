@@ -55,12 +55,11 @@ extension ClientSession {
     /// whose round trip is not measured yet get no repeat.
     public func fastestPath(among scheduled: PathSet, now: Timestamp) -> (path: Int, copies: Int)? {
         guard mode == .duplicate, fastestCopies != .fixed(1) else { return nil }
-        var best: (path: Int, roundTrip: TimeSpan)?
-        for path in scheduled.members where path < health.count {
-            guard let roundTrip = health[path].baseRoundTrip ?? health[path].roundTrip.smoothed else { continue }
-            if best.map({ roundTrip < $0.roundTrip }) ?? true { best = (path, roundTrip) }
+        // The payloads of one receive batch share `now` and their paths: one search for all.
+        if fastestSearch?.now != now || fastestSearch?.among != scheduled {
+            fastestSearch = (now, scheduled, lowestBaseRoundTrip(among: scheduled))
         }
-        guard let path = best?.path else { return nil }
+        guard let path = fastestSearch?.path else { return nil }
         switch fastestCopies {
         case .fixed(let copies): return (path, min(max(copies, 1), Defaults.maximumFastestCopies))
         case .auto:
@@ -69,6 +68,17 @@ extension ClientSession {
             guard let since = lossyFastestSince, now - since < Defaults.fastestCopiesHold else { return nil }
             return (path, 2)
         }
+    }
+
+    /// The path among `scheduled` with the lowest base round trip (or smoothed, before a
+    /// probe of the window was echoed); `nil` when none has one.
+    private func lowestBaseRoundTrip(among scheduled: PathSet) -> Int? {
+        var best: (path: Int, roundTrip: TimeSpan)?
+        for path in scheduled.members where path < health.count {
+            guard let roundTrip = health[path].baseRoundTrip ?? health[path].roundTrip.smoothed else { continue }
+            if best.map({ roundTrip < $0.roundTrip }) ?? true { best = (path, roundTrip) }
+        }
+        return best?.path
     }
 
     /// The candidates of ``pathsFor(now:)`` before balance mode picks one: the paths a

@@ -81,6 +81,8 @@ public final class ClientSession<Address: Hashable> {
     var unansweredSince: Timestamp?
     /// `fastest-copies auto`: when the fastest path's loss was last at the threshold.
     var lossyFastestSince: Timestamp?
+    /// The last search for the fastest path: its time, the paths searched, the result.
+    var fastestSearch: (now: Timestamp, among: PathSet, path: Int?)?
     var lastHeardAny: Timestamp?
     var receivedAtLastReport = 0
     /// The key (or none) the session's frames are sealed with.
