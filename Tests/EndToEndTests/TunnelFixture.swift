@@ -25,7 +25,7 @@ final class TunnelFixture {
 
     init(
         bridges: Int = 3, drops: [Double]? = nil, socat: Bool = true, directPath: Bool = false,
-        keying: Keying = .keyless
+        keying: Keying = .keyless, clientLines: [String] = []
     ) throws {
         lab = try TunnelLab(keyed: keying == .keyed)
         try lab.startEcho(port: echoPort)
@@ -42,7 +42,7 @@ final class TunnelFixture {
             bridgePorts.append(port)
         }
         if directPath { bridgePorts.append(serverPort) }
-        client = try lab.startClient(listenPort: listenPort, pathPorts: bridgePorts)
+        client = try lab.startClient(listenPort: listenPort, pathPorts: bridgePorts, extraLines: clientLines)
     }
 
     var listenAddress: SocketAddress { .loopbackIPv4(port: listenPort) }
