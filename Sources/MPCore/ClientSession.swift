@@ -159,12 +159,16 @@ public final class ClientSession<Address: Hashable> {
     /// Writes the frame of a probe for path `path` into `frame` if one is due at `now`,
     /// returning its length; `nil` when none is due (the runtime asks on every timer tick).
     /// A probe is due every probe interval, and every ``Defaults/silentProbeInterval`` while
-    /// the application sends and nothing comes back (``isSilentWhileSending(now:)``).
+    /// the application sends and nothing comes back (``isSilentWhileSending(now:)``), or
+    /// while a down path has echoed its last probe: the second echo that brings it up
+    /// (``Defaults/pathUpAfterEchoes``) comes a round trip later, not an interval.
     /// `frame` must hold ``FrameLayout/maximumOverhead`` + 8 bytes.
     public func probe(path: Int, now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> Int? {
         guard paths.indices.contains(path) else { return nil }
+        let confirming = health[path].state == .down && health[path].consecutiveEchoes > 0
         let interval =
-            isSilentWhileSending(now: now) ? min(probeInterval, Defaults.silentProbeInterval) : probeInterval
+            confirming || isSilentWhileSending(now: now)
+            ? min(probeInterval, Defaults.silentProbeInterval) : probeInterval
         if let last = paths[path].lastProbeSent, now - last < interval { return nil }
         paths[path].lastProbeSent = now
         health[path].recordProbe(now: now)

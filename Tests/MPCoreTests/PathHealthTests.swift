@@ -58,6 +58,31 @@ struct PathHealthTests {
         #expect(health.lastChange == ms(10_020))
     }
 
+    /// A session's path comes back: its first echo after the outage makes the next probe due
+    /// within a tick, so the second echo that brings it up follows a round trip later, not
+    /// a probe interval (mpserver's R18b answers a bridge's new address only from its second
+    /// probe, so waiting an interval for each made a restarted bridge take up to 3 s).
+    @Test("a down path that echoes is probed again within a tick: up a tick after its first echo")
+    func downPathConfirmedQuickly() {
+        let tunnel = TunnelHarness(paths: 2)
+        tunnel.establish()
+        tunnel.advance(.seconds(2), step: .milliseconds(100))
+        tunnel.lossRates = [0, 1]
+        tunnel.advance(.seconds(4), step: .milliseconds(100))
+        #expect(tunnel.client.health[1].state == .down)
+        tunnel.lossRates = [0, 0]
+        let back = tunnel.now
+        while tunnel.client.health[1].consecutiveEchoes == 0, tunnel.now - back < .seconds(2) {
+            tunnel.advance(.milliseconds(100), step: .milliseconds(100))
+        }
+        #expect(tunnel.client.health[1].state == .down, "one echo is not a recovery")
+        let firstEcho = tunnel.now
+        tunnel.advance(.milliseconds(100), step: .milliseconds(100))
+        #expect(
+            tunnel.client.health[1].state == .up,
+            "up \((tunnel.now - firstEcho).nanoseconds / 1_000_000) ms after the first echo")
+    }
+
     @Test("a lossy path that keeps delivering frames stays up, however many probes it loses")
     func lossyButAlive() {
         var health = PathHealth()
