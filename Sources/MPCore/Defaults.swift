@@ -109,6 +109,11 @@ public enum Defaults {
     /// long (mpserver restarted, or every path broke; in normal traffic mpserver's reports
     /// come every 250 ms), mpclient probes every path every ``silentProbeInterval``.
     public static let silenceBeforeFastProbes = TimeSpan.milliseconds(500)
+    /// R18b: a path's replies move to a new address only after its fresh probes from there
+    /// span this long (900 ms: a probe interval, less jitter). mpclient probes every 100 ms
+    /// at times (below), and a sender that races copies of a path's probes must not win the
+    /// path because the real copies lag by more than 100 ms on a busy machine.
+    public static let addressMoveSpan = TimeSpan.milliseconds(900)
     /// The probe interval of a silent session that sends (the daemon's tick).
     public static let silentProbeInterval = TimeSpan.milliseconds(100)
     /// A silent session probes fast for at most this long after the application's last

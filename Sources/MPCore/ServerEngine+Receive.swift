@@ -77,7 +77,7 @@ extension ServerEngine {
         // Only a fresh authentic probe moves a path (R18): its seal covers the path id, so a
         // bridge that rewrites the path id of the copies it carries cannot steer another path's
         // replies to itself; a replay never moves a path, a new address only as R18b says.
-        if header.type == .probe { session.probeHeard(on: path, from: address, sequence: header.sequence) }
+        if header.type == .probe { session.probeHeard(on: path, from: address, sequence: header.sequence, now: now) }
         session.lastReceive = now
         session.recordReceive(path: path, bytes: frame.count, now: now)
         if header.type != .upstreamData {

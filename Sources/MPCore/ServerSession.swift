@@ -82,7 +82,7 @@ public final class ServerSession<Address: Hashable> {
         /// A source address that sent fresh probes while the path has another, the number
         /// of its last one (a copy of it from the current address shows that address still
         /// carries the path) and how many it sent.
-        var candidate: (address: Address, sequence: UInt64, probes: Int)?
+        var candidate: (address: Address, sequence: UInt64, probes: Int, since: Timestamp)?
         /// The address the path had before its last move, and the path's latest fresh
         /// probe since: a copy of that probe from the previous address moves the path back.
         var previous: Address?
@@ -97,19 +97,22 @@ public final class ServerSession<Address: Hashable> {
     /// probes and races them to mpserver is undone by every real copy that follows.
     static var probesToMove: Int { 2 }
 
-    /// Receiver rule R18 and R18b for a fresh authentic probe on `path` from `address`: a
-    /// path with no address, or this one, takes it at once; another address must send
-    /// ``probesToMove`` fresh probes with no copy of them coming from the current address.
-    func probeHeard(on path: Int, from address: Address, sequence: UInt64) {
+    /// Receiver rule R18 and R18b for a fresh authentic probe on `path` from `address` at
+    /// `now`: a path with no address, or this one, takes it at once; another address must
+    /// send ``probesToMove`` fresh probes over at least ``Defaults/addressMoveSpan``, with no
+    /// copy of them coming from the current address.
+    func probeHeard(on path: Int, from address: Address, sequence: UInt64, now: Timestamp) {
         if addressMoves[path]?.previous != nil { addressMoves[path]?.latestProbe = sequence }
         guard let current = pathAddresses[path], current != address else {
             setAddress(address, of: path)
             return
         }
         var move = addressMoves[path] ?? AddressMove()
-        let probes = move.candidate.map { $0.address == address ? $0.probes : 0 } ?? 0
-        move.candidate = (address, sequence, probes + 1)
-        if probes + 1 >= Self.probesToMove {
+        let same = move.candidate.map { $0.address == address } ?? false
+        let probes = same ? (move.candidate?.probes ?? 0) : 0
+        let since = same ? (move.candidate?.since ?? now) : now
+        move.candidate = (address, sequence, probes + 1, since)
+        if probes + 1 >= Self.probesToMove, now - since >= Defaults.addressMoveSpan {
             setAddress(address, of: path)
             addressMoves[path]?.latestProbe = sequence
         } else {

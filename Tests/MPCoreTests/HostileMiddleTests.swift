@@ -248,3 +248,25 @@ struct HostileMiddleTests {
         #expect(table.flowID(for: 1, now: ms(20_000)) == established)
     }
 }
+
+/// R18b with fast probes: mpclient probes every 100 ms at times, so a path's fresh probes
+/// from a new address move it only once they span `addressMoveSpan` (900 ms), and a copy of
+/// the candidate's probe from the current address still cancels the move.
+@Suite("R18b: address moves span 900 ms")
+struct AddressMoveSpanTests {
+    @Test("probes 100 ms apart from a new address move the path only after 900 ms")
+    func moveNeedsSpan() {
+        let session = ServerSession<Int>(
+            sessionID: 1, serverTag: 2, now: ms(1_000), upstream: .keyless, keyring: .keyless)
+        session.probeHeard(on: 0, from: 10, sequence: 1, now: ms(1_000))
+        #expect(session.pathAddresses[0] == 10)
+        for step in UInt64(1)...8 {
+            session.probeHeard(on: 0, from: 20, sequence: 1 + step, now: ms(1_000 + step * 100))
+            #expect(session.pathAddresses[0] == 10, "moved after \(step) probes, \(step * 100 - 100) ms")
+        }
+        session.probeHeard(on: 0, from: 20, sequence: 10, now: ms(1_900))
+        #expect(session.pathAddresses[0] == 10, "800 ms since the first")
+        session.probeHeard(on: 0, from: 20, sequence: 11, now: ms(2_000))
+        #expect(session.pathAddresses[0] == 20, "900 ms since the first")
+    }
+}
