@@ -178,7 +178,7 @@ extension ClientDaemon {
     /// or holds nothing), after those delivered before them, and sets the drain timer for
     /// the first payload still held.
     func releaseHeldPayloads(now: Timestamp) {
-        guard let reorder = session.reorder, reorder.heldCount > 0 else { return }
+        guard (session.reorder?.heldCount ?? 0) > 0 else { return }
         var flushed = false
         while session.releaseHeld(
             now: now,
