@@ -29,12 +29,48 @@ public struct PathConfiguration: Hashable, Sendable {
     public var lineNumber: Int
     /// `backup` after `HOST PORT`: the path carries payloads only while no other path is up.
     public var isBackup: Bool
+    /// `rate 7mbit` or `rate 600/s` after `HOST PORT`: what the user knows the line carries
+    /// upstream; balance mode never estimates the path above it. `nil`: no cap.
+    public var rate: RateCap?
 
     /// Creates a path to `endpoint`, written on line `lineNumber`.
-    public init(endpoint: Endpoint, lineNumber: Int, isBackup: Bool = false) {
+    public init(endpoint: Endpoint, lineNumber: Int, isBackup: Bool = false, rate: RateCap? = nil) {
         self.endpoint = endpoint
         self.lineNumber = lineNumber
         self.isBackup = isBackup
+        self.rate = rate
+    }
+}
+
+/// A path's capacity as the user states it (`rate` in mpclient.conf).
+public enum RateCap: Hashable, Sendable, CustomStringConvertible {
+    /// Bits per second on the line (`7mbit`, `700kbit`): frames count with their IP and UDP headers.
+    case bitsPerSecond(Double)
+    /// Datagrams per second (`600/s`), whatever their size.
+    case datagramsPerSecond(Double)
+
+    /// The cap in bytes per second for frames of `frameCost` bytes on average (with headers).
+    func bytesPerSecond(frameCost: Double) -> Double {
+        switch self {
+        case .bitsPerSecond(let bits): bits / 8
+        case .datagramsPerSecond(let count): count * frameCost
+        }
+    }
+
+    /// As the config writes it: `7mbit`, `600/s`.
+    public var description: String {
+        switch self {
+        case .bitsPerSecond(let bits):
+            for (unit, scale) in [("gbit", 1e9), ("mbit", 1e6), ("kbit", 1e3)] where bits >= scale {
+                return Self.decimal(bits / scale) + unit
+            }
+            return Self.decimal(bits) + "bit"
+        case .datagramsPerSecond(let count): return Self.decimal(count) + "/s"
+        }
+    }
+
+    private static func decimal(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(Double(Int(value * 1_000)) / 1_000)
     }
 }
 
@@ -87,6 +123,9 @@ public struct ClientConfiguration: Hashable, Sendable {
         self.statusSocket = statusSocket
         self.metricsPort = metricsPort
     }
+
+    /// Each path's `rate` cap, indexed by path id.
+    public var rateCaps: [RateCap?] { paths.map(\.rate) }
 
     /// The paths marked `backup`.
     public var backupPaths: PathSet {

@@ -39,6 +39,7 @@ extension ClientSession {
         case .tooOld: return drop(.tooOld)
         }
         heard(path: path, bytes: frame.count, now: now)
+        paths[path].recordFresh(sequence: header.sequence, now: now)
         switch header.type {
         case .probeEcho: return echo(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
         case .serverReport: return report(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), now: now)
@@ -60,6 +61,8 @@ extension ClientSession {
             guard now.nanoseconds > entry.age.nanoseconds else { return }
             health[entry.path].recordDelivered(at: Timestamp(nanoseconds: now.nanoseconds - entry.age.nanoseconds))
         }
+        let reported = paths
+        loads?.recordReport(body) { reported[$0].framesReportedReceived }
         return .consumed
     }
 

@@ -14,8 +14,9 @@ public struct PathHealthChanges: Hashable, Sendable {
 }
 
 extension ClientSession {
-    /// The paths a payload framed at `now` goes out on (the runtime calls this once per
-    /// payload; no allocation):
+    /// The paths the payload just framed (``encodePayload(length:from:now:in:)``, a frame of
+    /// `bytes` bytes) goes out on at `now` (the runtime calls this once per payload; no
+    /// allocation):
     ///
     /// - candidates are the usable (up, and not silent past their limit at `now`) primary
     ///   paths; if none, the usable backup paths; if none at all, every path (so that a
@@ -24,24 +25,22 @@ extension ClientSession {
     ///   intervals: an echo is overdue), the usable backup paths join the candidates, so a
     ///   backup carries traffic before the primaries are declared down;
     /// - ``SchedulingMode/duplicate`` returns every candidate;
-    /// - ``SchedulingMode/balance`` returns one, by smooth weighted round-robin with weight
-    ///   (1 − loss) / max(base RTT, ``Defaults/balanceRoundTripFloor``), the base RTT being the
-    ///   lowest probe round trip of the loss window: SRTT would count the queueing that this
-    ///   scheduler itself causes, so the path it overloads (whose echoes are lost and whose
-    ///   SRTT goes stale) would keep looking fastest. With every path down it
-    ///   returns them all, like duplicate mode.
-    public func pathsFor(now: Timestamp) -> PathSet {
+    /// - ``SchedulingMode/balance`` returns one: the candidate where the payload would
+    ///   arrive first, given each path's estimated capacity, the queue this side has put on
+    ///   it and its one-way delay (``LoadBalancer``). With every path down it returns them
+    ///   all, like duplicate mode.
+    public func pathsFor(now: Timestamp, bytes: Int = 0) -> PathSet {
         let usable = usablePaths(now: now)
         guard !usable.isEmpty else { return .first(paths.count) }
         let candidates = candidates(among: usable, now: now)
-        guard mode == .balance, candidates.count > 1 else { return candidates }
-        let health = self.health
-        let floor = Defaults.balanceRoundTripFloor
-        let picked = balancer.pick(from: candidates) { path in
-            let roundTrip = max(health[path].baseRoundTrip ?? floor, floor)
-            return (1 - (health[path].loss ?? 0)) / roundTrip.seconds
-        }
-        return picked.map(PathSet.init(path:)) ?? candidates
+        guard let loads else { return candidates }
+        let path =
+            candidates.count > 1
+            ? loads.earliest(among: candidates, bytes: bytes, now: now, fallback: fallbackDelay)
+            : candidates.members.first(where: { _ in true })
+        guard let path else { return candidates }
+        self.loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: bytes, now: now, payload: true)
+        return PathSet(path: path)
     }
 
     /// The path among `scheduled` (what ``pathsFor(now:)`` gave) that gets more than one

@@ -58,7 +58,8 @@ public final class ClientSession<Address: Hashable> {
     public let fastestCopies: FastestCopies
     /// Paths used only while no other path is up.
     public let backupPaths: PathSet
-    var balancer: WeightedRoundRobin
+    /// Balance mode's scheduler and per-path capacity estimates; `nil` in duplicate mode.
+    public internal(set) var loads: LoadBalancer?
     /// The reorder buffer of the downstream payloads; `nil` when `reorder-window` is off.
     public internal(set) var reorder: ReorderBuffer<Address>?
     /// The up paths as last reported by ``updateHealth(now:)``.
@@ -85,6 +86,10 @@ public final class ClientSession<Address: Hashable> {
     var fastestSearch: (now: Timestamp, among: PathSet, path: Int?)?
     var lastHeardAny: Timestamp?
     var receivedAtLastReport = 0
+    /// Balance mode: when the last one-path report (``feedback(now:into:)``) went out, and
+    /// the frames received by then.
+    var lastFeedbackSent: Timestamp?
+    var receivedAtLastFeedback = 0
     /// The key (or none) the session's frames are sealed with.
     public let keyring: Keyring
     let upstream: FrameProtection
@@ -96,11 +101,12 @@ public final class ClientSession<Address: Hashable> {
     /// up paths and using the paths in `backupPaths` only while no other path is up, in
     /// duplicate mode `fastestCopies` copies on the fastest of them. Unless
     /// `reorderWindow` is off, payloads ahead of a gap wait as it says (``ReorderBuffer``).
+    /// In balance mode, `rateCaps` caps each path's estimated capacity (`nil` or missing: no cap).
     public init(
         sessionID: UInt64, pathCount: Int, probeInterval: TimeSpan = Defaults.probeInterval,
         maximumFlows: Int = Defaults.maximumFlowsPerSession, keyring: Keyring = .keyless,
         mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: ReorderWindow = .off,
-        fastestCopies: FastestCopies = .fixed(1)
+        fastestCopies: FastestCopies = .fixed(1), rateCaps: [RateCap?] = []
     ) {
         self.fastestCopies = fastestCopies
         let count = min(max(pathCount, 1), Defaults.maximumPaths)
@@ -109,7 +115,9 @@ public final class ClientSession<Address: Hashable> {
         self.health = Array(repeating: PathHealth(probeInterval: probeInterval), count: count)
         self.mode = mode
         self.backupPaths = backupPaths.intersection(.first(count))
-        self.balancer = WeightedRoundRobin(count: count)
+        self.loads =
+            mode == .balance
+            ? LoadBalancer(caps: (0..<count).map { $0 < rateCaps.count ? rateCaps[$0] : nil }) : nil
         self.reportedUp = .first(count)
         self.reorder = reorderWindow == .off ? nil : ReorderBuffer(window: reorderWindow)
         self.probeInterval = probeInterval
@@ -174,7 +182,9 @@ public final class ClientSession<Address: Hashable> {
         health[path].recordProbe(now: now)
         var writer = ByteWriter(frame, offset: FrameLayout.headerSize)
         writer.write(now.nanoseconds)
-        return seal(.probe, flowID: 0, bodyLength: FrameLayout.probeBodySize, pathID: UInt8(path), in: frame)
+        let length = seal(.probe, flowID: 0, bodyLength: FrameLayout.probeBodySize, pathID: UInt8(path), in: frame)
+        loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: length, now: now)
+        return length
     }
 
     /// Whether nothing authentic came back on any path for ``Defaults/silenceBeforeFastProbes``
@@ -195,7 +205,7 @@ public final class ClientSession<Address: Hashable> {
     /// Writes a receiver report (``PathReport``: what arrived on each path) into `frame` if
     /// one is due at `now` and returns its length (send it on every path); `nil` when none
     /// is due: every ``Defaults/reportInterval`` while frames of the session arrive.
-    /// `frame` must hold ``FrameLayout/maximumOverhead`` + 288 bytes.
+    /// `frame` must hold ``FrameLayout/maximumOverhead`` + 416 bytes.
     public func report(now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> Int? {
         guard isAccepted, now - (lastReportSent ?? Timestamp(nanoseconds: 0)) >= Defaults.reportInterval else {
             return nil
@@ -203,12 +213,50 @@ public final class ClientSession<Address: Hashable> {
         var received = 0
         for path in paths.indices { received &+= paths[path].framesReceived }
         guard received != receivedAtLastReport,
-            frame.count >= FrameLayout.maximumOverhead + Defaults.maximumPaths * FrameLayout.reportEntrySize
+            frame.count >= PathReport.maximumFrameLength
         else { return nil }
         lastReportSent = now
         receivedAtLastReport = received
         let bodyLength = PathReport.write(paths, now: now, into: frame)
-        return seal(.clientReport, flowID: 0, bodyLength: bodyLength, in: frame)
+        let length = seal(.clientReport, flowID: 0, bodyLength: bodyLength, in: frame)
+        for path in candidatePaths(now: now).members {
+            loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: length, now: now)
+        }
+        return length
+    }
+
+    /// Balance mode: writes a receiver report into `frame` if one is due at `now` and
+    /// returns its length and the one path it goes on (where it arrives first); `nil` when
+    /// none is due: every ``Defaults/feedbackInterval`` while frames of the session arrive,
+    /// between the reports on every path, so that mpserver's estimates of the paths'
+    /// capacities (``PathLoad``) follow within a few tens of milliseconds.
+    /// `frame` must hold ``FrameLayout/maximumOverhead`` + 416 bytes.
+    public func feedback(now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> (length: Int, path: Int)? {
+        guard isAccepted, let loads,
+            now - (lastFeedbackSent ?? Timestamp(nanoseconds: 0)) >= Defaults.feedbackInterval
+        else { return nil }
+        var received = 0
+        for path in paths.indices { received &+= paths[path].framesReceived }
+        guard received != receivedAtLastFeedback, frame.count >= PathReport.maximumFrameLength else { return nil }
+        let candidates = candidatePaths(now: now)
+        let estimated = FrameLayout.maximumOverhead + PathReport.entriesLength(paths)
+        guard let path = loads.earliest(among: candidates, bytes: estimated, now: now, fallback: fallbackDelay) else {
+            return nil
+        }
+        lastFeedbackSent = now
+        receivedAtLastFeedback = received
+        let bodyLength = PathReport.write(paths, now: now, into: frame)
+        let length = seal(.clientReport, flowID: 0, bodyLength: bodyLength, in: frame)
+        self.loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: length, now: now)
+        return (length, path)
+    }
+
+    /// A path's one-way delay before its reports measure it: half its base round trip.
+    func fallbackDelay(_ path: Int) -> TimeSpan {
+        guard path < health.count, let roundTrip = health[path].baseRoundTrip ?? health[path].roundTrip.smoothed else {
+            return TimeSpan(nanoseconds: 0)
+        }
+        return TimeSpan(nanoseconds: roundTrip.nanoseconds / 2)
     }
 
     /// Forgets flows idle for `flowIdleTimeout` and held payloads older than

@@ -54,6 +54,12 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         case duplicateDirective(String)
         /// A path option given twice on one line (`backup backup`).
         case duplicateOption(String)
+        /// `rate` at the end of a path line, without its value.
+        case missingRate
+        /// A `rate` value that is not a number with a unit; carries it as written.
+        case invalidRate(String)
+        /// A `rate` value outside 8kbit-100gbit or 1-10000000/s; carries it as written.
+        case rateOutOfRange(String)
     }
 
     /// Creates an error of `kind` on line `lineNumber` (`nil` for the whole file).
@@ -111,6 +117,10 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(quote(name)) value \(quote(text)) is out of range \(minimum)-\(maximum) ms"
         case .duplicateDirective(let name): "second \(quote(name)) line: it may appear once"
         case .duplicateOption(let text): "option \(quote(text)) is given twice"
+        case .missingRate: "`rate' needs a value: expected `rate 7mbit', `rate 700kbit' or `rate 600/s'"
+        case .invalidRate(let text):
+            "invalid `rate' value \(quote(text)): expected a number and `bit', `kbit', `mbit', `gbit' or `/s' (`7mbit', `600/s')"
+        case .rateOutOfRange(let text): "`rate' value \(quote(text)) is out of range 8kbit-100gbit (or 1-10000000/s)"
         }
     }
 }

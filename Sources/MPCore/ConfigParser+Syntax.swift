@@ -144,4 +144,37 @@ extension ConfigParser {
         isDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
             || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
     }
+
+    /// The lowest and highest rates a `rate` option takes, bits per second: 8 kbit/s (a
+    /// frame a second), 100 Gbit/s.
+    static let rateRange = 8_000.0...100e9
+
+    /// A `rate` option's value: a decimal number and a unit, `bit`, `kbit`, `mbit` or `gbit`
+    /// (as tc writes them), or `/s` for datagrams per second (1 to 10,000,000).
+    static func rateCap(_ word: String, lineNumber: Int) throws(ConfigError) -> RateCap {
+        let text = lowercasedASCII(word)
+        let units: [(String, Double)] = [("gbit", 1e9), ("mbit", 1e6), ("kbit", 1e3), ("bit", 1), ("/s", 0)]
+        guard let (unit, scale) = units.first(where: { text.hasSuffix($0.0) }),
+            let value = decimalValue(String(text.dropLast(unit.count))), value > 0
+        else { throw ConfigError(lineNumber: lineNumber, kind: .invalidRate(word)) }
+        if scale == 0 {
+            guard (1...10_000_000).contains(value) else {
+                throw ConfigError(lineNumber: lineNumber, kind: .rateOutOfRange(word))
+            }
+            return .datagramsPerSecond(value)
+        }
+        guard rateRange.contains(value * scale) else {
+            throw ConfigError(lineNumber: lineNumber, kind: .rateOutOfRange(word))
+        }
+        return .bitsPerSecond(value * scale)
+    }
+
+    /// A plain decimal number (digits, at most one point, at most 12 digits); `nil` otherwise.
+    static func decimalValue(_ text: String) -> Double? {
+        let bytes = Array(text.utf8)
+        let points = bytes.filter { $0 == UInt8(ascii: ".") }.count
+        let digits = bytes.filter(isDigit).count
+        guard digits > 0, digits <= 12, points <= 1, digits + points == bytes.count else { return nil }
+        return Double(text)
+    }
 }

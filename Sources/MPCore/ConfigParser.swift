@@ -13,7 +13,7 @@
 /// fastest-copies 2            # optional: copies on the fastest path in duplicate mode: auto (default) or 1-4
 /// status-socket /run/mptunnel/mpclient.sock  # optional: the control socket's path
 /// metrics-port 9100          # optional: Prometheus text metrics on 127.0.0.1:9100
-/// bridge1.example.net 4000   # one path per line: HOST PORT [backup]
+/// bridge1.example.net 4000   # one path per line: HOST PORT [backup] [rate RATE]
 /// 192.0.2.7 4000 backup      # used only while no other path is up
 /// [2001:db8::1] 2000         # IPv6 bare (2001:db8::1) or in brackets
 /// ```
@@ -28,7 +28,9 @@
 /// - PORT is decimal digits only, 1-65535.
 /// - Directive names match case-insensitively, so a host named `listen`, `mode` and so on
 ///   (in any case) cannot start a path line; write it fully qualified instead: `listen. 2000`.
-/// - Every directive may appear at most once. The only path option is `backup`.
+/// - Every directive may appear at most once. The path options are `backup` and
+///   `rate RATE` (`7mbit`, `700kbit`, `0.7mbit`, `600/s`: a cap on the path's upstream
+///   capacity for balance mode).
 /// - A line whose first word is not a directive is a path when that word looks like an
 ///   address (it holds `.`, `:` or `[`) or the next word looks like a port attempt (begins
 ///   with a digit or a sign and holds no `.` or `:`); otherwise it is an unknown directive,
@@ -57,6 +59,8 @@ public struct ConfigParser: Sendable {
     static let fastestCopiesDirective = "fastest-copies"
     /// The `backup` option after `HOST PORT`.
     static let backupOption = "backup"
+    /// The `rate RATE` option after `HOST PORT`.
+    static let rateOption = "rate"
     /// Probe intervals below 10 ms are load, not health (100 probes a second per path).
     static let minimumProbeInterval = 10
 
@@ -153,17 +157,27 @@ public struct ConfigParser: Sendable {
         keyFile = words[1]
     }
 
-    /// `HOST PORT [backup]`.
+    /// `HOST PORT [backup] [rate RATE]`.
     mutating func feedPath(_ words: [String], lineNumber: Int) throws(ConfigError) {
         guard words.count >= 2 else { throw ConfigError(lineNumber: lineNumber, kind: .missingPort(words[0])) }
         let endpoint = try Self.endpoint(host: words[0], port: words[1], lineNumber: lineNumber)
         var isBackup = false
-        for option in words.dropFirst(2) {
-            guard Self.isDirective(option, Self.backupOption) else {
+        var rate: RateCap?
+        var index = 2
+        while index < words.count {
+            let option = words[index]
+            index += 1
+            if Self.isDirective(option, Self.backupOption) {
+                guard !isBackup else { throw ConfigError(lineNumber: lineNumber, kind: .duplicateOption(option)) }
+                isBackup = true
+            } else if Self.isDirective(option, Self.rateOption) {
+                guard rate == nil else { throw ConfigError(lineNumber: lineNumber, kind: .duplicateOption(option)) }
+                guard index < words.count else { throw ConfigError(lineNumber: lineNumber, kind: .missingRate) }
+                rate = try Self.rateCap(words[index], lineNumber: lineNumber)
+                index += 1
+            } else {
                 throw ConfigError(lineNumber: lineNumber, kind: .unknownOption(option))
             }
-            guard !isBackup else { throw ConfigError(lineNumber: lineNumber, kind: .duplicateOption(option)) }
-            isBackup = true
         }
         let key = Endpoint(host: Self.lowercasedASCII(endpoint.host), port: endpoint.port)
         if pathKeys.contains(key) {
@@ -172,7 +186,7 @@ public struct ConfigParser: Sendable {
         guard paths.count < Defaults.maximumPaths else {
             throw ConfigError(lineNumber: lineNumber, kind: .tooManyPaths(limit: Defaults.maximumPaths))
         }
-        paths.append(PathConfiguration(endpoint: endpoint, lineNumber: lineNumber, isBackup: isBackup))
+        paths.append(PathConfiguration(endpoint: endpoint, lineNumber: lineNumber, isBackup: isBackup, rate: rate))
         pathKeys.insert(key)
     }
 

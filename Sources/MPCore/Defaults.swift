@@ -28,6 +28,11 @@ public enum Defaults {
     /// session arrive: four times a probe interval, so that a lossy path that delivers is
     /// heard from several times before its probes could take it down (H4).
     public static let reportInterval = TimeSpan.milliseconds(250)
+    /// Balance mode: a receiver report on one path every 50 ms between those on every path,
+    /// so that the sender's capacity estimates (``PathLoad``) follow a link that slows down
+    /// within a few tens of milliseconds; 20 small frames a second, on the path where they
+    /// arrive first.
+    public static let feedbackInterval = TimeSpan.milliseconds(50)
     /// Frames of unknown sessions (with a key: whose session id passed its check) that
     /// mpserver opens per second, for at most this many new sessions a second: each costs a
     /// key derivation and an AEAD open (about 15 µs), so a flood costs at most 3% of a core

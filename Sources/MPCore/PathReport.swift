@@ -7,7 +7,14 @@
 /// dropped as duplicates), the loss of the reporting side's own frames on that path as it
 /// knows it from the other side's reports (in 1/10,000; 0xFFFF before it knows), so that
 /// each side shows the loss of a path both ways, and the age of the last frame received on
-/// it (milliseconds): a report that left late still dates the delivery it reports. Sealed once and sent on every path like data: the first copy
+/// it (milliseconds): a report that left late still dates the delivery it reports.
+/// A clock entry and departure entries follow, as many as fit in 32 entries, their first
+/// byte with the high bit set (receivers that do not know them skip them as out of range):
+/// the clock entry (0xC0) carries the reporting side's monotonic clock in nanoseconds and
+/// four zero bytes; a departure entry (0x80 + path id) the sequence number of the last
+/// fresh frame received on the path and that frame's age (microseconds 0–999, then
+/// milliseconds). The sender looks the number up to measure the path's one-way delay (up
+/// to the clocks' fixed offset) and delivery rate (``PathLoad``). Sealed once and sent on every path like data: the first copy
 /// counts, the others are duplicates. A path id is as reported by the frames' hint, so a
 /// hostile bridge can skew the counts of the paths it names; a report never moves a reply
 /// address or delivers anything.
@@ -16,6 +23,20 @@ public enum PathReport {
     static func isValidBodyLength(_ length: Int) -> Bool {
         length > 0 && length % FrameLayout.reportEntrySize == 0
             && length / FrameLayout.reportEntrySize <= Defaults.maximumPaths
+    }
+
+    /// The longest report frame: 32 entries.
+    public static let maximumFrameLength =
+        FrameLayout.maximumOverhead + Defaults.maximumPaths * FrameLayout.reportEntrySize
+
+    /// The body length ``write(_:now:into:)`` gives for `statistics`.
+    static func entriesLength(_ statistics: [PathStatistics]) -> Int {
+        var count = 0
+        for path in statistics.indices.prefix(Defaults.maximumPaths) {
+            if statistics[path].framesReceived > 0 { count += 1 }
+            if statistics[path].lastFreshReceive != nil { count += 1 }
+        }
+        return min(count + 1, Defaults.maximumPaths) * FrameLayout.reportEntrySize
     }
 
     /// The loss field's value for "not known yet".
@@ -35,7 +56,61 @@ public enum PathReport {
             let age = statistics[path].lastReceive.map { (now - $0).nanoseconds / 1_000_000 } ?? UInt64(UInt16.max)
             writer.write(UInt16(min(age, UInt64(UInt16.max))))
         }
+        // The clock entry and the departure entries, while the body has room (32 entries).
+        var entries = (writer.offset - FrameLayout.headerSize) / FrameLayout.reportEntrySize
+        guard entries < Defaults.maximumPaths - 1 else { return writer.offset - FrameLayout.headerSize }
+        writer.write(clockMark)
+        writer.write(now.nanoseconds)
+        writer.write(UInt32(0))
+        entries += 1
+        for path in statistics.indices.prefix(Defaults.maximumPaths) where entries < Defaults.maximumPaths {
+            guard let at = statistics[path].lastFreshReceive else { continue }
+            let age = min((now - at).nanoseconds / 1_000, UInt64(UInt16.max) * 1_000 + 999)
+            writer.write(UInt8(path) | departureMark)
+            writer.write(statistics[path].lastFreshSequence)
+            writer.write(UInt16(age % 1_000))
+            writer.write(UInt16(age / 1_000))
+            entries += 1
+        }
         return writer.offset - FrameLayout.headerSize
+    }
+
+    /// The high bits of a departure entry's path id, and the clock entry's.
+    static let departureMark: UInt8 = 0x80
+    static let clockMark: UInt8 = 0xC0
+
+    /// The reporting side's clock when the report left (its clock entry), in nanoseconds of
+    /// its own monotonic clock; `nil` without one.
+    static func clock(in bytes: UnsafeRawBufferPointer) -> Timestamp? {
+        var cursor = ByteCursor(bytes)
+        while let mark: UInt8 = cursor.read(), let value: UInt64 = cursor.read(), let _: UInt32 = cursor.read() {
+            if mark == clockMark { return Timestamp(nanoseconds: value) }
+        }
+        return nil
+    }
+
+    /// A departure entry, as read: the last fresh frame received on a path.
+    struct Departure {
+        var path: Int
+        var sequence: UInt64
+        /// How long before the report left it arrived.
+        var age: TimeSpan
+    }
+
+    /// Calls `body` with each departure entry (path id with the high bit set) of a report
+    /// body whose length R6b checked.
+    static func forEachDeparture(in bytes: UnsafeRawBufferPointer, _ body: (Departure) -> Void) {
+        var cursor = ByteCursor(bytes)
+        while let mark: UInt8 = cursor.read(), let sequence: UInt64 = cursor.read(),
+            let microseconds: UInt16 = cursor.read(), let milliseconds: UInt16 = cursor.read()
+        {
+            let path = Int(mark & ~departureMark)
+            guard mark & clockMark == departureMark, path < Defaults.maximumPaths, microseconds < 1_000 else {
+                continue
+            }
+            let age = UInt64(milliseconds) * 1_000_000 + UInt64(microseconds) * 1_000
+            body(Departure(path: path, sequence: sequence, age: TimeSpan(nanoseconds: age)))
+        }
     }
 
     /// One entry of a report, as read.

@@ -7,6 +7,12 @@ public struct PathStatistics: Hashable, Sendable {
     public var bytesReceived = 0
     /// When the last authentic frame (or unopened duplicate) arrived on the path; `nil` if none yet.
     public var lastReceive: Timestamp?
+    /// The sequence number of the last fresh authentic frame received on the path (not a
+    /// duplicate: an unopened copy's number is a hint), and when it arrived; 0 and `nil`
+    /// before one. Receiver reports carry both, so that the sender can date its departure
+    /// (``PathLoad``).
+    public var lastFreshSequence: UInt64 = 0
+    public var lastFreshReceive: Timestamp?
     /// When this side last sent a probe on the path; `nil` if never.
     public var lastProbeSent: Timestamp?
     /// The round-trip time of the last echoed probe; `nil` before the first echo.
@@ -89,6 +95,12 @@ public struct PathStatistics: Hashable, Sendable {
     public mutating func recordSend(bytes: Int) {
         framesSent &+= 1
         bytesSent &+= bytes
+    }
+
+    /// Records that the fresh authentic frame `sequence` arrived at `now`.
+    mutating func recordFresh(sequence: UInt64, now: Timestamp) {
+        lastFreshSequence = sequence
+        lastFreshReceive = now
     }
 
     mutating func recordReceive(bytes: Int, now: Timestamp) {

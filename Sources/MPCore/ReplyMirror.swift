@@ -11,8 +11,8 @@
 ///   alone when it is answered), every path heard from is used.
 /// - Copies per payload over the same epochs tell the mode: at least 1.25 copies (duplicate
 ///   mode sends one per up path, 2 or more) means duplicate, and every reply goes on every
-///   data path; fewer means balance, and each reply goes on one data path, by smooth
-///   weighted round-robin with each path's share of the upstream data as its weight.
+///   data path; fewer means balance, and each reply goes on one data path, the one where
+///   it arrives first (``ServerSession/replyPaths(now:bytes:)``, ``LoadBalancer``).
 ///   The verdict changes only on epochs with at least 8 payloads, so a quiet session keeps it.
 /// - In duplicate mode, a path that carries 1.5 copies per payload or more over the same
 ///   epochs is mpclient's fastest path with `fastest-copies` (its copies per payload,
@@ -47,7 +47,6 @@ public struct ReplyMirror: Hashable, Sendable {
     var previousReportPaths = PathSet()
     /// When the first data frame or receiver report arrived; `nil` before.
     var firstTraffic: Timestamp?
-    var balancer = WeightedRoundRobin(count: Defaults.maximumPaths)
 
     /// No data seen yet: replies go on every path heard from.
     public init() {
@@ -80,17 +79,6 @@ public struct ReplyMirror: Hashable, Sendable {
         roll(now: now)
         if firstTraffic == nil { firstTraffic = now }
         reportPaths.insert(path: path)
-    }
-
-    /// The paths a reply framed at `now` goes on, among `heard` (the paths with a reply
-    /// address).
-    public mutating func replyPaths(heard: PathSet, now: Timestamp) -> PathSet {
-        let recent = dataPaths(heard: heard, now: now)
-        guard isBalanced, recent.count > 1 else { return recent }
-        let current = pathCopies
-        let previous = previousPathCopies
-        let picked = balancer.pick(from: recent) { Double(current[$0] + previous[$0]) }
-        return picked.map(PathSet.init(path:)) ?? recent
     }
 
     /// The copies of each reply that go on `path` when it is a reply path: 1, or

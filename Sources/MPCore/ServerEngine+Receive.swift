@@ -80,6 +80,7 @@ extension ServerEngine {
         if header.type == .probe { session.probeHeard(on: path, from: address, sequence: header.sequence, now: now) }
         session.lastReceive = now
         session.recordReceive(path: path, bytes: frame.count, now: now)
+        session.paths[path].recordFresh(sequence: header.sequence, now: now)
         if header.type != .upstreamData {
             // Its sequence number is taken: the reorder buffer must not wait for it.
             _ = admitInOrder(
@@ -91,6 +92,10 @@ extension ServerEngine {
                 session.paths[entry.path].peerReportedLoss = entry.loss
                 _ = session.paths[entry.path].recordReport(received: entry.framesReceived)
             }
+            let reported = session.paths
+            session.loads?.recordReport(UnsafeRawBufferPointer(rebasing: frame[body])) {
+                reported[$0].framesReportedReceived
+            }
             return .consumed
         }
         if header.type == .probe {
@@ -99,7 +104,8 @@ extension ServerEngine {
             // probes from elsewhere gets nothing back.
             guard session.pathAddresses[path] == address else { return .consumed }
             return echo(
-                UnsafeRawBufferPointer(rebasing: frame[body]), session: session, path: path, to: address, into: reply)
+                UnsafeRawBufferPointer(rebasing: frame[body]), session: session, path: path, to: address, now: now,
+                into: reply)
         }
         session.payloadsDelivered &+= 1
         session.mirror.recordData(path: path, fresh: true, now: now)
@@ -175,13 +181,14 @@ extension ServerEngine {
         var writer = ByteWriter(reply, offset: FrameLayout.headerSize)
         writer.write(sequence)
         let length = session.seal(.acceptance, flowID: 0, bodyLength: FrameLayout.acceptanceBodySize, in: reply)
+        session.loads?.recordSend(path: path, sequence: session.nextSequence - 1, bytes: length, now: now)
         FrameHeader.setPathID(UInt8(path), in: reply)
         return .reply(length: length, to: address)
     }
 
     private func echo(
         _ body: UnsafeRawBufferPointer, session: ServerSession<Address>, path: Int, to address: Address,
-        into reply: UnsafeMutableRawBufferPointer
+        now: Timestamp, into reply: UnsafeMutableRawBufferPointer
     ) -> Inbound {
         guard let timestamp = readBodyValue(body),
             reply.count >= FrameLayout.maximumOverhead + FrameLayout.probeBodySize
@@ -189,6 +196,8 @@ extension ServerEngine {
         var writer = ByteWriter(reply, offset: FrameLayout.headerSize)
         writer.write(timestamp)
         let length = session.seal(.probeEcho, flowID: 0, bodyLength: FrameLayout.probeBodySize, in: reply)
+        // Every frame on a path is logged: a report naming an unlogged one would date it by an older one.
+        session.loads?.recordSend(path: path, sequence: session.nextSequence - 1, bytes: length, now: now)
         FrameHeader.setPathID(UInt8(path), in: reply)
         session.recordSend(path: path, bytes: length)
         return .reply(length: length, to: address)

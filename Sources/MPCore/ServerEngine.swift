@@ -115,23 +115,57 @@ public final class ServerEngine<Address: Hashable> {
     }
 
     /// Writes a receiver report for `session` (``PathReport``: what arrived on each path id)
-    /// into `frame` if one is due at `now` and returns its length (send it to every address
-    /// in `session.pathAddresses`, after setting the path id); `nil` when none is due: every
+    /// into `frame` if one is due at `now` and returns its length (send it on every path of
+    /// `session.reportPaths(now:)`, after setting the path id); `nil` when none is due: every
     /// ``Defaults/reportInterval`` while frames of the session arrive. `frame` must hold
-    /// ``FrameLayout/maximumOverhead`` + 288 bytes.
+    /// ``PathReport/maximumFrameLength`` bytes.
     public func report(for session: ServerSession<Address>, now: Timestamp, into frame: UnsafeMutableRawBufferPointer)
         -> Int?
     {
         guard now - (session.lastReportSent ?? Timestamp(nanoseconds: 0)) >= Defaults.reportInterval else { return nil }
         let received = session.totals.framesReceived
-        guard received != session.receivedAtLastReport,
-            frame.count >= FrameLayout.maximumOverhead + Defaults.maximumPaths * FrameLayout.reportEntrySize
-        else { return nil }
+        guard received != session.receivedAtLastReport, frame.count >= PathReport.maximumFrameLength else { return nil }
         session.lastReportSent = now
         session.receivedAtLastReport = received
         let bodyLength = PathReport.write(session.paths, now: now, into: frame)
         guard bodyLength > 0 else { return nil }
-        return session.seal(.serverReport, flowID: 0, bodyLength: bodyLength, in: frame)
+        let length = session.seal(.serverReport, flowID: 0, bodyLength: bodyLength, in: frame)
+        if session.loads != nil {
+            for path in session.reportPaths(now: now).members {
+                session.loads?.recordSend(path: path, sequence: session.nextSequence - 1, bytes: length, now: now)
+            }
+        }
+        return length
+    }
+
+    /// For a session whose mpclient balances (``ReplyMirror/isBalanced``): writes a receiver
+    /// report into `frame` if one is due at `now` and returns its length and the one path it
+    /// goes on (where it arrives first); `nil` when none is due: every
+    /// ``Defaults/feedbackInterval`` while frames of the session arrive, between the reports
+    /// on every path, so that mpclient's estimates of the paths' capacities (``PathLoad``)
+    /// follow within a few tens of milliseconds. `frame` must hold
+    /// ``PathReport/maximumFrameLength`` bytes.
+    public func feedback(
+        for session: ServerSession<Address>, now: Timestamp, into frame: UnsafeMutableRawBufferPointer
+    ) -> (length: Int, path: Int)? {
+        guard session.mirror.isBalanced,
+            now - (session.lastFeedbackSent ?? Timestamp(nanoseconds: 0)) >= Defaults.feedbackInterval
+        else { return nil }
+        let received = session.totals.framesReceived
+        guard received != session.receivedAtLastFeedback, frame.count >= PathReport.maximumFrameLength else {
+            return nil
+        }
+        let estimated = FrameLayout.maximumOverhead + PathReport.entriesLength(session.paths)
+        guard let path = session.earliestPath(among: session.reportPaths(now: now), bytes: estimated, now: now) else {
+            return nil
+        }
+        session.lastFeedbackSent = now
+        session.receivedAtLastFeedback = received
+        let bodyLength = PathReport.write(session.paths, now: now, into: frame)
+        guard bodyLength > 0 else { return nil }
+        let length = session.seal(.serverReport, flowID: 0, bodyLength: bodyLength, in: frame)
+        session.loads?.recordSend(path: path, sequence: session.nextSequence - 1, bytes: length, now: now)
+        return (length, path)
     }
 
     /// Forgets sessions with no fresh authentic frame for `timeout`; calls `onExpired` with

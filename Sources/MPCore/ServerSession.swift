@@ -31,6 +31,12 @@ public final class ServerSession<Address: Hashable> {
     /// When the last receiver report went out, and the frames received by then.
     var lastReportSent: Timestamp?
     var receivedAtLastReport = 0
+    /// The same for the one-path reports of a balanced session (``ServerEngine/feedback(for:now:into:)``).
+    var lastFeedbackSent: Timestamp?
+    var receivedAtLastFeedback = 0
+    /// The replies' scheduler and the downstream capacity estimates, made when mpclient is
+    /// first seen balancing (``ReplyMirror/isBalanced``); `nil` before.
+    public internal(set) var loads: LoadBalancer?
     /// Keyless only: holds back a frame far ahead of the window until a second confirms it.
     var jumpConfirmation = JumpConfirmation()
     /// The sequence number of the frame that created the session: a frame stamped with
@@ -135,10 +141,25 @@ public final class ServerSession<Address: Hashable> {
         }
     }
 
-    /// The paths a reply framed at `now` goes out on, each to its address in
-    /// ``pathAddresses`` (receiver rule R21, ``ReplyMirror``).
-    public func replyPaths(now: Timestamp) -> PathSet {
-        mirror.replyPaths(heard: heardPaths, now: now)
+    /// The paths the reply just framed (``ServerEngine/encodePayload(length:session:flowID:in:)``,
+    /// a frame of `bytes` bytes) goes out on at `now`, each to its address in
+    /// ``pathAddresses`` (receiver rule R21, ``ReplyMirror``): every data path while mpclient
+    /// duplicates; while it balances, the data path where the reply would arrive first
+    /// (``LoadBalancer``), each direction's capacities estimated on their own.
+    public func replyPaths(now: Timestamp, bytes: Int = 0) -> PathSet {
+        let recent = mirror.dataPaths(heard: heardPaths, now: now)
+        guard mirror.isBalanced else { return recent }
+        guard let path = earliestPath(among: recent, bytes: bytes, now: now) else { return recent }
+        loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: bytes, now: now, payload: true)
+        return PathSet(path: path)
+    }
+
+    /// The path among `candidates` where `bytes` sent at `now` would arrive first; makes the
+    /// scheduler on first use.
+    func earliestPath(among candidates: PathSet, bytes: Int, now: Timestamp) -> Int? {
+        if loads == nil { loads = LoadBalancer(caps: Array(repeating: nil, count: Defaults.maximumPaths)) }
+        guard candidates.count > 1 else { return candidates.members.first(where: { _ in true }) }
+        return loads?.earliest(among: candidates, bytes: bytes, now: now) { _ in TimeSpan(nanoseconds: 0) }
     }
 
     /// True when `sequence` lies within ``ReplayWindow/size`` of the session's numbers (the

@@ -58,3 +58,26 @@ public struct TimeSpan: Comparable, Hashable, Sendable {
         lhs.nanoseconds < rhs.nanoseconds
     }
 }
+
+extension TimeSpan {
+    /// A span of `seconds` (fractional; negative or not finite is zero, too large saturates).
+    public init(seconds: Double) {
+        let nanoseconds = seconds * 1e9
+        guard nanoseconds.isFinite, nanoseconds > 0 else {
+            self.init(nanoseconds: 0)
+            return
+        }
+        self.init(nanoseconds: nanoseconds >= 1.8e19 ? .max : UInt64(nanoseconds))
+    }
+
+    /// The sum; saturates instead of overflowing.
+    public static func + (lhs: TimeSpan, rhs: TimeSpan) -> TimeSpan {
+        let (sum, overflow) = lhs.nanoseconds.addingReportingOverflow(rhs.nanoseconds)
+        return TimeSpan(nanoseconds: overflow ? .max : sum)
+    }
+
+    /// The difference; zero when `rhs` is longer.
+    public static func - (lhs: TimeSpan, rhs: TimeSpan) -> TimeSpan {
+        TimeSpan(nanoseconds: lhs.nanoseconds >= rhs.nanoseconds ? lhs.nanoseconds - rhs.nanoseconds : 0)
+    }
+}

@@ -40,6 +40,17 @@ extension ClientDaemon {
             "mptunnel_client_path_loss_down_ratio", "gauge",
             "Share of mpserver's frames on the path that did not arrive, as mpserver's reports say."
         ) { session.paths[$0.index].peerReportedLoss }
+        perPath(
+            "mptunnel_client_path_capacity_up_bytes_per_second", "gauge",
+            "Balance mode: the path's estimated capacity towards mpserver (from mpserver's reports)."
+        ) { session.loads?.loads[$0.index].rate }
+        perPath(
+            "mptunnel_client_path_queue_up_seconds", "gauge",
+            "Balance mode: the queueing delay last measured on the path towards mpserver."
+        ) { path in session.loads.map { seconds($0.loads[path.index].queueDelay) } }
+        perPath(
+            "mptunnel_client_path_payloads_up_total", "counter", "Balance mode: payloads the scheduler put on the path."
+        ) { path in session.loads.map { Double($0.loads[path.index].payloads) } }
         perPath("mptunnel_client_path_frames_sent_total", "counter", "Frames sent on the path.") {
             Double(session.paths[$0.index].framesSent)
         }

@@ -36,6 +36,14 @@ extension ClientDaemon {
         let timer = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: true) { [unowned self] in tick() }
         timer.start()
         watchers.append(timer)
+        if session.loads != nil {
+            // Balance mode: a report on one path between the ticks' reports on every path.
+            let feedback = TimerWatcher(loop: loop, interval: Defaults.feedbackInterval, repeating: true) {
+                [unowned self] in sendFeedback()
+            }
+            feedback.start()
+            watchers.append(feedback)
+        }
         if session.reorder != nil {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
                 releaseHeldPayloads(now: MonotonicClock.now())
@@ -75,7 +83,7 @@ extension ClientDaemon {
             buffer, length in
             switch session.encodePayload(length: length, from: source, now: now, in: buffer) {
             case .send(let frameLength):
-                let paths = session.pathsFor(now: now)
+                let paths = session.pathsFor(now: now, bytes: frameLength)
                 let fastest = session.fastestPath(among: paths, now: now)
                 scheduled.append(
                     ScheduledFrame(
@@ -236,6 +244,17 @@ extension ClientDaemon {
         session.expire(now: now)
         checkReplies(now: now)
         recoverSilentPaths(now: now)
+    }
+
+    /// Balance mode: sends the one-path receiver report if one is due.
+    private func sendFeedback() {
+        let now = MonotonicClock.now()
+        guard let (length, index) = session.feedback(now: now, into: outbound.bytes), index < paths.count else {
+            return
+        }
+        let frame = outbound.prefix(length)
+        FrameHeader.setPathID(UInt8(index), in: frame)
+        send(frame, on: paths[index])
     }
 
     /// Sends a probe on every path whose probe is due (every probe interval, and on every

@@ -7,7 +7,8 @@ extension ClientDaemon {
     /// The columns of the path table, in order; the SIGUSR1 lines use them as metadata keys.
     static let statusColumns = [
         "id", "endpoint", "address", "state", "role", "rtt", "rttvar", "loss", "loss-up", "loss-down", "sent",
-        "bytes-sent", "send-failures", "received", "bytes-received", "duplicates", "last-heard",
+        "bytes-sent", "send-failures", "received", "bytes-received", "duplicates", "last-heard", "capacity-up",
+        "queue-up", "share-up",
     ]
 
     /// One path's row: state (up or down), role (primary or backup), RTT and RTTVAR, probe loss, the data loss
@@ -27,7 +28,7 @@ extension ClientDaemon {
             "\(statistics.framesSent)", "\(statistics.bytesSent)", "\(path.sendFailures)",
             "\(statistics.framesReceived)", "\(statistics.bytesReceived)", "\(statistics.duplicatesReceived)",
             statistics.lastReceive.map { "\(secondsText(now - $0))s ago" } ?? "never",
-        ]
+        ] + loadCells(session.loads, path: path.index)
     }
 
     /// The session's summary as key-value pairs.
@@ -68,6 +69,19 @@ extension ClientDaemon {
         for (key, value) in statusSummary() { metadata[key] = "\(value)" }
         logger.info("session statistics", metadata: metadata)
     }
+}
+
+/// Balance mode's estimates of a path in the direction this side sends: the capacity (as
+/// `7.2mbit`), the queueing delay last measured, and the share of the payloads the scheduler
+/// gave it; `-` each outside balance mode.
+func loadCells(_ balancer: LoadBalancer?, path: Int) -> [String] {
+    guard let balancer, balancer.loads.indices.contains(path) else { return ["-", "-", "-"] }
+    let load = balancer.loads[path]
+    let queue = Double(load.queueDelay.nanoseconds / 100_000) / 10
+    return [
+        RateCap.bitsPerSecond((load.rate * 8).rounded()).description, "\(queue)ms",
+        percentText(balancer.share(of: path)),
+    ]
 }
 
 /// A reorder buffer's state for a status summary: the hold now, payloads held, and how

@@ -134,7 +134,7 @@ public final class ClientDaemon {
             sessionID: sessionID, pathCount: paths.count, probeInterval: configuration.probeInterval, keyring: keyring,
             mode: configuration.mode, backupPaths: configuration.backupPaths,
             reorderWindow: configuration.reorderWindow,
-            fastestCopies: configuration.fastestCopies
+            fastestCopies: configuration.fastestCopies, rateCaps: configuration.rateCaps
         )
         replyMonitor = ReplyMonitor(now: MonotonicClock.now())
         recovery = PathRecovery(pathCount: paths.count, probeInterval: configuration.probeInterval)

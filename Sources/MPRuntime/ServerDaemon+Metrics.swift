@@ -6,40 +6,55 @@ import MPCore
 
 extension ServerDaemon {
     /// The per-path metrics: name, type, help, and the value of a path (nil: no sample).
-    static let pathMetrics: [(String, String, String, @Sendable (PathStatistics, Timestamp) -> Double?)] = [
+    static let pathMetrics: [(String, String, String, @Sendable (PathStatistics, PathLoad?, Timestamp) -> Double?)] = [
         (
             "mptunnel_server_path_frames_received_total", "counter", "Frames received on the path.",
-            { statistics, _ in Double(statistics.framesReceived) }
+            { statistics, _, _ in Double(statistics.framesReceived) }
         ),
         (
             "mptunnel_server_path_bytes_received_total", "counter", "Frame bytes received on the path.",
-            { statistics, _ in Double(statistics.bytesReceived) }
+            { statistics, _, _ in Double(statistics.bytesReceived) }
         ),
         (
             "mptunnel_server_path_frames_sent_total", "counter", "Frames sent on the path.",
-            { statistics, _ in Double(statistics.framesSent) }
+            { statistics, _, _ in Double(statistics.framesSent) }
         ),
         (
             "mptunnel_server_path_bytes_sent_total", "counter", "Frame bytes sent on the path.",
-            { statistics, _ in Double(statistics.bytesSent) }
+            { statistics, _, _ in Double(statistics.bytesSent) }
         ),
         (
             "mptunnel_server_path_duplicates_total", "counter", "Copies dropped as duplicates on the path.",
-            { statistics, _ in Double(statistics.duplicatesReceived) }
+            { statistics, _, _ in Double(statistics.duplicatesReceived) }
         ),
         (
             "mptunnel_server_path_loss_up_ratio", "gauge",
             "Share of mpclient's frames on the path that did not arrive, from mpclient's receiver reports.",
-            { statistics, _ in statistics.peerReportedLoss }
+            { statistics, _, _ in statistics.peerReportedLoss }
         ),
         (
             "mptunnel_server_path_loss_down_ratio", "gauge",
             "Share of mpserver's frames on the path that did not arrive, from mpclient's receiver reports.",
-            { statistics, _ in statistics.reportedLoss }
+            { statistics, _, _ in statistics.reportedLoss }
         ),
         (
             "mptunnel_server_path_last_heard_seconds", "gauge", "Seconds since the path's last frame.",
-            { statistics, now in statistics.lastReceive.map { seconds(now - $0) } }
+            { statistics, _, now in statistics.lastReceive.map { seconds(now - $0) } }
+        ),
+        (
+            "mptunnel_server_path_capacity_down_bytes_per_second", "gauge",
+            "Balance mode: the path's estimated capacity towards mpclient (from mpclient's reports).",
+            { _, load, _ in load?.rate }
+        ),
+        (
+            "mptunnel_server_path_queue_down_seconds", "gauge",
+            "Balance mode: the queueing delay last measured on the path towards mpclient.",
+            { _, load, _ in load.map { seconds($0.queueDelay) } }
+        ),
+        (
+            "mptunnel_server_path_payloads_down_total", "counter",
+            "Balance mode: replies the scheduler put on the path.",
+            { _, load, _ in load.map { Double($0.payloads) } }
         ),
     ]
 
@@ -91,7 +106,7 @@ extension ServerDaemon {
         for (name, type, help, value) in Self.pathMetrics {
             page.metric(name, type, help: help)
             for row in rows {
-                guard let number = value(row.statistics, now) else { continue }
+                guard let number = value(row.statistics, row.load, now) else { continue }
                 page.sample(name, number, labels: ["session": row.session, "path": row.path])
             }
         }
@@ -105,9 +120,9 @@ extension ServerDaemon {
     /// were left out.
     private func pathRows(
         _ report: SessionReport, budget: Int
-    ) -> (rows: [(session: String, path: String, statistics: PathStatistics)], omitted: Int) {
+    ) -> (rows: [(session: String, path: String, statistics: PathStatistics, load: PathLoad?)], omitted: Int) {
         let room = max(budget, 0) / Self.pathMetrics.count
-        var rows: [(session: String, path: String, statistics: PathStatistics)] = []
+        var rows: [(session: String, path: String, statistics: PathStatistics, load: PathLoad?)] = []
         rows.reserveCapacity(room)
         var omitted = 0
         for session in report.listed {
@@ -118,8 +133,13 @@ extension ServerDaemon {
             }
             let label = hex(session.sessionID)
             let paths = session.paths
+            let loads = session.loads?.loads
             for path in heard.members {
-                if rows.count < room { rows.append((label, String(path), paths[path])) } else { omitted += 1 }
+                guard rows.count < room else {
+                    omitted += 1
+                    continue
+                }
+                rows.append((label, String(path), paths[path], loads.map { $0[path] }))
             }
         }
         return (rows, omitted)

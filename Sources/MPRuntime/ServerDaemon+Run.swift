@@ -20,7 +20,7 @@ extension ServerDaemon {
         listenWatcher.start()
         let timer = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: true) { [unowned self] in tick() }
         timer.start()
-        let reports = TimerWatcher(loop: loop, interval: Defaults.reportInterval, repeating: true) { [unowned self] in
+        let reports = TimerWatcher(loop: loop, interval: Defaults.feedbackInterval, repeating: true) { [unowned self] in
             sendReports()
         }
         reports.start()
@@ -106,10 +106,21 @@ extension ServerDaemon {
 
     /// Sends each session's receiver report that is due (every ``Defaults/reportInterval``
     /// while its frames arrive) on every data path (R21): mpclient learns which paths
-    /// deliver, whatever their probes lose.
+    /// deliver, whatever their probes lose. Runs every ``Defaults/feedbackInterval``: a
+    /// balanced session's one-path reports go out in between.
     func sendReports() {
         let now = MonotonicClock.now()
         for session in engine.sessions.values {
+            if let (length, path) = engine.feedback(for: session, now: now, into: reply.bytes),
+                let address = session.pathAddresses[path]
+            {
+                FrameHeader.setPathID(UInt8(path), in: reply.bytes)
+                if listenSocket.send(UnsafeRawBufferPointer(reply.prefix(length)), to: address) == .sent {
+                    session.recordSend(path: path, bytes: length)
+                } else {
+                    counters.pathSendFailures += 1
+                }
+            }
             guard let length = engine.report(for: session, now: now, into: reply.bytes) else { continue }
             for path in session.reportPaths(now: now).members {
                 guard let address = session.pathAddresses[path] else { continue }
@@ -190,7 +201,7 @@ extension ServerDaemon {
         }
         let frame = UnsafeRawBufferPointer(rebasing: buffer[0..<frameLength])
         let session = flow.session
-        for path in session.replyPaths(now: now).members {
+        for path in session.replyPaths(now: now, bytes: frameLength).members {
             guard let address = session.pathAddresses[path] else { continue }
             // mpclient's fastest path gets as many copies as mpclient gives it (R21).
             for _ in 0..<session.mirror.copies(onPath: path) {

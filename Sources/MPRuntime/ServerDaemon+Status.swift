@@ -10,7 +10,7 @@ extension ServerDaemon {
     /// metadata keys.
     static let pathColumns = [
         "id", "address", "loss-up", "loss-down", "received", "bytes-received", "sent", "bytes-sent", "duplicates",
-        "last-heard",
+        "last-heard", "capacity-down", "queue-down", "share-down",
     ]
 
     func serverSummary() -> [(String, String)] {
@@ -42,7 +42,7 @@ extension ServerDaemon {
             "\(statistics.framesReceived)", "\(statistics.bytesReceived)",
             "\(statistics.framesSent)", "\(statistics.bytesSent)", "\(statistics.duplicatesReceived)",
             statistics.lastReceive.map { "\(secondsText(now - $0))s ago" } ?? "never",
-        ]
+        ] + loadCells(session.loads, path: path)
     }
 
     /// Totals over every session, and how many are listed.

@@ -198,6 +198,19 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(number: 79, text: "fastest-copies 5\na 1", expected: error(1, .invalidFastestCopies("5"))),
     ConfigCase(number: 80, text: "fastest-copies two\na 1", expected: error(1, .invalidFastestCopies("two"))),
     ConfigCase(number: 81, text: "fastest-copies\na 1", expected: error(1, .missingValue("fastest-copies"))),
+    ConfigCase(number: 82, text: "a 1 rate", expected: error(1, .missingRate)),
+    ConfigCase(number: 83, text: "a 1 rate fast", expected: error(1, .invalidRate("fast"))),
+    ConfigCase(number: 84, text: "a 1 rate 7", expected: error(1, .invalidRate("7"))),
+    ConfigCase(number: 85, text: "a 1 rate 7mb", expected: error(1, .invalidRate("7mb"))),
+    ConfigCase(number: 86, text: "a 1 rate -7mbit", expected: error(1, .invalidRate("-7mbit"))),
+    ConfigCase(number: 87, text: "a 1 rate 0mbit", expected: error(1, .invalidRate("0mbit"))),
+    ConfigCase(number: 88, text: "a 1 rate 1.2.3mbit", expected: error(1, .invalidRate("1.2.3mbit"))),
+    ConfigCase(number: 89, text: "a 1 rate 7000bit", expected: error(1, .rateOutOfRange("7000bit"))),
+    ConfigCase(number: 90, text: "a 1 rate 101gbit", expected: error(1, .rateOutOfRange("101gbit"))),
+    ConfigCase(number: 91, text: "a 1 rate 0.5/s", expected: error(1, .rateOutOfRange("0.5/s"))),
+    ConfigCase(number: 92, text: "a 1 rate 1mbit rate 2mbit", expected: error(1, .duplicateOption("rate"))),
+    ConfigCase(number: 93, text: "a 1 rate 1mbit backup backup", expected: error(1, .duplicateOption("backup"))),
+    ConfigCase(number: 94, text: "a 1 rate 1mbit fast", expected: error(1, .unknownOption("fast"))),
     ConfigCase(
         number: 82, text: "fastest-copies 2\nfastest-copies 3\na 1",
         expected: error(2, .duplicateDirective("fastest-copies"))),
@@ -277,6 +290,28 @@ struct ConfigParserTests {
         #expect(configuration.reorderWindow == .off && configuration.statusSocket == nil)
         #expect(configuration.metricsPort == nil && configuration.fastestCopies == .auto)
         #expect(configuration.backupPaths.isEmpty)
+    }
+
+    @Test("rate caps: tc's units and datagrams per second, in any order with backup")
+    func rateCaps() throws {
+        let text = "a 1 rate 7mbit\nb 2 backup RATE 700Kbit\nc 3 rate 0.7MBIT backup\nd 4 rate 600/s\ne 5"
+        let configuration = try ConfigParser.parse(text)
+        #expect(
+            configuration.rateCaps == [
+                .bitsPerSecond(7e6), .bitsPerSecond(7e5), .bitsPerSecond(7e5), .datagramsPerSecond(600), nil,
+            ])
+        #expect(configuration.backupPaths == PathSet(path: 1).union(PathSet(path: 2)))
+        #expect(configuration.rateCaps.map { $0?.description ?? "-" } == ["7mbit", "700kbit", "700kbit", "600/s", "-"])
+        #expect(
+            error(3, .invalidRate("7mb")).message(fileName: "mpclient.conf")
+                == "mpclient.conf:3: invalid `rate' value `7mb': expected a number and `bit', `kbit', `mbit', "
+                + "`gbit' or `/s' (`7mbit', `600/s')")
+        #expect(
+            error(3, .rateOutOfRange("1bit")).reason
+                == "`rate' value `1bit' is out of range 8kbit-100gbit (or 1-10000000/s)")
+        #expect(
+            error(3, .missingRate).reason
+                == "`rate' needs a value: expected `rate 7mbit', `rate 700kbit' or `rate 600/s'")
     }
 
     @Test func settingsMessages() {

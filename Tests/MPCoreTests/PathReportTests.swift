@@ -114,7 +114,8 @@ struct PathReportTests {
         var frame = [UInt8](repeating: 0, count: FrameLayout.headerSize + 300)
         statistics[2].lastReceive = ms(1_000)
         let length = frame.withUnsafeMutableBytes { PathReport.write(statistics, now: ms(1_250), into: $0) }
-        #expect(length == 2 * FrameLayout.reportEntrySize)
+        // Two counts and the clock entry (no path has a fresh frame: no departure entries).
+        #expect(length == 3 * FrameLayout.reportEntrySize)
         #expect(PathReport.isValidBodyLength(length))
         #expect(!PathReport.isValidBodyLength(0) && !PathReport.isValidBodyLength(10))
         #expect(!PathReport.isValidBodyLength(33 * FrameLayout.reportEntrySize))
@@ -141,5 +142,36 @@ struct PathReportTests {
         path.framesSent = 2_500
         _ = path.recordReport(received: 4_000)
         #expect(abs((path.reportedLoss ?? 0) - 0.1) < 1e-9)
+    }
+
+    @Test("departure entries name each path's last fresh frame and its age; older readers skip them")
+    func departureEntries() {
+        var statistics = Array(repeating: PathStatistics(), count: 2)
+        statistics[1].framesReceived = 4
+        statistics[1].recordReceive(bytes: 100, now: Timestamp(nanoseconds: 1_000_000_000))
+        statistics[1].recordFresh(sequence: 0x0102_0304, now: Timestamp(nanoseconds: 1_000_000_000))
+        var frame = [UInt8](repeating: 0, count: FrameLayout.headerSize + 300)
+        let now = Timestamp(nanoseconds: 1_012_345_678)
+        let length = frame.withUnsafeMutableBytes { PathReport.write(statistics, now: now, into: $0) }
+        #expect(length == 3 * FrameLayout.reportEntrySize)
+        let body = Array(frame[FrameLayout.headerSize..<(FrameLayout.headerSize + length)])
+        // The count entry, then the clock entry (0xC0), then path 1's departure entry (0x81):
+        // sequence 0x01020304, age 12.345 ms as 345 µs and 12 ms.
+        #expect(
+            hexString(body)
+                == "01" + "0000000000000005" + "ffff" + "000c"
+                + "c0" + "000000003c572b4e" + "00000000"
+                + "81" + "0000000001020304" + "0159" + "000c")
+        body.withUnsafeBytes { bytes in
+            var counted: [Int] = []
+            PathReport.forEachEntry(in: bytes) { counted.append($0.path) }
+            #expect(counted == [1])
+            #expect(PathReport.clock(in: bytes) == now)
+            var departures: [[UInt64]] = []
+            PathReport.forEachDeparture(in: bytes) {
+                departures.append([UInt64($0.path), $0.sequence, $0.age.nanoseconds])
+            }
+            #expect(departures == [[1, 0x0102_0304, 12_345_000]])
+        }
     }
 }

@@ -128,19 +128,21 @@ struct SchedulingTests {
         #expect(tunnel.server.drops[.duplicate] == duplicates)
     }
 
-    @Test("balance mode weighs paths by 1/base RTT: 10 ms and 30 ms share 3:1")
-    func balanceWeighted() {
+    @Test("balance mode sends a payload where it arrives first: the 10 ms path until its queue is 40 ms")
+    func balanceEarliestArrival() {
         let client = ClientSession<Int>(sessionID: 7, pathCount: 2, mode: .balance)
-        for (path, rtt) in [(0, UInt64(10)), (1, 30)] {
+        for (path, rtt) in [(0, UInt64(10)), (1, 90)] {
             client.health[path].recordProbe(now: ms(1_000))
             client.health[path].recordEcho(sentAt: ms(1_000), now: ms(1_000 + rtt))
             client.health[path].recordHeard(now: ms(1_000 + rtt))
         }
-        var counts = [0, 0]
-        for _ in 0..<1_000 {
-            for path in client.pathsFor(now: ms(1_100)).members { counts[path] += 1 }
-        }
-        #expect(counts == [750, 250])
+        // Before any report: 1 Mbit/s each, one-way delays half the round trips (5 and 45
+        // ms). A 1,232-byte frame and its headers take 10.08 ms, so the 5 ms path takes four
+        // before its queue outgrows the other path's extra 40 ms.
+        var picks: [Int] = []
+        for _ in 0..<10 { picks += client.pathsFor(now: ms(1_100), bytes: 1_232).members }
+        #expect(picks == [0, 0, 0, 0, 1, 0, 1, 0, 1, 0])
+        #expect(client.loads?.loads.map(\.payloads) == [7, 3])
     }
 
     @Test("mpserver mirrors balance mode: each reply on one path, spread like the upstream data")

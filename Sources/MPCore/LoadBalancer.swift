@@ -1,0 +1,71 @@
+/// Balance mode's scheduler for one direction of a session: a ``PathLoad`` per path, fed by
+/// the other side's receiver reports, and each payload on the path where it would arrive
+/// first (the earliest-completion rule of the MPTCP schedulers ECF and BLEST): the
+/// fastest path carries everything while its queue stays shorter than the next path's
+/// extra delay, and a slower path takes the rest only then. Capacities add up, paths of
+/// different delays deliver nearly in order, and no path's queue grows past what the others
+/// could deliver sooner.
+///
+/// Pure; time passed in. Not safe for concurrent use.
+public struct LoadBalancer: Sendable {
+    /// The paths' loads, indexed by path id.
+    public private(set) var loads: [PathLoad]
+
+    /// A scheduler over `caps.count` paths, each capped at its entry (`nil`: no cap).
+    public init(caps: [RateCap?]) {
+        loads = caps.map { PathLoad(cap: $0) }
+    }
+
+    /// The path among `candidates` where a payload of `bytes` bytes sent at `now` would
+    /// arrive first: its wait in the path's virtual queue plus the path's one-way delay
+    /// over the lowest of the candidates' (their base delays, or `fallback(path)` for each
+    /// while one has none). Ties go to the lower path id. `nil` when no candidate has a load.
+    public func earliest(among candidates: PathSet, bytes: Int, now: Timestamp, fallback: (Int) -> TimeSpan) -> Int? {
+        var lowest: Int64?
+        var measured = true
+        for path in candidates.members where path < loads.count {
+            guard let base = loads[path].baseDelay else {
+                measured = false
+                break
+            }
+            lowest = min(lowest ?? base, base)
+        }
+        var best: (path: Int, arrival: Double)?
+        for path in candidates.members where path < loads.count {
+            let delay =
+                measured
+                ? Double((loads[path].baseDelay ?? 0) &- (lowest ?? 0)) / 1e9 : fallback(path).seconds
+            let arrival = loads[path].waitSeconds(now: now) + delay
+            if best.map({ arrival < $0.arrival }) ?? true { best = (path, arrival) }
+        }
+        return best?.path
+    }
+
+    /// Counts a frame (`sequence`, `bytes`) put on `path` at `now`; `payload` when it carries one.
+    public mutating func recordSend(path: Int, sequence: UInt64, bytes: Int, now: Timestamp, payload: Bool = false) {
+        guard loads.indices.contains(path) else { return }
+        loads[path].recordSend(sequence: sequence, bytes: bytes, now: now)
+        if payload { loads[path].payloads &+= 1 }
+    }
+
+    /// Takes the departure entries of a receiver report `body` (R6b-checked);
+    /// `received(path)` is the path's count of frames received as the reports give it.
+    mutating func recordReport(_ body: UnsafeRawBufferPointer, received: (Int) -> Int) {
+        // Without the reporting side's clock (an older build) the delays are not known.
+        guard let clock = PathReport.clock(in: body) else { return }
+        PathReport.forEachDeparture(in: body) { entry in
+            guard loads.indices.contains(entry.path), clock.nanoseconds > entry.age.nanoseconds else { return }
+            let arrival = Timestamp(nanoseconds: clock.nanoseconds - entry.age.nanoseconds)
+            loads[entry.path].recordFeedback(
+                sequence: entry.sequence, received: received(entry.path), arrival: arrival)
+        }
+    }
+
+    /// The share of the payloads the scheduler gave `path` (0...1); 0 before any.
+    public func share(of path: Int) -> Double {
+        var total = 0
+        for load in loads { total += load.payloads }
+        guard total > 0, loads.indices.contains(path) else { return 0 }
+        return Double(loads[path].payloads) / Double(total)
+    }
+}

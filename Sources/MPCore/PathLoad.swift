@@ -1,0 +1,258 @@
+/// What the sending side knows of one path's capacity in its own direction, in balance
+/// mode: a delivery-rate model after BBR's, fed by the other side's receiver reports.
+///
+/// - Every frame this side puts on the path is logged (at most one entry per
+///   ``logSpacing``): its sequence number, when it left, and the bytes and frames put on the
+///   path so far.
+/// - A report names, per path, the last sequence number received on it and how long before
+///   the report left it arrived (``PathReport``). Looked up in the log, that gives the
+///   frame's *delay*: from leaving here to the report's time, minus its age. Its minimum over
+///   ``baseWindow`` is the path's base delay (propagation, plus the report's own way back,
+///   the same for every path of one report); the excess is the queueing delay.
+/// - Two samples at least ``sampleSpan`` apart give the *delivery rate*: the bytes sent
+///   between the two frames, scaled by the share of frames that arrived, over the time
+///   between their arrivals; and the *sending rate*, the same bytes over the time between
+///   their departures.
+/// - The capacity estimate: a path whose queue grows (queueing delay over
+///   ``queueThreshold`` plus two frames' serialization) or whose delivery falls behind its
+///   sending (``keepUpShare``) is saturated, and then its delivery rate *is* its capacity
+///   (BBR's bottleneck bandwidth); a path that keeps up while this side sends near the
+///   estimate may carry more, and the estimate grows by ``probeGain`` (BBR's probing up).
+///   A cap given by the user (`rate` in mpclient.conf) bounds it.
+/// - A virtual queue: the bytes scheduled on the path, drained at the estimated rate. The
+///   scheduler (``PathLoads``) sends each payload where it would arrive first.
+///
+/// Pure; time passed in. Not safe for concurrent use.
+public struct PathLoad: Sendable {
+    /// One logged departure.
+    struct Departure: Sendable {
+        var sequence: UInt64
+        var time: Timestamp
+        /// Bytes and frames put on the path up to and including this frame.
+        var bytes: UInt64
+        var frames: UInt64
+        /// The frame's own bytes.
+        var size: Int
+        /// How long the virtual queue said the frame would wait, and the corrections made
+        /// to the virtual queue until then (``corrections``), seconds.
+        var wait: Float
+        var corrections: Double
+    }
+
+    /// A delivery sample: a logged departure as a report found it arrived.
+    struct Sample: Sendable {
+        var departure: Departure
+        var arrival: Timestamp
+        var received: Int
+        /// Whether the frame waited in a queue (``queueThreshold``).
+        var queued: Bool
+    }
+
+    /// 128 entries at least 2 ms apart: at least 256 ms of departures, more than a report's
+    /// interval plus the round trip of most links. 4 KB per path, only in balance mode.
+    static let logCapacity = 128
+    static let logSpacing = TimeSpan.milliseconds(2)
+    /// The base delay is the lowest delay of the last 10 s (two windows of 5 s).
+    static let baseWindow = TimeSpan.seconds(5)
+    /// Delivery samples span at least 40 ms and 4 frames: enough that one frame's jitter
+    /// does not make the rate.
+    static let sampleSpan = TimeSpan.milliseconds(100)
+    static let sampleFrames: UInt64 = 4
+    /// Queueing delay above 5 ms (plus two frames' serialization at the estimated rate)
+    /// means the path's queue grows.
+    static let queueThreshold = TimeSpan.milliseconds(5)
+    /// A frame's measured wait differs from the virtual queue's by more than 1 ms: half the
+    /// difference corrects the virtual queue.
+    static let queueTolerance = TimeSpan(nanoseconds: 200_000)
+    static let correctionGain = 1.0
+    /// Delivery under 80% of sending means the path drops what it cannot carry (random loss
+    /// of up to 20% does not look like saturation).
+    static let keepUpShare = 0.8
+    /// Sending at 70% or more of the estimate counts as using it: only then can a path that
+    /// keeps up show it could carry more.
+    static let busyShare = 0.7
+    /// The delivery rates of the last 2 s make the estimate (two windows of 1 s).
+    static let rateWindow = TimeSpan.seconds(1)
+    /// Before any sample: 1 Mbit/s, or the user's cap if lower. Too high costs a feedback
+    /// delay of overload on a slow line (measured: 1% of 20 s lost on a 100/s line with
+    /// 10 Mbit/s); too low costs a few samples while the corrections raise it.
+    public static let initialRate = 125_000.0
+    /// Frames of 512 bytes or more are payload-sized: their delay is a payload's.
+    static let largeFrame = 512
+    /// The IP and UDP headers of a frame (IPv4: 20 + 8 bytes): what a frame costs on a link
+    /// beyond its own bytes.
+    static let headerOverhead = 28
+    /// A full-size frame of 1,200 bytes of payload with its headers, before any was sent.
+    static let typicalFrameCost = 1_260.0
+    /// A rate never falls below 1 KB/s (a path's probes and reports alone).
+    static let minimumRate = 1_000.0
+
+    /// The user's cap on the path; `nil` without one.
+    public let cap: RateCap?
+    /// The capacity estimate, bytes per second (``initialRate`` or the cap before a sample).
+    public private(set) var rate: Double
+    /// The last delivery rate measured, bytes per second; `nil` before two samples.
+    public private(set) var deliveryRate: Double?
+    /// The last queueing delay measured; zero before a sample.
+    public private(set) var queueDelay = TimeSpan(nanoseconds: 0)
+    /// The lowest delay of a payload-sized frame (``largeFrame`` bytes or more) over the
+    /// last 5 to 10 s, or of any frame before one: nanoseconds of one-way delay plus the
+    /// clocks' offset (the same for every path of the session: only differences mean
+    /// anything); `nil` before a sample. A payload's delay on a link that serializes it
+    /// includes its serialization; on one that sends a short burst at once it does not.
+    public var baseDelay: Int64? { largeFrameDelay.value ?? frameDelay.value }
+    /// Payloads the scheduler gave the path.
+    public internal(set) var payloads = 0
+
+    var log: [Departure] = []
+    var logNext = 0
+    var bytesSent: UInt64 = 0
+    var framesSent: UInt64 = 0
+    /// The virtual queue, bytes, as of `backlogAt`.
+    var backlog = 0.0
+    /// The sum of the corrections made to the virtual queue, seconds.
+    var corrections = 0.0
+    var backlogAt: Timestamp?
+    var frameDelay = WindowedBest<Int64>(window: baseWindow, lowest: true)
+    var largeFrameDelay = WindowedBest<Int64>(window: baseWindow, lowest: true)
+    var reference: Sample?
+    /// The highest delivery rate of the last 1 to 2 s.
+    var delivered = WindowedBest<Double>(window: rateWindow, lowest: false)
+
+    /// A path capped at `cap` (`nil`: no cap).
+    public init(cap: RateCap? = nil) {
+        self.cap = cap
+        rate = Self.initialRate
+        rate = min(rate, capBytes)
+    }
+
+    /// The cap in bytes per second (with a `/s` cap, at the frames' average size so far);
+    /// infinite without one.
+    var capBytes: Double {
+        let frameCost = framesSent > 0 ? Double(bytesSent) / Double(framesSent) : Self.typicalFrameCost
+        return cap?.bytesPerSecond(frameCost: frameCost) ?? .infinity
+    }
+
+    /// Counts a frame of `bytes` bytes, number `sequence`, put on the path at `now`.
+    mutating func recordSend(sequence: UInt64, bytes realBytes: Int, now: Timestamp) {
+        // A frame costs its bytes and its IP and UDP headers on the link.
+        let bytes = realBytes + Self.headerOverhead
+        drain(now: now)
+        let wait = Float(backlog / rate)
+        backlog += Double(bytes)
+        bytesSent &+= UInt64(bytes)
+        framesSent &+= 1
+        if let last = log.isEmpty ? nil : log[(logNext + log.count - 1) % log.count], now - last.time < Self.logSpacing
+        {
+            return
+        }
+        let departure = Departure(
+            sequence: sequence, time: now, bytes: bytesSent, frames: framesSent, size: realBytes, wait: wait,
+            corrections: corrections)
+        if log.count < Self.logCapacity {
+            log.append(departure)
+        } else {
+            log[logNext] = departure
+            logNext = (logNext + 1) % log.count
+        }
+    }
+
+    /// How long a payload sent at `now` would wait in the path's queue: the virtual queue
+    /// at the estimated rate. Its own serialization is left out: a link that is not busy
+    /// sends at once (a token bucket's burst), and a busy one serializes the payload after
+    /// the queue, which is what the next payload waits for.
+    public func queueTime(now: Timestamp) -> TimeSpan {
+        TimeSpan(seconds: waitSeconds(now: now))
+    }
+
+    func waitSeconds(now: Timestamp) -> Double {
+        max(backlog - rate * (now - (backlogAt ?? now)).seconds, 0) / rate
+    }
+
+    /// Takes a report's entry for the path: the last frame received on it was number
+    /// `sequence`, it arrived at `arrival` (the reporting side's clock: the report's clock
+    /// entry minus the entry's age), and `received` frames arrived on the path so far.
+    mutating func recordFeedback(sequence: UInt64, received: Int, arrival: Timestamp) {
+        guard let departure = departure(atOrBefore: sequence) else { return }
+        let delay = Int64(bitPattern: arrival.nanoseconds &- departure.time.nanoseconds)
+        let large = departure.size >= Self.largeFrame
+        frameDelay.note(delay, now: departure.time)
+        if large { largeFrameDelay.note(delay, now: departure.time) }
+        let base = (large ? largeFrameDelay.value : frameDelay.value) ?? delay
+        queueDelay = TimeSpan(nanoseconds: UInt64(max(delay - base, 0)))
+        // The virtual queue follows the real one: what the frame waited more (or less) than
+        // the model said still waits (or does not) ahead of the next payload.
+        // Less what was corrected since the frame left: a measurement a round trip old must
+        // not correct the same error twice.
+        let error = queueDelay.seconds - Double(departure.wait) - (corrections - departure.corrections)
+        if abs(error) > Self.queueTolerance.seconds {
+            let before = backlog
+            backlog = max(backlog + Self.correctionGain * error * rate, 0)
+            corrections += (backlog - before) / rate
+        }
+        let serialization = TimeSpan(seconds: 2 * Double(bytesSent / max(framesSent, 1)) / rate)
+        let queued = queueDelay > Self.queueThreshold + serialization
+        let sample = Sample(departure: departure, arrival: arrival, received: received, queued: queued)
+        guard let reference else {
+            self.reference = sample
+            return
+        }
+        guard arrival > reference.arrival, arrival - reference.arrival >= Self.sampleSpan,
+            departure.frames &- reference.departure.frames >= Self.sampleFrames,
+            departure.time > reference.departure.time
+        else {
+            // A reference from before a restart of the other side (its clock went back).
+            if arrival < reference.arrival { self.reference = sample }
+            return
+        }
+        self.reference = sample
+        let bytes = Double(departure.bytes &- reference.departure.bytes)
+        let frames = Double(departure.frames &- reference.departure.frames)
+        let share = min(Double(max(received - reference.received, 0)) / frames, 1)
+        let delivered = bytes * share / (arrival - reference.arrival).seconds
+        let sending = bytes / (departure.time - reference.departure.time).seconds
+        deliveryRate = delivered
+        update(delivered: delivered, sending: sending, queuedThroughout: queued && reference.queued, now: arrival)
+    }
+
+    /// The estimate after a sample, BBR's bottleneck bandwidth: the highest delivery rate
+    /// of the samples taken while this side used the path (``busyShare``) over the last two
+    /// ``rateWindow``s. A sample taken while it used the path less says only that the path
+    /// carries at least that much. A path whose queue stood from one sample to the next
+    /// delivered at its capacity all along, so that is its rate at once (a link that slowed
+    /// down is known within a sample); one that lost more than chance while used
+    /// (``keepUpShare``) halves at most, as the loss may be its own. More capacity shows
+    /// when the virtual queue's correction sends the path more than the estimate.
+    private mutating func update(delivered: Double, sending: Double, queuedThroughout: Bool, now: Timestamp) {
+        let busy = sending >= Self.busyShare * rate
+        if queuedThroughout || (busy && delivered < Self.keepUpShare * sending) {
+            rate = max(delivered, queuedThroughout ? 0 : rate / 2)
+            self.delivered.reset(to: rate, now: now)
+        } else {
+            self.delivered.note(delivered, now: now)
+            rate = self.delivered.value ?? delivered
+        }
+        rate = min(max(rate, Self.minimumRate), capBytes)
+    }
+
+    private mutating func drain(now: Timestamp) {
+        if let backlogAt, now > backlogAt {
+            backlog = max(backlog - rate * (now - backlogAt).seconds, 0)
+        }
+        backlogAt = max(backlogAt ?? now, now)
+    }
+
+    /// The latest logged departure numbered `sequence` or lower; `nil` when the log holds
+    /// none (older than the log, or before any).
+    func departure(atOrBefore sequence: UInt64) -> Departure? {
+        guard !log.isEmpty else { return nil }
+        // The log is sorted by sequence from `logNext` (oldest) on: binary search.
+        var low = 0
+        var high = log.count
+        while low < high {
+            let middle = (low + high) / 2
+            if log[(logNext + middle) % log.count].sequence <= sequence { low = middle + 1 } else { high = middle }
+        }
+        return low == 0 ? nil : log[(logNext + low - 1) % log.count]
+    }
+}
