@@ -84,10 +84,6 @@ public enum Defaults {
     /// Echoes in a row that bring a down path back up: one echo may be a fluke of a flapping
     /// link; two (about 1 s apart) show it carries traffic again, within 2 s of its return.
     public static let pathUpAfterEchoes = 2
-    /// Balance mode weighs each up path by (1 − loss) / base RTT (the lowest probe round trip
-    /// of the loss window), with the base RTT raised to at least this: differences under 5 ms are scheduling noise, not capacity, and two equal links
-    /// on one LAN must share equally.
-    public static let balanceRoundTripFloor = TimeSpan.milliseconds(5)
     /// mpserver infers the client's mode from the upstream data of the last one or two of
     /// these epochs (copies per payload, and which paths carried data).
     public static let mirrorEpoch = TimeSpan.seconds(1)
