@@ -63,7 +63,9 @@ Paths and links (each path: client ns -> its own ns with an mplab relay -> serve
   --up-delays LIST        ... client to server only;  --down-delays LIST: server to client only
   --loss LIST             loss per direction, percent, one value or one per path (default $LOSS)
   --up-loss LIST          ... client to server only;  --down-loss LIST: server to client only
-  --rate N                datagrams/s per direction per path, 0 unlimited (default $RATE)
+  --rate LIST             datagrams/s per direction, one value or one per path, 0 unlimited
+                          (default $RATE; WireGuard's full packets are about 1,450 bytes on a
+                          path, so 20 Mbit/s is about 1700/s)
 Cases and measurements:
   --cases LIST            of: reference (WireGuard over path 1, no tunnel), keyless-duplicate,
                           keyed-duplicate, keyless-balance, keyed-balance, or all
@@ -137,7 +139,7 @@ done
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
 is_number() { [[ "$1" =~ ^[0-9]+([.][0-9]+)?$ ]]; }
 is_uint "$PATHS" && [ "$PATHS" -ge 1 ] && [ "$PATHS" -le 8 ] || die "--paths \`$PATHS' must be 1-8"
-for value in "$RATE" "$TCP_SECONDS" "$PING_SECONDS" "$UDP_SECONDS" "$HANDSHAKES" "$HANDSHAKE_TIMEOUT" \
+for value in "$TCP_SECONDS" "$PING_SECONDS" "$UDP_SECONDS" "$HANDSHAKES" "$HANDSHAKE_TIMEOUT" \
     "$TIMEOUT" "$SEED"; do
     is_uint "$value" || die "\`$value' must be a whole number"
 done
@@ -169,6 +171,8 @@ list=$(per_path "$UP_DELAYS" "$DELAYS" up-delays) || exit 1; read -r -a UP_DELAY
 list=$(per_path "$DOWN_DELAYS" "$DELAYS" down-delays) || exit 1; read -r -a DOWN_DELAY <<<"$list"
 list=$(per_path "$UP_LOSS" "$LOSS" up-loss) || exit 1; read -r -a UP_LOSS_LIST <<<"$list"
 list=$(per_path "$DOWN_LOSS" "$LOSS" down-loss) || exit 1; read -r -a DOWN_LOSS_LIST <<<"$list"
+list=$(expand "$RATE" --rate) || exit 1; read -r -a RATE_LIST <<<"$list"
+for value in "${RATE_LIST[@]}"; do is_uint "$value" || die "--rate \`$RATE' must be whole numbers"; done
 for value in "${UP_DELAY[@]}" "${DOWN_DELAY[@]}"; do is_uint "$value" || die "delays are whole ms: \`$value'"; done
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it makes network namespaces)"
@@ -304,7 +308,7 @@ relay_flags() {
     if [ "$up_drop" = "$down_drop" ]; then echo "--drop $up_drop"; else echo "--up-drop $up_drop --down-drop $down_drop"; fi
     if [ "${UP_DELAY[$i]}" = "${DOWN_DELAY[$i]}" ]; then echo "--delay-ms ${UP_DELAY[$i]}"
     else echo "--up-delay-ms ${UP_DELAY[$i]} --down-delay-ms ${DOWN_DELAY[$i]}"; fi
-    echo "--rate $RATE"
+    echo "--rate ${RATE_LIST[$i]}"
 }
 
 start_relays() {   # start_relays TARGET_PORT COUNT
@@ -701,12 +705,12 @@ for name in $(tr , ' ' <<<"$CASES"); do
 done
 
 settings=$(jq -nc --argjson paths "$PATHS" --arg up_delay "${UP_DELAY[*]}" --arg down_delay "${DOWN_DELAY[*]}" \
-    --arg up_loss "${UP_LOSS_LIST[*]}" --arg down_loss "${DOWN_LOSS_LIST[*]}" --argjson rate "$RATE" \
+    --arg up_loss "${UP_LOSS_LIST[*]}" --arg down_loss "${DOWN_LOSS_LIST[*]}" --arg rate "${RATE_LIST[*]}" \
     --argjson tcp "$TCP_SECONDS" --argjson ping "$PING_SECONDS" --argjson udp "$UDP_SECONDS" --arg udp_rate "$UDP_RATE" \
     --argjson mtu "$([ "$VPN" = wireguard ] && echo "$WG_MTU" || echo "$OVPN_MTU")" --arg vpn "$VPN" --arg began "$began" '
     def nums: split(" ") | map(tonumber);
     {began: $began, paths: $paths, upDelayMs: ($up_delay | nums), downDelayMs: ($down_delay | nums),
-     upLossPercent: ($up_loss | nums), downLossPercent: ($down_loss | nums), ratePerSecond: $rate,
+     upLossPercent: ($up_loss | nums), downLossPercent: ($down_loss | nums), ratePerSecond: ($rate | nums),
      tcpSeconds: $tcp, pingSeconds: $ping, udpSeconds: $udp, udpRate: $udp_rate, vpn: $vpn, vpnMTU: $mtu}')
 if [ "$JSON" -eq 1 ]; then
     print_table "$RESULTS" >&2

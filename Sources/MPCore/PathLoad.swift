@@ -1,26 +1,23 @@
 /// What the sending side knows of one path's capacity in its own direction, in balance
-/// mode: a delivery-rate model after BBR's, fed by the other side's receiver reports.
+/// mode: a delivery-rate model after BBR's, fed by the other side's receiver reports (the
+/// DocC article Balance explains it and why it settles).
 ///
 /// - Every frame this side puts on the path is logged (at most one entry per
-///   ``logSpacing``): its sequence number, when it left, and the bytes and frames put on the
-///   path so far.
-/// - A report names, per path, the last sequence number received on it and how long before
-///   the report left it arrived (``PathReport``). Looked up in the log, that gives the
-///   frame's *delay*: from leaving here to the report's time, minus its age. Its minimum over
-///   ``baseWindow`` is the path's base delay (propagation, plus the report's own way back,
-///   the same for every path of one report); the excess is the queueing delay.
-/// - Two samples at least ``sampleSpan`` apart give the *delivery rate*: the bytes sent
-///   between the two frames, scaled by the share of frames that arrived, over the time
-///   between their arrivals; and the *sending rate*, the same bytes over the time between
-///   their departures.
-/// - The capacity estimate: a path whose queue grows (queueing delay over
-///   ``queueThreshold`` plus two frames' serialization) or whose delivery falls behind its
-///   sending (``keepUpShare``) is saturated, and then its delivery rate *is* its capacity
-///   (BBR's bottleneck bandwidth); a path that keeps up while this side sends near the
-///   estimate may carry more, and the estimate grows by ``probeGain`` (BBR's probing up).
-///   A cap given by the user (`rate` in mpclient.conf) bounds it.
-/// - A virtual queue: the bytes scheduled on the path, drained at the estimated rate. The
-///   scheduler (``PathLoads``) sends each payload where it would arrive first.
+///   ``logSpacing``): its sequence number, when it left, the bytes and frames put on the
+///   path so far, and the wait the virtual queue predicted for it.
+/// - A report names, per path, the last fresh frame received on it and when it arrived on
+///   the reporter's clock (``PathReport``). Looked up in the log, that gives the frame's
+///   delay, up to the clocks' fixed offset; its minimum over 5 to 10 s is the base delay,
+///   the excess the queueing delay.
+/// - Two samples at least ``sampleSpan`` apart give the delivery rate (the bytes sent
+///   between the two frames, scaled by the share that arrived, over the time between their
+///   arrivals) and the sending rate (the same bytes over the time between departures).
+/// - The capacity estimate (``update(delivered:sending:queuedThroughout:now:)``): the
+///   delivery rate itself while the path's queue stood from one sample to the next, else
+///   the highest delivery rate of the last 1 to 2 s; capped by the user's `rate`.
+/// - A virtual queue: the bytes put on the path, drained at the estimate, and corrected by
+///   each sample's measured queueing delay. ``LoadBalancer`` sends each payload where it
+///   would arrive first.
 ///
 /// Pure; time passed in. Not safe for concurrent use.
 public struct PathLoad: Sendable {
@@ -54,15 +51,16 @@ public struct PathLoad: Sendable {
     static let logSpacing = TimeSpan.milliseconds(2)
     /// The base delay is the lowest delay of the last 10 s (two windows of 5 s).
     static let baseWindow = TimeSpan.seconds(5)
-    /// Delivery samples span at least 40 ms and 4 frames: enough that one frame's jitter
-    /// does not make the rate.
+    /// Delivery samples span at least 100 ms and 4 frames: enough that a burst a token
+    /// bucket lets through at once, or one frame's jitter, does not make the rate.
     static let sampleSpan = TimeSpan.milliseconds(100)
     static let sampleFrames: UInt64 = 4
     /// Queueing delay above 5 ms (plus two frames' serialization at the estimated rate)
     /// means the path's queue grows.
     static let queueThreshold = TimeSpan.milliseconds(5)
-    /// A frame's measured wait differs from the virtual queue's by more than 1 ms: half the
-    /// difference corrects the virtual queue.
+    /// A frame's measured queueing delay that differs from the wait the virtual queue
+    /// predicted for it (less the corrections made since) by more than 0.2 ms corrects the
+    /// virtual queue by the difference.
     static let queueTolerance = TimeSpan(nanoseconds: 200_000)
     static let correctionGain = 1.0
     /// A path whose last sample showed no queue drains its virtual queue 10% faster than its
@@ -73,8 +71,8 @@ public struct PathLoad: Sendable {
     /// Delivery under 80% of sending means the path drops what it cannot carry (random loss
     /// of up to 20% does not look like saturation).
     static let keepUpShare = 0.8
-    /// Sending at 70% or more of the estimate counts as using it: only then can a path that
-    /// keeps up show it could carry more.
+    /// Sending at 70% or more of the estimate counts as using the path: only then does loss
+    /// beyond ``keepUpShare`` lower the estimate.
     static let busyShare = 0.7
     /// The delivery rates of the last 2 s make the estimate (two windows of 1 s).
     static let rateWindow = TimeSpan.seconds(1)
@@ -222,13 +220,12 @@ public struct PathLoad: Sendable {
     }
 
     /// The estimate after a sample, BBR's bottleneck bandwidth: the highest delivery rate
-    /// of the samples taken while this side used the path (``busyShare``) over the last two
-    /// ``rateWindow``s. A sample taken while it used the path less says only that the path
-    /// carries at least that much. A path whose queue stood from one sample to the next
+    /// over the last two ``rateWindow``s (a path that carries less than it could shows only
+    /// what it carries, so an estimate too low rises as the virtual queue's corrections give
+    /// the path more). A path whose queue stood from one sample to the next
     /// delivered at its capacity all along, so that is its rate at once (a link that slowed
     /// down is known within a sample); one that lost more than chance while used
-    /// (``keepUpShare``) halves at most, as the loss may be its own. More capacity shows
-    /// when the virtual queue's correction sends the path more than the estimate.
+    /// (``keepUpShare``) halves at most, as the loss may be its own.
     private mutating func update(delivered: Double, sending: Double, queuedThroughout: Bool, now: Timestamp) {
         let busy = sending >= Self.busyShare * rate
         if queuedThroughout || (busy && delivered < Self.keepUpShare * sending) {

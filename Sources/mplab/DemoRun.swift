@@ -19,21 +19,42 @@ final class DemoRun {
     /// Why a phase ended early (a child died), if it did.
     private var failure: String?
 
-    init(workspace: DemoWorkspace, children: ChildGroup, lab: LabLoop, drops: [Double]) throws {
+    /// Lines added to mpclient.conf (`mode balance`).
+    private let clientLines: [String]
+
+    /// One relay per entry of `drops`, each dropping that share both ways.
+    convenience init(workspace: DemoWorkspace, children: ChildGroup, lab: LabLoop, drops: [Double]) throws {
+        let links = drops.map {
+            (up: RelayLinkSettings(dropProbability: $0), down: RelayLinkSettings(dropProbability: $0))
+        }
+        try self.init(workspace: workspace, children: children, lab: lab, links: links)
+    }
+
+    /// One relay per entry of `links`, each direction as its entry says; `clientLines` go
+    /// into mpclient.conf.
+    init(
+        workspace: DemoWorkspace, children: ChildGroup, lab: LabLoop,
+        links: [(up: RelayLinkSettings, down: RelayLinkSettings)], clientLines: [String] = []
+    ) throws {
         self.workspace = workspace
         self.children = children
         self.lab = lab
+        self.clientLines = clientLines
         echo = try EchoServer(listen: .loopbackIPv4(port: 0), loop: lab.loop)
         let serverPort = try DemoWorkspace.freeLoopbackPort()
         self.serverPort = serverPort
-        relays = try drops.enumerated().map { index, drop in
-            let link = RelayLinkSettings(dropProbability: drop)
+        relays = try links.enumerated().map { index, link in
             let settings = RelaySettings(
-                listen: .loopbackIPv4(port: 0), target: .loopbackIPv4(port: serverPort), up: link, down: link,
+                listen: .loopbackIPv4(port: 0), target: .loopbackIPv4(port: serverPort), up: link.up, down: link.down,
                 seed: UInt64(index + 1), idleTimeoutSeconds: 60)
             return try Relay(settings: settings, lab: lab)
         }
         clientAddress = .loopbackIPv4(port: try DemoWorkspace.freeLoopbackPort())
+    }
+
+    /// Makes relay `index` a link of `rate` datagrams per second both ways from now on.
+    func setRate(_ rate: Int, relay index: Int) {
+        relays[index].setRate(rate)
     }
 
     /// Starts the relays and daemons and waits until a probe comes back through the tunnel.
@@ -46,7 +67,8 @@ final class DemoRun {
                 name: "mpserver", executable: workspace.serverBinary,
                 arguments: ["\(serverPort)", "127.0.0.1", "\(echo.address.port)", "--bind", "127.0.0.1"],
                 logPath: workspace.serverLog))
-        try workspace.writeClientConfig(listenPort: clientAddress.port, relays: relays.map(\.listenAddress))
+        try workspace.writeClientConfig(
+            listenPort: clientAddress.port, relays: relays.map(\.listenAddress), extraLines: clientLines)
         children.add(
             try ChildProcess.spawn(
                 name: "mpclient", executable: workspace.clientBinary, arguments: [workspace.clientConfig],
@@ -63,12 +85,17 @@ final class DemoRun {
         guard answered else { throw LabError("the tunnel did not answer within \(timeout) s") }
     }
 
-    /// Runs `load` through the tunnel and reports it beside the relays' counters.
-    func measure(_ load: LoadSettings) throws -> DemoReport {
+    /// Runs `load` through the tunnel and reports it beside the relays' counters; calls
+    /// `event` once after `eventAfter` seconds of it, if given.
+    func measure(_ load: LoadSettings, eventAfter: Double? = nil, event: @escaping () -> Void = {}) throws
+        -> DemoReport
+    {
         let relaysBefore = relays.map { ($0.up, $0.down) }
         let echoBefore = (echo.received, echo.echoed)
         let generator = try LoadGenerator(settings: load, lab: lab)
         let timer = lab.every(Self.childCheckInterval) { [unowned self] in checkChildren() }
+        let once = eventAfter.map { lab.after(TimeSpan(seconds: $0), event) }
+        defer { once?.stop() }
         generator.start { [unowned lab] in lab.stop() }
         lab.run()
         timer.stop()

@@ -51,11 +51,13 @@ struct DemoWorkspace {
 
     /// Writes an mpclient.conf with one path per relay to `path` (default: ``clientConfig``).
     func writeClientConfig(
-        listenPort: UInt16, relays: [SocketAddress], keyFile: String? = nil, to path: String? = nil
+        listenPort: UInt16, relays: [SocketAddress], keyFile: String? = nil, extraLines: [String] = [],
+        to path: String? = nil
     ) throws {
         var lines = ["# Written by mplab: one path per relay.", "listen 127.0.0.1 \(listenPort)"]
         lines += relays.map { "\($0.ipAddress) \($0.port)" }
         if let keyFile { lines.append("key-file \(keyFile)") }
+        lines += extraLines
         try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path ?? clientConfig)
     }
 

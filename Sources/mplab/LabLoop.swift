@@ -52,6 +52,13 @@ final class LabLoop {
         return timer
     }
 
+    /// A one-shot timer, already started.
+    func after(_ delay: TimeSpan, _ handler: @escaping () -> Void) -> TimerWatcher {
+        let timer = TimerWatcher(loop: loop, interval: delay, repeating: false, handler: handler)
+        timer.start()
+        return timer
+    }
+
     /// The shell's convention for a process stopped by a signal: 128 + the signal number.
     var interruptedExitCode: Int32 { 128 + (stoppingSignal ?? SIGINT) }
 }

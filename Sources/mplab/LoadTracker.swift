@@ -81,6 +81,16 @@ struct LoadTracker {
         return .numbered(sequence: sequence, roundTrip: now - sent)
     }
 
+    /// How many of the sequence numbers in `range` came back.
+    func receivedCount(in range: Range<UInt64>) -> Int {
+        var count = 0
+        for sequence in range {
+            let word = Int(sequence / 64)
+            if word < seen.count, seen[word] & (UInt64(1) << (sequence % 64)) != 0 { count += 1 }
+        }
+        return count
+    }
+
     /// Marks `sequence` as received; false when it was already (a duplicate).
     private mutating func markSeen(_ sequence: UInt64, flow: Int) -> Bool {
         let word = Int(sequence / 64)

@@ -15,6 +15,6 @@ struct MPLab: ParsableCommand {
             """,
         subcommands: [
             RelayCommand.self, EchoCommand.self, LoadCommand.self, DemoCommand.self, BenchCommand.self,
-            SessionsCommand.self,
+            SessionsCommand.self, BalanceCommand.self,
         ])
 }

@@ -65,7 +65,7 @@ final class Relay {
     /// 2,048 datagrams, so a full batch is sent and the next one begun.
     static let sendCapacity = 1_024
 
-    let settings: RelaySettings
+    private(set) var settings: RelaySettings
     let listenAddress: SocketAddress
     private(set) var up = DirectionCounters()
     private(set) var down = DirectionCounters()
@@ -91,6 +91,9 @@ final class Relay {
     private(set) var downDelay: RelayDelayQueue?
     private(set) var upLink: RelayRateLimiter?
     private(set) var downLink: RelayRateLimiter?
+    /// Links replaced by ``setRate(_:)``, kept until their queues empty (their timers hold
+    /// only unowned references).
+    private var retiredLinks: [RelayRateLimiter] = []
     private var listenWatcher: IOWatcher?
     private var tickTimer: TimerWatcher?
     private var tick: UInt64 = 0
@@ -132,6 +135,16 @@ final class Relay {
     }
 
     var mappingCount: Int { mappings.count }
+
+    /// Makes both directions links of `rate` datagrams per second from now on (0:
+    /// unlimited); what the old links hold still leaves on their schedule.
+    func setRate(_ rate: Int) {
+        settings.up.rate = rate
+        settings.down.rate = rate
+        retiredLinks += [upLink, downLink].compactMap { $0 }
+        upLink = makeLink(settings.up)
+        downLink = makeLink(settings.down)
+    }
 
     func start() {
         listenWatcher = IOWatcher(loop: lab.loop, fd: listenSocket.fd) { [unowned self] in drainClients() }

@@ -26,7 +26,8 @@ struct RelayCommand: ParsableCommand {
 
             --drop, --delay-ms and --rate apply to both directions; --up-drop, --up-delay-ms and \
             --up-rate (client to upstream) and --down-drop, --down-delay-ms and --down-rate \
-            (upstream to client) set one direction instead, for asymmetric links.
+            (upstream to client) set one direction instead, for asymmetric links (--rate-up and \
+            --rate-down are the same as --up-rate and --down-rate).
 
             When held datagrams (--delay-ms, --rate) leave more than 10 ms after their time, \
             because a busy machine did not run the relay in time, it prints `relay late: ...' \
@@ -66,10 +67,10 @@ struct RelayCommand: ParsableCommand {
     @Option(name: .customLong("down-delay-ms"), help: "--delay-ms for upstream to client only.")
     var downDelayMilliseconds: Int?
 
-    @Option(name: .customLong("up-rate"), help: "--rate for client to upstream only.")
+    @Option(name: [.customLong("up-rate"), .customLong("rate-up")], help: "--rate for client to upstream only.")
     var upRate: Int?
 
-    @Option(name: .customLong("down-rate"), help: "--rate for upstream to client only.")
+    @Option(name: [.customLong("down-rate"), .customLong("rate-down")], help: "--rate for upstream to client only.")
     var downRate: Int?
 
     @Option(help: "Seed of the drop generator.")
