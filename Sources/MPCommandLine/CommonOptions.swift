@@ -89,14 +89,14 @@ public struct CommonOptions: ParsableArguments {
     /// The keyring the daemon seals with: the key of `--key-file`, else of `configKeyFile`
     /// (mpclient.conf's `key-file`), else none. MPTUNNEL_ENCRYPT, which the original
     /// mptunnel read, is `0` (authenticate only), `1` or unset (encrypt); anything else is
-    /// an error, and so is a key file that cannot be read or holds no valid key. A key file
-    /// readable by group or others gets a warning.
+    /// a ``ConfigurationFailure``, and so is a key file that cannot be read or holds no valid
+    /// key. A key file readable by group or others gets a warning.
     public func makeKeyring(
         configKeyFile: String? = nil, logger: Logger, environment: [String: String] = Environment.all
     ) throws -> Keyring {
         let setting = environment["MPTUNNEL_ENCRYPT"]
         guard setting == nil || setting == "0" || setting == "1" else {
-            throw ValidationError("MPTUNNEL_ENCRYPT `\(setting ?? "")' must be 0 or 1")
+            throw ConfigurationFailure("MPTUNNEL_ENCRYPT `\(setting ?? "")' must be 0 or 1")
         }
         guard let path = keyFile ?? configKeyFile else {
             if let setting {
@@ -109,7 +109,7 @@ public struct CommonOptions: ParsableArguments {
         do {
             file = try KeyFile.load(path: path)
         } catch {
-            throw ValidationError(error.description)
+            throw ConfigurationFailure(error.description)
         }
         if file.isReadableByOthers {
             logger.warning(

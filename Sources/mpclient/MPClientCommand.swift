@@ -9,6 +9,12 @@ struct MPClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpclient",
         abstract: "Multipath UDP tunnel, gateway side: sends datagrams over several paths to mpserver.",
+        usage: """
+            mpclient [<options>] <config-file>
+            mpclient --check [--check-seconds <seconds>] <config-file>
+            mpclient --status [--status-socket <path>] [<config-file>]
+            mpclient --genkey
+            """,
         discussion: """
             CONFIG_FILE lists one path per line as `HOST PORT` (a bridge, or mpserver itself), \
             plus optional `listen HOST PORT` (default \(Defaults.listenHost) \(Defaults.listenPort)), \
@@ -40,7 +46,12 @@ struct MPClientCommand: ParsableCommand {
             RTT, loss, datagrams and bytes each way, duplicates dropped, last heard.
 
             Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs the same table.
-            """
+
+            Exit status: 0 stopped by a signal; 1 cannot start (a port taken, a name that does not \
+            resolve); 64 a usage error; 78 an error in the config file, the key file or \
+            MPTUNNEL_ENCRYPT (the message names the file and line).
+            """,
+        version: Release.versionText
     )
 
     @Argument(help: "The configuration file, for example /etc/mptunnel/mpclient.conf.")
@@ -69,6 +80,10 @@ struct MPClientCommand: ParsableCommand {
     }
 
     func run() throws {
+        try reportingConfigurationFailures(runCommand)
+    }
+
+    func runCommand() throws {
         guard !common.printGeneratedKeyIfAsked() else { return }
         if common.status {
             // The config, when given, says where the socket is (`status-socket`).
@@ -92,18 +107,19 @@ struct MPClientCommand: ParsableCommand {
         }
     }
 
-    /// The configuration in `configFile`; errors name the file (and the line).
+    /// The configuration in `configFile`; a ``ConfigurationFailure`` names the file (and the
+    /// line, quoting the bad text).
     static func load(_ configFile: String) throws -> ClientConfiguration {
         let text: String
         do {
             text = try TextFile.read(path: configFile)
         } catch {
-            throw ValidationError("cannot read the configuration: \(error)")
+            throw ConfigurationFailure("cannot read the configuration: \(error)")
         }
         do {
             return try ConfigParser.parse(text)
         } catch {
-            throw ValidationError(error.message(fileName: configFile))
+            throw ConfigurationFailure(error.message(fileName: configFile))
         }
     }
 

@@ -9,6 +9,11 @@ struct MPServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpserver",
         abstract: "Multipath UDP tunnel, server side: forwards the first copy of each datagram to the target.",
+        usage: """
+            mpserver [<options>] <listen-port> <target-host> <target-port>
+            mpserver --status [--status-socket <path>]
+            mpserver --genkey
+            """,
         discussion: """
             Example: mpserver 2000 127.0.0.1 1194 listens on UDP port 2000 (IPv6 and IPv4) and \
             forwards to an OpenVPN server on 127.0.0.1:1194. Replies go back on every path.
@@ -24,7 +29,11 @@ struct MPServerCommand: ParsableCommand {
             bytes each way, duplicates dropped, last heard.
 
             Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 logs the same table.
-            """
+
+            Exit status: 0 stopped by a signal; 1 cannot start (the port taken, a target that does \
+            not resolve); 64 a usage error; 78 an error in the key file or MPTUNNEL_ENCRYPT.
+            """,
+        version: Release.versionText
     )
 
     @Argument(help: "The UDP port mpclients and bridges send to (1-65535).")
@@ -60,6 +69,10 @@ struct MPServerCommand: ParsableCommand {
     }
 
     func run() throws {
+        try reportingConfigurationFailures(runCommand)
+    }
+
+    func runCommand() throws {
         let statusSocket = common.statusSocketSetting(defaultPath: Defaults.serverStatusSocket)
         guard !common.printGeneratedKeyIfAsked(), try !common.printStatusIfAsked(statusSocket, daemon: "mpserver"),
             let listenPort, let targetHost, let targetPort
