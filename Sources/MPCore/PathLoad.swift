@@ -68,11 +68,15 @@ public struct PathLoad: Sendable {
     /// 1,050/s fell from 6.3% to 2.2%, on 600 + 200/s with 20 ms more on the slow one from
     /// 18.8% to 16.1%; 25% and 50% did worse).
     static let idleHeadroom = 1.1
+    /// In startup a path is given twice its estimate, and startup ends when a busy sample
+    /// delivered less than 1.25 times the estimate, or a queue stood.
+    static let startupHeadroom = 2.0
+    static let startupGrowth = 1.25
     /// Delivery under 80% of sending means the path drops what it cannot carry (random loss
     /// of up to 20% does not look like saturation).
     static let keepUpShare = 0.8
-    /// Sending at 70% or more of the estimate counts as using the path: only then does loss
-    /// beyond ``keepUpShare`` lower the estimate.
+    /// Sending at 70% or more of the estimate counts as using the path: only then can a
+    /// sample lower the estimate.
     static let busyShare = 0.7
     /// The delivery rates of the last 2 s make the estimate (two windows of 1 s).
     static let rateWindow = TimeSpan.seconds(1)
@@ -121,6 +125,8 @@ public struct PathLoad: Sendable {
     var reference: Sample?
     /// The highest delivery rate of the last 1 to 2 s.
     var delivered = WindowedBest<Double>(window: rateWindow, lowest: false)
+    /// True until the estimate stops growing (``startupGrowth``) or a queue stands.
+    var startup = true
 
     /// A path capped at `cap` (`nil`: no cap).
     public init(cap: RateCap? = nil) {
@@ -220,9 +226,11 @@ public struct PathLoad: Sendable {
     }
 
     /// The estimate after a sample, BBR's bottleneck bandwidth: the highest delivery rate
-    /// over the last two ``rateWindow``s (a path that carries less than it could shows only
-    /// what it carries, so an estimate too low rises as the virtual queue's corrections give
-    /// the path more). A path whose queue stood from one sample to the next
+    /// of the samples taken while this side used the path (sending at ``busyShare`` of the
+    /// estimate or more) over the last two ``rateWindow``s; a sample taken while it used the
+    /// path less (application-limited) only raises it. An estimate too low rises as the
+    /// virtual queue's corrections give the path more. A path whose queue stood from one
+    /// sample to the next
     /// delivered at its capacity all along, so that is its rate at once (a link that slowed
     /// down is known within a sample); one that lost more than chance while used
     /// (``keepUpShare``) halves at most, as the loss may be its own.
@@ -231,16 +239,30 @@ public struct PathLoad: Sendable {
         if queuedThroughout || (busy && delivered < Self.keepUpShare * sending) {
             rate = max(delivered, queuedThroughout ? 0 : rate / 2)
             self.delivered.reset(to: rate, now: now)
-        } else {
+            startup = false
+        } else if busy {
+            // Startup ends at the first busy sample that did not deliver a quarter more than
+            // the estimate (BBR leaves its startup when the bandwidth stops growing).
+            if startup, delivered < rate * Self.startupGrowth { startup = false }
             self.delivered.note(delivered, now: now)
             rate = self.delivered.value ?? delivered
+        } else {
+            // Application-limited: the path carried what it was given, which says only that
+            // it carries at least that much (a ping between downloads must not find the
+            // estimate down to the ping's rate).
+            rate = max(rate, delivered)
         }
         rate = min(max(rate, Self.minimumRate), capBytes)
     }
 
     /// The rate the virtual queue drains at: a path whose last sample showed no queue was
-    /// not the bottleneck then, and drains ``idleHeadroom`` faster than its estimate.
-    var drainRate: Double { queueDelay < Self.queueTolerance ? rate * Self.idleHeadroom : rate }
+    /// not the bottleneck then, and drains ``idleHeadroom`` faster than its estimate, or
+    /// ``startupHeadroom`` faster while its estimate still grows from the first one (BBR's
+    /// startup: the rate doubles with each sample until a queue shows or it stops growing).
+    var drainRate: Double {
+        guard queueDelay < Self.queueTolerance else { return rate }
+        return rate * (startup ? Self.startupHeadroom : Self.idleHeadroom)
+    }
 
     private mutating func drain(now: Timestamp) {
         if let backlogAt, now > backlogAt {
