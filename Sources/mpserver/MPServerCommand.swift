@@ -61,7 +61,7 @@ struct MPServerCommand: ParsableCommand {
 
     func run() throws {
         let statusSocket = common.statusSocketSetting(defaultPath: Defaults.serverStatusSocket)
-        guard !common.printGeneratedKeyIfAsked(), try !common.printStatusIfAsked(statusSocket, daemon: "mpserver"),
+        guard try !common.printGeneratedKeyIfAsked(), try !common.printStatusIfAsked(statusSocket, daemon: "mpserver"),
             let listenPort, let targetHost, let targetPort
         else { return }
         let logger = common.makeLogger(label: "mpserver")
