@@ -24,16 +24,19 @@ struct SessionMemoryTests {
         #expect(after - before < 4_096)
     }
 
-    @Test("the measure sees contexts that are kept: 2,000 sessions' keys hold megabytes")
+    @Test("the measure sees contexts that are kept: the leak the test above looks for would show")
     func keptContextsShow() {
         let before = Self.memory()
-        let kept = (1...2_000).map { Self.keyring.downstream(sessionID: UInt64($0), serverTag: 7) }
-        let after = Self.memory()
-        print("2,000 kept session keys: resident \(before) -> \(after) KB")
-        #expect(kept.count == 2_000)
-        // 10,000 sessions derive four keys each, so 2,000 keys are a twentieth of a leak:
-        // a twentieth of ten times the bound above.
-        #expect(after - before > 4_096 * 10 / 20)
+        var kept: [FrameProtection] = []
+        // Memory freed by earlier tests is used again before the process grows: keep keys,
+        // a thousand at a time, until it grows by the bound above.
+        while Self.memory() - before < 4_096 && kept.count < 40_000 {
+            let first = UInt64(kept.count + 1)
+            kept += (first..<(first + 1_000)).map { Self.keyring.downstream(sessionID: $0, serverTag: 7) }
+        }
+        print("\(kept.count) kept session keys: resident \(before) -> \(Self.memory()) KB")
+        // 10,000 sessions that leaked would keep 40,000 keys (each side one per direction).
+        #expect(Self.memory() - before >= 4_096)
     }
 
     /// Makes `sessions` sessions one after the other (each mpclient restart draws a new
