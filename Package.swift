@@ -17,19 +17,23 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // libev through a system module map (Debian's libev-dev ships no pkg-config file).
         .systemLibrary(name: "CLibev", path: "Modules/CLibev", providers: [.apt(["libev-dev"])]),
+        // OpenSSL 3's libcrypto: the AEADs that seal frames, HKDF, HMAC and random keys
+        // (Debian's libssl-dev to build, libssl3 at run time).
+        .systemLibrary(name: "CLibcrypto", path: "Modules/CLibcrypto", providers: [.apt(["libssl-dev"])]),
         // recvmmsg/sendmmsg, which Glibc's Swift module hides.
         .systemLibrary(name: "CSocketExtras", path: "Modules/CSocketExtras"),
         // Pure protocol logic: no sockets, no clock, no logging. Cross-module optimization
         // lets the daemons specialize its generic session types for their address type:
         // unspecialized, every frame paid for run-time generic metadata lookups.
         .target(
-            name: "MPCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+            name: "MPCore", dependencies: ["CLibcrypto"],
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))],
+            // libm for `rounded()`, which swift-crypto's dependencies used to link in.
+            linkerSettings: [.linkedLibrary("m")]
         ),
         // libev loop, sockets, resolution, logging, and the daemons.
         .target(

@@ -37,10 +37,12 @@ enum SealedFrameForgery {
         for flip in flips where !forged.isEmpty {
             forged[flip.offset % forged.count] ^= flip.mask
         }
+        // The path id is a hint outside the seal, but in a probe, whose seal covers it (R18).
+        let pathIDIsHint = kind != .upstreamProbe
         let tampered =
             forged.count != original.count
             || zip(forged, original).enumerated().contains {
-                $0.offset != FrameLayout.pathIDOffset && $0.element.0 != $0.element.1
+                ($0.offset != FrameLayout.pathIDOffset || !pathIDIsHint) && $0.element.0 != $0.element.1
             }
 
         // For an acceptance, a fresh mpclient of the same session that has sent its probe.
@@ -123,7 +125,9 @@ enum SealedFrameForgery {
                 frame = Array(answer.reply[..<length])
             }
         case .downstreamData:
-            guard let session = tunnel.server.sessions[0xaa] else { fatalError("set-up: no session at mpserver") }
+            guard let session = tunnel.server.sessions[tunnel.client.sessionID] else {
+                fatalError("set-up: no session at mpserver")
+            }
             let sent = withFrameBuffer(payload: payload) {
                 tunnel.server.encodePayload(length: payload.count, session: session, flowID: 1, in: $0)
             }

@@ -72,9 +72,13 @@ public struct CommonOptions: ParsableArguments {
     }
 
     /// Prints a fresh key for a key file when `--genkey` was given; returns whether it did.
-    public func printGeneratedKeyIfAsked() -> Bool {
+    public func printGeneratedKeyIfAsked() throws -> Bool {
         guard generateKey else { return false }
-        print(PreSharedKey.generate().base64)
+        do {
+            print(try PreSharedKey.generate().base64)
+        } catch {
+            throw ValidationError(error.description)
+        }
         return true
     }
 
@@ -115,7 +119,14 @@ public struct CommonOptions: ParsableArguments {
             logger.warning(
                 "key file \(path) is readable by group or others: chmod 600 \(path)", metadata: ["file": "\(path)"])
         }
-        return Keyring(key: file.key, encrypts: setting != "0", cipher: cipher.resolved)
+        let keyring = Keyring(key: file.key, encrypts: setting != "0", cipher: cipher.resolved)
+        // A libcrypto that cannot make a cipher context stops the start here, with its reason.
+        do {
+            try keyring.selfTest()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return keyring
     }
 }
 

@@ -1,5 +1,3 @@
-import Crypto
-
 /// How the frames of one direction of one session are protected on the wire: keyless, or
 /// sealed with ChaCha20-Poly1305 or AES-256-GCM under that direction's session key, one
 /// derived key per cipher (see `Sealing.md`).
@@ -11,16 +9,17 @@ import Crypto
 /// the ciphertext and tag are written over the frame's body and after it, and an opened
 /// body is the plaintext written over its ciphertext. ``Keyring`` makes these values.
 public struct FrameProtection: Sendable {
-    /// The derived per-direction keys (one per cipher), the cipher this side seals with, and
-    /// whether the body is encrypted or only authenticated.
+    /// The derived per-direction keys (one per cipher), each kept in its own libcrypto
+    /// context for the session's life, the cipher this side seals with, and whether the body
+    /// is encrypted or only authenticated.
     struct SessionKey: Sendable {
-        let chaCha20Poly1305: SymmetricKey
-        let aes256GCM: SymmetricKey
+        let chaCha20Poly1305: CipherContext
+        let aes256GCM: CipherContext
         let cipher: Cipher
         let encrypts: Bool
 
-        /// The key of `cipher` (fields, not a dictionary: this runs for every frame).
-        func key(for cipher: Cipher) -> SymmetricKey {
+        /// The context of `cipher` (fields, not a dictionary: this runs for every frame).
+        func context(for cipher: Cipher) -> CipherContext {
             switch cipher {
             case .chaCha20Poly1305: chaCha20Poly1305
             case .aes256GCM: aes256GCM
@@ -81,7 +80,7 @@ public struct FrameProtection: Sendable {
         let cipher: Cipher = header.flags.contains(.aesGCM) ? .aes256GCM : .chaCha20Poly1305
         let opened = Self.open(
             frame, bodyEnd: bodyEnd, sequence: header.sequence, encrypted: header.flags.contains(.encrypted),
-            cipher: cipher, key: sessionKey.key(for: cipher))
+            with: sessionKey.context(for: cipher))
         return opened ? .success(FrameLayout.headerSize..<bodyEnd) : .failure(.authenticationFailed)
     }
 
@@ -117,82 +116,35 @@ extension FrameProtection {
         let tag = UnsafeMutableRawBufferPointer(rebasing: frame[bodyEnd..<(bodyEnd + FrameLayout.tagSize)])
         let header = UnsafeRawBufferPointer(rebasing: frame[..<FrameLayout.headerSize])
         let headerAndBody = UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd])
-        let encrypts = sessionKey.encrypts
-        do {
-            let key = sessionKey.key(for: sessionKey.cipher)
-            try withNonce(sequence) { nonce in
-                try sessionKey.cipher.seal(
-                    encrypts ? UnsafeRawBufferPointer(body) : UnsafeRawBufferPointer(start: nil, count: 0), key: key,
-                    nonce: nonce, authenticating: encrypts ? header : headerAndBody,
-                    ciphertext: encrypts ? body : nil, tag: tag)
-            }
-        } catch {
-            // Sealing fails only for a nonce that is not 12 bytes or a message
-            // over 64 GB: none can come from a datagram, so this is a bug here, not bad input.
-            fatalError("\(sessionKey.cipher.rawValue) refused to seal: \(error)")
+        let context = sessionKey.context(for: sessionKey.cipher)
+        let sealed = withNonce(sequence) { nonce in
+            sessionKey.encrypts
+                ? context.seal(body, nonce: nonce, authenticating: header, tag: tag)
+                : context.seal(nothing, nonce: nonce, authenticating: headerAndBody, tag: tag)
         }
+        // libcrypto refuses to seal only for sizes no datagram has, or when it is broken,
+        // which Keyring.selfTest checks at start: a bug here, not bad input.
+        guard sealed else { fatalError("\(SealingError.libcrypto("sealing with \(sessionKey.cipher.rawValue)"))") }
     }
 
-    /// Opens `frame[headerSize..<bodyEnd]` and its tag in place; false when it does not
-    /// authenticate (the frame is then unchanged). The frame's path-id byte is zero here, but
-    /// in a probe.
+    /// Opens `frame[headerSize..<bodyEnd]` and its tag in place with `context`; false when
+    /// it does not authenticate (the frame is then unchanged). The frame's path-id byte is
+    /// zero here, but in a probe.
     static func open(
-        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, encrypted: Bool, cipher: Cipher,
-        key: SymmetricKey
+        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, encrypted: Bool,
+        with context: CipherContext
     ) -> Bool {
-        do {
-            if encrypted {
-                try openEncrypted(frame, bodyEnd: bodyEnd, sequence: sequence, cipher: cipher, key: key)
-            } else {
-                try openAuthenticated(frame, bodyEnd: bodyEnd, sequence: sequence, cipher: cipher, key: key)
-            }
-            return true
-        } catch {
-            return false
-        }
-    }
-
-    /// swift-crypto opens a box laid out nonce ‖ ciphertext ‖ tag. The 12 header bytes just
-    /// before the body (sequence number and flow id) are set aside on the stack with the rest
-    /// of the header, which is the associated data, and the nonce takes their place for the
-    /// call: the box is then one range of the frame, copied once by swift-crypto.
-    private static func openEncrypted(
-        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, cipher: Cipher, key: SymmetricKey
-    ) throws {
-        let headerSize = FrameLayout.headerSize
-        let nonceStart = headerSize - Cipher.nonceSize
-        var header: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes, the header's size
-        withUnsafeMutableBytes(of: &header) {
-            $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: frame[..<headerSize]))
-        }
-        let nonceField = UnsafeMutableRawBufferPointer(rebasing: frame[nonceStart..<headerSize])
-        defer {
-            withUnsafeBytes(of: &header) {
-                nonceField.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[nonceStart...]))
-            }
-        }
-        withNonce(sequence) { nonceField.copyMemory(from: $0) }
-        let box = UnsafeRawBufferPointer(rebasing: frame[nonceStart..<(bodyEnd + FrameLayout.tagSize)])
-        let body = UnsafeMutableRawBufferPointer(rebasing: frame[headerSize..<bodyEnd])
-        try withUnsafeBytes(of: &header) { header in
-            try cipher.open(box, key: key, authenticating: header, plaintext: body)
-        }
-    }
-
-    /// Authenticated only: the box is the nonce and the tag (an empty ciphertext), built on
-    /// the stack; header and body are the associated data.
-    private static func openAuthenticated(
-        _ frame: UnsafeMutableRawBufferPointer, bodyEnd: Int, sequence: UInt64, cipher: Cipher, key: SymmetricKey
-    ) throws {
-        var box: (UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0)  // 28 bytes: nonce and tag
+        let body = UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize..<bodyEnd])
         let tag = UnsafeRawBufferPointer(rebasing: frame[bodyEnd..<(bodyEnd + FrameLayout.tagSize)])
-        withUnsafeMutableBytes(of: &box) { box in
-            withNonce(sequence) { box.copyMemory(from: $0) }
-            UnsafeMutableRawBufferPointer(rebasing: box[Cipher.nonceSize...]).copyMemory(from: tag)
-        }
-        try withUnsafeBytes(of: &box) { box in
-            try cipher.open(
-                box, key: key, authenticating: UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd]), plaintext: nil)
+        let header = UnsafeRawBufferPointer(rebasing: frame[..<FrameLayout.headerSize])
+        let headerAndBody = UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd])
+        return withNonce(sequence) { nonce in
+            encrypted
+                ? context.open(body, nonce: nonce, authenticating: header, tag: tag)
+                : context.open(nothing, nonce: nonce, authenticating: headerAndBody, tag: tag)
         }
     }
+
+    /// The empty message of a frame that is authenticated only.
+    private static var nothing: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: nil, count: 0) }
 }

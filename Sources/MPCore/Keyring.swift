@@ -1,5 +1,3 @@
-import Crypto
-
 /// The sealing settings of one daemon, and the source of every session's keys.
 ///
 /// With a key, each session has its own key per direction, derived with HKDF-SHA256 from
@@ -25,16 +23,16 @@ public struct Keyring: Sendable {
         self.key = key
         self.encrypts = encrypts
         self.cipher = cipher
-        self.sessionCheckKey = key.map {
-            HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: $0.symmetricKey, salt: Self.salt, info: Self.sessionCheckLabel,
-                outputByteCount: PreSharedKey.size)
+        self.sessionCheckKey = key.map { key in
+            Self.required { () throws(SealingError) in
+                try Libcrypto.deriveKey(from: key.bytes, salt: Self.salt, info: Self.sessionCheckLabel)
+            }
         }
     }
 
     /// The key of the session-id check (receiver rule R14a), derived once from the
     /// pre-shared key; `nil` keyless.
-    let sessionCheckKey: SymmetricKey?
+    let sessionCheckKey: [UInt8]?
     static let sessionCheckLabel = Array("session id check".utf8)
     /// The low 24 bits of a keyed session id are its check: a forger without the key makes
     /// a passing id once in 16.7 million tries, and 40 random bits keep two mpclients of one
@@ -71,9 +69,9 @@ public struct Keyring: Sendable {
     private func sessionCheck(_ random: UInt64) -> UInt64 {
         guard let sessionCheckKey else { return 0 }
         var message = random.bigEndian
-        let code = withUnsafeBytes(of: &message) { HMAC<SHA256>.authenticationCode(for: $0, using: sessionCheckKey) }
-        return code.withUnsafeBytes { bytes in
-            (UInt64(bytes[0]) << 16 | UInt64(bytes[1]) << 8 | UInt64(bytes[2]))
+        return withUnsafeBytes(of: &message) { message in
+            Self.required { () throws(SealingError) in try Libcrypto.authenticationCode24(message, key: sessionCheckKey)
+            }
         }
     }
 
@@ -96,17 +94,62 @@ public struct Keyring: Sendable {
     }
 
     /// One key per cipher: ChaCha20-Poly1305's info is the label and ids alone (as before
-    /// AES-256-GCM existed); AES-256-GCM's appends " aes-256-gcm", so no key serves two algorithms.
+    /// AES-256-GCM existed); AES-256-GCM's appends " aes-256-gcm", so no key serves two
+    /// algorithms. Each key goes straight into its kept cipher context.
     private func derive(from key: PreSharedKey, info: [UInt8]) -> FrameProtection.SessionKey {
-        func derive(_ cipher: Cipher) -> SymmetricKey {
+        Self.required { () throws(SealingError) in try deriveSessionKey(from: key, info: info) }
+    }
+
+    private func deriveSessionKey(from key: PreSharedKey, info: [UInt8]) throws(SealingError)
+        -> FrameProtection.SessionKey
+    {
+        func context(_ cipher: Cipher) throws(SealingError) -> CipherContext {
             let label = cipher == .chaCha20Poly1305 ? [] : cipher.keyLabel
-            return HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: key.symmetricKey, salt: Self.salt, info: info + label,
-                outputByteCount: PreSharedKey.size)
+            var derived = try Libcrypto.deriveKey(from: key.bytes, salt: Self.salt, info: info + label)
+            defer { Libcrypto.cleanse(&derived) }
+            return try CipherContext(cipher: cipher, key: derived)
         }
         return FrameProtection.SessionKey(
-            chaCha20Poly1305: derive(.chaCha20Poly1305), aes256GCM: derive(.aes256GCM), cipher: cipher,
+            chaCha20Poly1305: try context(.chaCha20Poly1305), aes256GCM: try context(.aes256GCM), cipher: cipher,
             encrypts: encrypts)
+    }
+
+    /// The result of a libcrypto step that ``selfTest()`` showed working at start: failing
+    /// later means no memory was left, and the daemon stops with libcrypto's reason, as it
+    /// would for any allocation that failed.
+    static func required<Result>(_ step: () throws(SealingError) -> Result) -> Result {
+        do throws(SealingError) {
+            return try step()
+        } catch {
+            fatalError("\(error)")
+        }
+    }
+
+    /// Checks that libcrypto does all this keyring needs, so that a daemon stops at start
+    /// with libcrypto's reason rather than later: derives a session key, makes a context of
+    /// each cipher, and seals and opens a frame with each. Keyless: nothing to check.
+    public func selfTest() throws(SealingError) {
+        guard let key else { return }
+        _ = try Libcrypto.randomBytes(count: 1)
+        let sessionKey = try deriveSessionKey(from: key, info: Self.upstreamLabel + bigEndianBytes(1))
+        for cipher in Cipher.allCases {
+            let context = sessionKey.context(for: cipher)
+            // 64 bytes: a 32-byte header as associated data, 16 of body and a 16-byte tag.
+            var frame = [UInt8](repeating: 0x5A, count: 64)
+            let works = frame.withUnsafeMutableBytes { frame in
+                FrameProtection.withNonce(1) { nonce in
+                    let header = UnsafeRawBufferPointer(rebasing: frame[..<32])
+                    let body = UnsafeMutableRawBufferPointer(rebasing: frame[32..<48])
+                    let tag = UnsafeMutableRawBufferPointer(rebasing: frame[48...])
+                    return context.seal(body, nonce: nonce, authenticating: header, tag: tag)
+                        && body.contains { $0 != 0x5A }
+                        && context.open(body, nonce: nonce, authenticating: header, tag: UnsafeRawBufferPointer(tag))
+                }
+            }
+            guard works, frame[..<48].allSatisfy({ $0 == 0x5A }) else {
+                throw .libcrypto("\(cipher.libcryptoName) seal and open")
+            }
+        }
     }
 }
 

@@ -1,5 +1,3 @@
-import Crypto
-
 /// The 32-byte secret both sides share, as a key file holds it: one line of base64
 /// (44 characters, like a WireGuard key). Every session key is derived from it (see
 /// ``Keyring``); it never seals a frame itself.
@@ -7,13 +5,13 @@ public struct PreSharedKey: Sendable {
     /// 32 bytes: the key size of ChaCha20-Poly1305, and HKDF-SHA256's output block.
     public static let size = 32
 
-    /// The key as swift-crypto holds it.
-    let symmetricKey: SymmetricKey
+    /// The key's ``size`` bytes.
+    let bytes: [UInt8]
 
     /// The key made of exactly ``size`` bytes; throws ``KeyError/wrongLength(_:)`` otherwise.
     public init(bytes: some Collection<UInt8>) throws(KeyError) {
         guard bytes.count == Self.size else { throw .wrongLength(bytes.count) }
-        symmetricKey = SymmetricKey(data: Array(bytes))
+        self.bytes = Array(bytes)
     }
 
     /// The key a key file holds: base64 of exactly ``size`` bytes. Spaces, tabs and line
@@ -25,20 +23,21 @@ public struct PreSharedKey: Sendable {
         try self.init(bytes: bytes)
     }
 
-    /// A fresh random key from the system's cryptographic generator (`getrandom` on
-    /// Linux, through swift-crypto): the one thing in MPCore that is not repeatable, because
-    /// key material must never come from a seeded generator.
-    public static func generate() -> PreSharedKey {
-        PreSharedKey(symmetricKey: SymmetricKey(size: .bits256))
+    /// A fresh random key from the system's cryptographic generator (libcrypto's
+    /// `RAND_priv_bytes`, seeded by `getrandom` on Linux): the one thing in MPCore that is not
+    /// repeatable, because key material must never come from a seeded generator. Throws when
+    /// libcrypto has no random bytes to give.
+    public static func generate() throws(SealingError) -> PreSharedKey {
+        PreSharedKey(checkedBytes: try Libcrypto.randomBytes(count: size))
     }
 
-    private init(symmetricKey: SymmetricKey) {
-        self.symmetricKey = symmetricKey
+    private init(checkedBytes: [UInt8]) {
+        self.bytes = checkedBytes
     }
 
     /// The key as one line of base64, as `--genkey` prints it and a key file holds it.
     public var base64: String {
-        symmetricKey.withUnsafeBytes { Base64.encode($0) }
+        bytes.withUnsafeBytes { Base64.encode($0) }
     }
 }
 

@@ -84,7 +84,7 @@ struct MPClientCommand: ParsableCommand {
     }
 
     func runCommand() throws {
-        guard !common.printGeneratedKeyIfAsked() else { return }
+        guard try !common.printGeneratedKeyIfAsked() else { return }
         if common.status {
             // The config, when given, says where the socket is (`status-socket`).
             let configured = try configFile.map { try Self.load($0).statusSocket } ?? nil

@@ -66,7 +66,7 @@ struct SessionsRun {
 
     func run(sealing: BenchSealing) throws -> SessionsResult {
         let echo = try EchoServer(listen: .loopbackIPv4(port: 0), loop: lab.loop)
-        let key = sealing == .sealed ? PreSharedKey.generate() : nil
+        let key = sealing == .sealed ? try PreSharedKey.generate() : nil
         let keyring = Keyring(key: key)
         let server = SocketAddress.loopbackIPv4(port: try DemoWorkspace.freeLoopbackPort())
         var arguments = ["\(server.port)", "127.0.0.1", "\(echo.address.port)", "--bind", "127.0.0.1"]

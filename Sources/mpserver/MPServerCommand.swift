@@ -74,7 +74,7 @@ struct MPServerCommand: ParsableCommand {
 
     func runCommand() throws {
         let statusSocket = common.statusSocketSetting(defaultPath: Defaults.serverStatusSocket)
-        guard !common.printGeneratedKeyIfAsked(), try !common.printStatusIfAsked(statusSocket, daemon: "mpserver"),
+        guard try !common.printGeneratedKeyIfAsked(), try !common.printStatusIfAsked(statusSocket, daemon: "mpserver"),
             let listenPort, let targetHost, let targetPort
         else { return }
         let logger = common.makeLogger(label: "mpserver")

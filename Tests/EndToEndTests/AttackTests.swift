@@ -128,7 +128,7 @@ struct AttackTests {
         let downstream = fixture.tap.recorded(.down)
         try #require(upstream.count == 2_000 && downstream.count >= 1_000, "\(fixture.lab.logs)")
         let session = sessionID(of: upstream[0])
-        let otherKey = PreSharedKey.generate()
+        let otherKey = try PreSharedKey.generate()
         var atServer = HostileDatagrams(
             direction: .upstream, captured: upstream, sessionID: session, otherKey: otherKey)
         var atClient = HostileDatagrams(

@@ -1,0 +1,422 @@
+// Frames sealed by the release before libcrypto (swift-crypto's ChaCha20-Poly1305,
+// AES-256-GCM and HKDF, commit c7a57c1), kept byte for byte: the sealing through libcrypto
+// must open each and seal the same bytes again (SealedFrameFixtureTests). Key: bytes
+// 0x00...0x1f; session id 0x0102030405060708; server tag 0x1112131415161718; flow id 5;
+// body byte i = (31 * i + 7) mod 256.
+@testable import MPCore
+
+struct SealedFrameFixture {
+    let cipher: Cipher
+    let encrypts: Bool
+    /// Upstream (mpclient's key) or downstream (mpserver's key under the server tag).
+    let upstream: Bool
+    let type: FrameType
+    let sequence: UInt64
+    let pathID: UInt8
+    let bodyLength: Int
+    /// The whole frame, in hex.
+    let hex: String
+}
+
+extension SealedFrameFixture {
+    static let all: [SealedFrameFixture] = [
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: true, upstream: true, type: .upstreamData, sequence: 1, pathID: 0,
+            bodyLength: 0,
+            hex: "02010300010203040506070811121314151617180000000000000001000000056b3bd45a9842ad7e3980013a721aa270"),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: true, upstream: true, type: .upstreamData, sequence: 2, pathID: 1,
+            bodyLength: 1,
+            hex: """
+                0201030101020304050607081112131415161718000000000000000200000005462986c0a6e74e7d9b0760e9e218bf85
+                09
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: true, upstream: true, type: .upstreamData, sequence: 4294967301,
+            pathID: 2,
+            bodyLength: 64,
+            hex: """
+                0201030201020304050607081112131415161718000000010000000500000005ae8ca0957e7ded9378126ab145f743ba
+                4c4ac7b7d858c1e77e27bfc33846aa34c52551e31abf9bc0f8d87015dae4a4453fe5f51e6b59d0f5e54c1fa58e9371fa
+                82961e704cdb955d23020a63aec384e3
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: true, upstream: true, type: .upstreamData, sequence: 81985529216486895,
+            pathID: 3,
+            bodyLength: 1200,
+            hex: """
+                02010303010203040506070811121314151617180123456789abcdef00000005054c3802e9d789e3fd1e7a4929cdff86
+                f5facc9cb8cdb7d0d45226f360275bd107870dc8e06eb1c3cef44aec5915d98eb37fa6626c073a133f5850b36e49be37
+                1b8ad9be620edff88a949a514071109ac046927eda73f3785b25aab4e84d88e7bf101cdf438d1fa27adf6772f7945463
+                b4becf95f9f60aac8b462cbefcb6094c677b5d7e205d97e74ccb4395abf5bd9f547b9d8d292c42b0c5f887f1d308deb9
+                58abc7bfd55c669fd0b1568103f8d322fcf1c4bb0e525a02b7cfac9486abf7a00d4dd543de7507bf6c78f358df9efbe9
+                ccf6b060d589dfe54c47d80fd7f7502329023174ed6f4bf3d862fa7393fcfdf762c84583328b775a26126faaecdf7185
+                96471d44bc2d68541de0f1a5a837842ab9dcb0e9c646a4cc06f4adb12c961d3e5a9e243a69c2c83df08c10ed369ba598
+                2e8b17f1a22ba1a82ccf05a5bcbed9705d88ed1c99aaed1c45795d3e8bb944b9ef1072e78223d3e631902378a985a256
+                b9cb99fd4248c5430b3d4af1cb7013646e7311ade4c782fa729515063870a46badd70a394e87ffae6b63475936f530cf
+                f722e82b6d0b8cc8ad25e38214ea959ed411075f0f67b7b5be2fc9faf389f7c0411b0e7e38d063fe8a9cf726890bef6a
+                ff607b4e207f67734a4b2fd21a9adf7693a167123cf84424a99c81aeedb2eae56894eec3df0b634224628ea311135a2d
+                3056b0759a401cf8a5a8cde50f10782f7ba0035d4db9e403e90578e9353725f5808c3a65dc5cebfa8f112816a72bc7b9
+                dbd1510704a3c7f9e6197e9fea2dee83e94569ca8688d24c8fe2029eb913cf6f694825cca6075a8d876ab0cd78efb871
+                96fdb07691a814e504456ed20cd10467ab18c1758c6ada33524ec7a040c91cba1f2f661458664fd513ce5a9086f62c13
+                6a971050b903a3289067eb8b412ce7ae3108f50d5aa3b86a30b46f53da86d624ad9cb0a08398ee25031954e9415cf1f4
+                9ab933a8e0cd07a5c0a37836ad866fff63c3e64f002bb043981ec1594c469451a0db0a16bc63f654a006492c4f14c2ae
+                6de1c74a0f28aa0a081b19d20166d6887c12910fbb2599b06c7468e6c86cd2675ddd1801d2ddb67bbe426ba3c63fd7b2
+                08daac9cbf9de7276f3f87d1b67a0239075e186dd7676043049708c1fa82f3fbcb2cfceffc0b5ccbad12a4e7b5cbc282
+                648386a402656c43ffc2efa7727af22a4af05fab31450c37a46eebf95191c820e0cffe04a667d3b3200310b308cdac1e
+                2b4d8a5e333486d94cfabfe842b9eb220c12981217aabfb7d853ac8dddeb889ed47c40fad0c7143c90949d61a31155b5
+                826c4ee221efa4aba80deb09a3d7eef5fb8c798a6cd87247cdfa5b25513fc219ccb60036e5d3a8e5e766cd19272dc314
+                aee4c917bdae1552f4efb072e48b8980292f423cc731753c10e87711f899f7e5556f872ff2b77b0d55ed1a8523f13a2d
+                f0e033113b93588a19f0c44e33c749f06695f7f58f6fd441ef258ab899131991dd7b07a585428fae8c36a1ed56bf46fe
+                6e85bda0a872630f984b60eaac79230b270bd30a067afeebb306ce1e755f323450770d8841712c1992be018116395ce2
+                1f2b918b541e9d0f619bb1086f237e1bbb607cff25824fda14624a0364e4b4ea71ea6a09a0b6f286adb146d2fc71e2e1
+                9ecb9ae30313d7174035d06df433b7f8c51248ef7b7efc29ed87274c8bd2f2ecc9b304fa6371da7e76d7a3569f036fce
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: true, upstream: true, type: .probe, sequence: 77, pathID: 4,
+            bodyLength: 8,
+            hex: """
+                0202030401020304050607081112131415161718000000000000004d00000005e583a3e206b362b14eb623145addc1d9
+                94c0408bb2cd7eb7
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: true, upstream: false, type: .downstreamData, sequence: 9, pathID: 0,
+            bodyLength: 100,
+            hex: """
+                028103000102030405060708111213141516171800000000000000090000000521f503e232f13e4a3869a24226f3dac1
+                18390ecf49fbed9b9e5a86259c4fe1f728448802e78af24f4c88a9e6b824f3d697f9d536e84fed1721b844b005e33138
+                20676cc01313afade9217000e580cf52b66c71ac53e44cd65122b4b3097f9aa99ed839896f2122c9e33cf33b125c2548
+                1813894c
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: true, upstream: false, type: .downstreamData,
+            sequence: 18446744073709551614, pathID: 0,
+            bodyLength: 1200,
+            hex: """
+                0281030001020304050607081112131415161718fffffffffffffffe00000005892d60d878728abdb48ce97e31fe74ab
+                7a21656c93d921442b74b43861d2e9e39162d19fb06660b60e27eff2e70d37915a720f94fd95052cf0eccc95dbcce0ca
+                ad426c43e16f2d0f2293e5bd7bd49c434b68b8b2982bc4c93ed896e534d68081165b5bf6dd1e3dd989dc3a5a77917e7f
+                c5b370f0a0f3a434be8a6b42e5322731f9dbecbf35d1727df2961327941c792407603cef7edbb53a988df50fa0a7bf4b
+                d02f0ee830af53aa40ce76d6e51a371292318c6d69627a97b84e6c52e87278bfe38cbfcf19c29216bb9311be70438e0c
+                d00d63a52ab3c696d39b8236a2a17796ed2a1d0d76fb63b2aa98624d8e9ac07d6a82a105ed11abed8a0a74bfb095cbf2
+                3500a900c48c3d749eb1e6f4d2c4a40d4e60a35752de88b937f942abcec265047d74a2ce82a2b7e8f5ac85750269f6d6
+                8567ebe2e4e66052c5dcb5c6af4a4051287c127347cd467238a89b89cf44ded896ca7da7f42d6064ce753246b9cf4889
+                e7d70af0307aa888b90bb87e59aa1f8f8f5c0a529b13bbd2cc17ce945010a1d57e7ca6c503ef373df3ce972ad8bdd9a5
+                36f9c6180840022f627b1701031fe99f002f8bf2a3b480f34471dc529977bd22f33667875ff4678c2a8a3f433fbb55b4
+                0fd9c5ce2b1f871c84923e4a5ca7ff83ab8b9f10925e8c56db741fd0d544a3b881d015cbf6474a5cdb3ebef0deac418a
+                52cc6df9c7df813d9ecb9ab5babdce5397ee12e180add73cc0f599013d3615ff95ea168957b8a52d76a19dc9e2179b1d
+                fd7a3e7fd3db8c6988c7b831b23eb84a1fe249f4ddbe70e80d210be26ab160400b6dbffcfaccfa16a35f9bceb7b77ad0
+                e60f363ec49debc6429bed6a8b3138bf57f262a3f5ef4c58d8edad077cd2b941f7b76a1f23dfd02eb382a0cdb1d6570f
+                5618af061b370786ed6da9cb602dc78daa206902a2dae46d32cf71e05c808b7cc41d69ba119a1198ff1210e8003bba43
+                78e3ac3262257c63eeb8fbaa881814904b7c6ad814ff20f8be2faf486334a860c8bf543bceba4ea53bcb2d76f349651b
+                8b99da970750802e95cf459da4cb465e05644031046bd54d2281473dfb2d252b3dca45ba21dd98d9601a0a7b85c8c098
+                84ba483c2e7265289f49e6dac2baccf819e8e9a5acd1fe6e71335b8346b213343757ec32df2903a100928982607c54b0
+                b23567f62a0eb5dc8b33ce46ac06e9e45aa4f7d8dbd8bcf263253b26c66999d21911567b76e05fe2e42429df961268da
+                093f6be563a26b906866404a06edb8b84c8f26dd20dfc7e33e00d1b15583d1b920017d351b8eb23642bbd9d3e2a7b8a0
+                267fb5cee92d8e0e47aa509ebfb21384035708066130efe1565158974373f1b0c9173cf02694caf7b34f01f65529338f
+                c6dcf3bbbccb943a0e7345381291b4e37e6297d5f434e323c4bda191ecc7eb00afd6e11c54f23af705170c2ceb77f285
+                0e8390f734ee2faeece53ac29e22b3ab68d85a593117ad9d03bdcca6e8b93ee7f2282cb9c8da1d85e0bb4c8563e5c138
+                3ba78c1f0b6e17d9f260bd1b7d9e318df941994cec8420ce763c8cf15c8e0e894fe8593829d3a2df42d6b5b5a7cc9b5b
+                e49980ceddd6f78cdb74142fdabaed18396808195a24b98c8191bbcf38c6638e16e70450c3cd430b3ba7914907252714
+                9d69e2eb1ed2f62586f90c465c6c82c8f936936ce439f459a180ba616267e2a0a8a38c8a4cdf05995901d00fb27c15a2
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: false, upstream: true, type: .upstreamData, sequence: 1, pathID: 0,
+            bodyLength: 0,
+            hex: "0201010001020304050607081112131415161718000000000000000100000005a2d57edf75a7c9dacb3849f20343a346"),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: false, upstream: true, type: .upstreamData, sequence: 2, pathID: 1,
+            bodyLength: 1,
+            hex: """
+                020101010102030405060708111213141516171800000000000000020000000507c0db122b3221f30409d52708126307
+                76
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: false, upstream: true, type: .upstreamData, sequence: 4294967301,
+            pathID: 2,
+            bodyLength: 64,
+            hex: """
+                02010102010203040506070811121314151617180000000100000005000000050726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                fb378344397db8bff7115ba56c01b4c0
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: false, upstream: true, type: .upstreamData,
+            sequence: 81985529216486895, pathID: 3,
+            bodyLength: 1200,
+            hex: """
+                02010103010203040506070811121314151617180123456789abcdef000000050726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a5978
+                97b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a2948
+                6786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf918
+                37567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e8
+                0726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8
+                d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988
+                a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a3958
+                7796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928
+                476685a4c3e201203f5e7d9cbbdaf91837567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f8
+                1736557493b2d1f00f2e4d6c8baac9e80726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8
+                e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998
+                b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a4968
+                87a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa1938
+                577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf91837567594b3d2f1102f4e6d8cabcae908
+                27466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e80726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a5978
+                97b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a2948
+                6786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf918
+                37567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e8
+                0726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8
+                d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988
+                a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a3958
+                7796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa19381f16460d7218e2c6f8625459cf8f0298
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: false, upstream: true, type: .probe, sequence: 77, pathID: 4,
+            bodyLength: 8,
+            hex: """
+                0202010401020304050607081112131415161718000000000000004d000000050726456483a2c1e0982ca6476e508d97
+                1c2eae17dfc0c926
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: false, upstream: false, type: .downstreamData, sequence: 9, pathID: 0,
+            bodyLength: 100,
+            hex: """
+                02810100010203040506070811121314151617180000000000000009000000050726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e504509e51481e44fe08a1a0f503
+                8a935312
+                """),
+        SealedFrameFixture(
+            cipher: .chaCha20Poly1305, encrypts: false, upstream: false, type: .downstreamData,
+            sequence: 18446744073709551614, pathID: 0,
+            bodyLength: 1200,
+            hex: """
+                0281010001020304050607081112131415161718fffffffffffffffe000000050726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a5978
+                97b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a2948
+                6786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf918
+                37567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e8
+                0726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8
+                d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988
+                a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a3958
+                7796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928
+                476685a4c3e201203f5e7d9cbbdaf91837567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f8
+                1736557493b2d1f00f2e4d6c8baac9e80726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8
+                e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998
+                b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a4968
+                87a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa1938
+                577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf91837567594b3d2f1102f4e6d8cabcae908
+                27466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e80726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a5978
+                97b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a2948
+                6786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf918
+                37567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e8
+                0726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8
+                d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988
+                a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a3958
+                7796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa193835b0859e1cb2bfbd80eb8659fe4eda7a
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: true, upstream: true, type: .upstreamData, sequence: 1, pathID: 0,
+            bodyLength: 0,
+            hex: "02010700010203040506070811121314151617180000000000000001000000051c50afa1baf31d168ca977cf67454668"),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: true, upstream: true, type: .upstreamData, sequence: 2, pathID: 1,
+            bodyLength: 1,
+            hex: """
+                0201070101020304050607081112131415161718000000000000000200000005f5e7d146e23ec87731b9495b0dcac48d
+                f5
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: true, upstream: true, type: .upstreamData, sequence: 4294967301, pathID: 2,
+            bodyLength: 64,
+            hex: """
+                020107020102030405060708111213141516171800000001000000050000000576560dc19fe59a0998c6e999c32cd6ee
+                d7c78ae76a70f89a32bfa809eb4d3d7ce7f5ae3bfada770f897384682bcabe4f3f025ec9908cdc85fea3624428660772
+                c065812cab8406b77573cdb394793b4c
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: true, upstream: true, type: .upstreamData, sequence: 81985529216486895,
+            pathID: 3,
+            bodyLength: 1200,
+            hex: """
+                02010703010203040506070811121314151617180123456789abcdef00000005e154279bd527540bd8b4cb8a57ca059c
+                25b2d0b484f08ca9498688ccb87311b7fde4d1a0693d316c09bd3d174e0b5b888f14156e8a74ca59676c6697c7e14c4f
+                3bc3af6ffad9aaf2a153beb55ee3eb9bcfd749f5d084bd602a292a391949f4abdfc31bd6f014eae8ee4ccee46ab1fd9c
+                0e9d5c510cc7ba1cd833da1f5b6e969b7a5bf0d2c797e56f0bc0c6aee437fbcb309d02ba45b244a396ffdfd6ab0bfdc0
+                3383b09d15e8d9e5bc8c2b3aeac88b5cb4bf562bb98ef381a49a960ebc8bb2872357703ae428f03629bfe6b68047234d
+                43a779aeb74c3c237a096166ed4527e1f9edd2896054d747d6656c5631afe4cab15cd75e7ee66dbd16ff7c476507de8d
+                501465e48df5b4c371b8d41c8c611604dfc2c911b1c8999563a8fffc4845363ad70def541991c99c33c63527cc9c6074
+                90dd7c528a95ccbade50eb1128966af0f675ea5b9c65451203732a9c05c1c2a957074d1c59e086959544d4de50b552b5
+                e03871d5bf87f4919e2bdf5ecc40925792514c831589c29ed215094bc6fbff7fe7e2a4144d084e56fd70b9d2ecd3b61c
+                fde19104249117031356a9dc79e20946f9a2f49f6ff226928e7c9691a8e25c8b78c74fe4b0fe6974e94f3f355e621903
+                677aaa043e85241e872a47ee50b2660424a4f6e82bd44bcdf65125aacccb3cd7d7f631403788fc7bdb1db186d086e6aa
+                6e618e8da85bd7bf4532bf83a7970135dec7783cf73a4bbf972f11c509c895bf5c8034a373d2c99751128d0e34cbeb64
+                8946d31ba8b55bc9b0a87c6229a4964df276c384d13c60cd8f030af78b201b23380ee0b766245d3ebec3bdcb091a97e7
+                63aceb74a5305cc2a4817a691904bd5236e16d3d8519edf09bc4153acdc3f3bc0a37e6da7649ad5c539a23ce1bd77d0a
+                12a41e0dbdf79b22aa8cfbd524359859021745a8aeb789270c61950a3a1b48dc035bfec730a11cdab8ade714751ef9d1
+                f73c1c01f18c186ed9482ff0e9dd1b6baef788fbcbf0d88e6c3b779598ffb25b67295b0501106f84a75681f1b56061b9
+                3cba276fd203928d0342e747c561e76cd6892292404c8b442a3bd51c5b9492813635aa4368df5d313f7a0b09df1c9492
+                58a381aeaf9d39deb971f4a5c06fc26ea95f5fddccace122b300f645a4c6e826749731a42e85094826c30ad0cbaf281e
+                9d045f12f90175fa4552b44a2f3249b447abb2fae363f77e614340c28c6380aa5716534f7e079c573b6d23529f0b9964
+                ffdb3a876e85d5e349fb1789d4b5229beff8f225fb5a291778b9fca1dd0bec51d929843c39c2e3bcfbf90658a7b10025
+                00cae7ef06927f866fafe32cce132b18815e4df4c8c8c2d141b604c6141aff9cea63d0550aef650ec118beffc31588fb
+                8c3c1ba4ff1fc274af4c7606cd912476510fd1d01719b94fb47fd0d743ab740bd860a42d28738b63fa221195d09afc8d
+                2519b7784983f7fef2cf8ffa134b8017230b37b16c2c2d693b6513705826247f07677a315384985145fb0ee31f36ca15
+                5ae14949b652a252e8f8f51a54ee08126db29e6e7808a6ebffef2204d9e4ce4533649a31cb2e191e5079c4d28b56bea2
+                85d56be4f14d3499db197352025002850d9826578eff30ab99fd17cd4f48dd482f4b918dad6e4c70af980eefcac715a2
+                181902db22d561ebdc497091f86391e10ba7682fc5538e296a1412cdf5d77c40a39245546119d0995b54b1ce6531e911
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: true, upstream: true, type: .probe, sequence: 77, pathID: 4,
+            bodyLength: 8,
+            hex: """
+                0202070401020304050607081112131415161718000000000000004d00000005c33fe3c2bb0ebffbb9e9f1db57153b30
+                a6679eb5093517a0
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: true, upstream: false, type: .downstreamData, sequence: 9, pathID: 0,
+            bodyLength: 100,
+            hex: """
+                0281070001020304050607081112131415161718000000000000000900000005a1451e72453e22a2e742c2a491407e9c
+                d8aefb9799a23b72559bb8f1619fa42da22ed3510766e78bfbd9db6da8d08060067ae1ed5525a6e0d4c6e3fbcc69741e
+                6d388b072eae6aee3042759b82d25853876652159f4902c21fe5a6a9916c86b31abb11509629f12692e28f4b5d6d16cb
+                7ce879dc
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: true, upstream: false, type: .downstreamData, sequence: 18446744073709551614,
+            pathID: 0,
+            bodyLength: 1200,
+            hex: """
+                0281070001020304050607081112131415161718fffffffffffffffe000000056d30ee16cc8b930237cace94cc6bbe65
+                2827d273338beab65a2b00efde2189cc73504539602d2ccf92cdc39c6be57de4a2c20b34065f0659250c3ec1648e6be8
+                93777f318f2b98e9f8975cd33e8fa31c00cd3b2f6c18d852e7608d8c644d7836f80bc38656cd87d92c7c88f5053e3e39
+                00fe5a0dc5aa04695a705327e97be5f7664f394c4d8439d4e81d55e85326f63d54bef377e5a98df28e6ecb8ddb23d559
+                d89c5a0a5bea1cb963930dbf769aaed6246c1dbd5f5086ec25b0ac6b9d2a49fa542b458f47cd99abe3c5cfce35123b46
+                84ad3a533194b1572c71049edc6ff20fe52cc8eebbb162e62c0dc7deaf5cd86859429767a9aa9e2f92a483b335f94ef5
+                62af0e327d1966a80321fa849afed9184d5700d8052544cbeec540c7cb0331a2e84ffbfef6c9305cb4428c187aee632d
+                3666c2d78711282b1061561b7c67aa824a966d160daccb4fff72e4f252b75a159adde42dec3d83e77b36726135e9d153
+                3ae8df4b4d7bc6e0109e318ccab3d2f5f460edf6f1c87d509d6d3baddfd57d8be285e0574f46d67289c3a864bc2c12f8
+                15c49157eaee6a3f7e26740bfc4376bcd5b1859e1e3526c5b7348f64fd6c248e61e76a83e5b23b16341f380e854364c1
+                599054905cdc6cf22392f45d6225b5d187180481411542dfd0535fd1742490e6e727eb51d8babf36a63be03984709b7d
+                0a1bbcda4edf06aeaf812a69eeedd9ea8d677b0cf1171d6b24bdcd57fb4904b0ce4d72dd974cafd53b119127793fd2d0
+                eaff1aa1f5fab238b614bdac6a0a9b4b803fd1f7297e2a56807f053748f5fb1781900562f144d18a3f7086ae578c4fc9
+                d8a5386e97824b4ca17c20481b45987efbc2e5e6e889773c7ee0b333dde37d1cb7040b68a83e68fdc50e799de6b1cb3c
+                72d04df17eac5aa99cdb1b232ff644d797ff677b67cd33f8dd1dd7d7035564e1a705b64912bde0174fcd88439fe45c74
+                ed815c93fc6cf9220ad8925effbf11463ed0925a597da952e29e07c0822e0fe356121761b617f34f5393b1c2f9b06c7e
+                70cd1b10e06915068ca98d2639473f54b966fafdd5868e8ab833302ae4bb11fb31e5bb34d95e9aa80db147429d5eab51
+                44b07ced1188665512ac3fe7615a658bf94545e5dce8ec58a8c145dd0f642074c23a293d27e77f14039678c9768a79a7
+                e811345f03ca5a9b9f622990fe729207f4329df7f09b98e9812a525a079625ca8c505a478a5bcbae909fa1577d2dd7ba
+                fd0abf696cc3ae2d84f060459372143924ff9d9bfd3a6f5f59a6ba80718ea531a1a05e81dbbdab1a70f9b1c6622eae1a
+                17f3c72dad46250272ea0b5bf054e1ab7248e3e5fa6ea44a329f1a14ae24c9546f3a6b42134344124ea404257d067688
+                66e9338f04b0e19b9c3cdb0a6655d76c9cfcc78063587f6ed3cfe58021afff76fe0c55429397b98dde185a2a3a8982d0
+                193d44d82fa89a5d1c60bf9b4b87e71b6435a5a1e4bda9f4bd9f45b6c9bd07abecba6f6ab173f550bd692129a60f4fad
+                8492fc8048432a0129886a235c49b89826f7e64fc4bb8b1557a7d35511634f6e9062933072bad672cd383c82fe732666
+                bd4e008bfbaef1580538169593369303c96a2243eacdb00ff1d6fa4af1fc1cb184775246e676f01ce3ce5256940c1048
+                81d51b07e9689a241f9f6a10afb921e3ebdb3399a7c9f5030e0b0d804df14a59a4e9c870fce1e25aa386ba81f265ca08
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: false, upstream: true, type: .upstreamData, sequence: 1, pathID: 0,
+            bodyLength: 0,
+            hex: "02010500010203040506070811121314151617180000000000000001000000058749fc8a6d48dc1523a5fc81e9d72590"),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: false, upstream: true, type: .upstreamData, sequence: 2, pathID: 1,
+            bodyLength: 1,
+            hex: """
+                020105010102030405060708111213141516171800000000000000020000000507779307618910beddb4cc0724de1508
+                5b
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: false, upstream: true, type: .upstreamData, sequence: 4294967301, pathID: 2,
+            bodyLength: 64,
+            hex: """
+                02010502010203040506070811121314151617180000000100000005000000050726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                ec298c368fe01d16c238785f4093ac12
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: false, upstream: true, type: .upstreamData, sequence: 81985529216486895,
+            pathID: 3,
+            bodyLength: 1200,
+            hex: """
+                02010503010203040506070811121314151617180123456789abcdef000000050726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a5978
+                97b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a2948
+                6786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf918
+                37567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e8
+                0726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8
+                d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988
+                a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a3958
+                7796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928
+                476685a4c3e201203f5e7d9cbbdaf91837567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f8
+                1736557493b2d1f00f2e4d6c8baac9e80726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8
+                e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998
+                b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a4968
+                87a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa1938
+                577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf91837567594b3d2f1102f4e6d8cabcae908
+                27466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e80726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a5978
+                97b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a2948
+                6786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf918
+                37567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e8
+                0726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8
+                d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988
+                a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a3958
+                7796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa1938853f95b7c377ec921e07eabcea44c6fd
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: false, upstream: true, type: .probe, sequence: 77, pathID: 4,
+            bodyLength: 8,
+            hex: """
+                0202050401020304050607081112131415161718000000000000004d000000050726456483a2c1e0560e58cd8fbe1af1
+                7d4bffdcfc3e736c
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: false, upstream: false, type: .downstreamData, sequence: 9, pathID: 0,
+            bodyLength: 100,
+            hex: """
+                02810500010203040506070811121314151617180000000000000009000000050726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e50427966957ae59e3f2b496681f
+                f98f4a25
+                """),
+        SealedFrameFixture(
+            cipher: .aes256GCM, encrypts: false, upstream: false, type: .downstreamData, sequence: 18446744073709551614,
+            pathID: 0,
+            bodyLength: 1200,
+            hex: """
+                0281050001020304050607081112131415161718fffffffffffffffe000000050726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a5978
+                97b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a2948
+                6786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf918
+                37567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e8
+                0726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8
+                d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988
+                a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a3958
+                7796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928
+                476685a4c3e201203f5e7d9cbbdaf91837567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f8
+                1736557493b2d1f00f2e4d6c8baac9e80726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8
+                e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998
+                b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a4968
+                87a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa1938
+                577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf91837567594b3d2f1102f4e6d8cabcae908
+                27466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e80726456483a2c1e0ff1e3d5c7b9ab9d8
+                f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8d7f61534537291b0cfee0d2c4b6a89a8
+                c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988a7c6e504234261809fbeddfc1b3a5978
+                97b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a39587796b5d4f31231506f8eadcceb0a2948
+                6786a5c4e30221405f7e9dbcdbfa1938577695b4d3f211304f6e8daccbea0928476685a4c3e201203f5e7d9cbbdaf918
+                37567594b3d2f1102f4e6d8cabcae90827466584a3c2e1001f3e5d7c9bbad9f81736557493b2d1f00f2e4d6c8baac9e8
+                0726456483a2c1e0ff1e3d5c7b9ab9d8f71635547392b1d0ef0e2d4c6b8aa9c8e70625446382a1c0dffe1d3c5b7a99b8
+                d7f61534537291b0cfee0d2c4b6a89a8c7e60524436281a0bfdefd1c3b5a7998b7d6f51433527190afceed0c2b4a6988
+                a7c6e504234261809fbeddfc1b3a597897b6d5f4133251708faecdec0b2a496887a6c5e4032241607f9ebddcfb1a3958
+                7796b5d4f31231506f8eadcceb0a29486786a5c4e30221405f7e9dbcdbfa19389939ac9bdb0b129a9a782f34f84e852f
+                """),
+    ]
+}
