@@ -11,11 +11,9 @@
 # binaries' .gnu_debuglink when the file is in the same folder or /usr/lib/debug/usr/bin).
 # The version is the one `mpserver --version` prints (Sources/MPRuntime/Release.swift).
 # --lint runs lintian on the result and fails on an error. It reports no error and no warning
-# (lintian 2.116, Debian 12); with --info --pedantic it adds these, all left as they are:
-#   hardening-no-fortify-functions: BoringSSL's C code (inside swift-crypto), which SwiftPM
-#     compiles without _FORTIFY_SOURCE; the Swift code has no such calls.
-#   package-supports-alternative-init-but-no-init.d-script: the daemons run under systemd only.
-#   spelling-error-in-binary: fragments of the binaries' string tables, not words of ours.
+# (lintian 2.116, Debian 12), and with --info --pedantic no tag either since frames are sealed
+# through Debian's libcrypto (swift-crypto's BoringSSL, built without _FORTIFY_SOURCE, drew
+# hardening-no-fortify-functions).
 # Needs: swift, dpkg-dev (dpkg-shlibdeps), binutils (objcopy, strip), gzip; lintian for --lint.
 # The build goes to .build-static (a scratch path of its own, so that the static flags never
 # mix with `swift build -c release`); MPTUNNEL_PACKAGE_SCRATCH overrides it.
