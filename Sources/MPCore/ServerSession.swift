@@ -9,8 +9,9 @@ public final class ServerSession<Address: Hashable> {
     public let createdAt: Timestamp
     /// When the last fresh authentic frame arrived.
     public internal(set) var lastReceive: Timestamp
-    /// Where each path was last heard from by a fresh authentic frame, indexed by path id;
-    /// replies on that path go there. `nil` for a path not heard from yet.
+    /// Where each path's replies go, indexed by path id: the address of its first fresh
+    /// authentic probe, moved only by fresh probes (receiver rules R18 and R18b); `nil`
+    /// for a path no probe came on yet.
     public private(set) var pathAddresses: [Address?]
     /// Per-path statistics, indexed by path id.
     public internal(set) var paths: [PathStatistics]

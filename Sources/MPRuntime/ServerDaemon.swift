@@ -1,8 +1,9 @@
 // mpserver at run time: one libev loop on one thread. The listen socket's watcher takes
 // frames from every bridge; the engine judges them by session; the first copy of each
 // payload goes to the target on the socket of its flow. Each flow socket's watcher takes
-// the target's replies, which the engine frames once and the daemon sends on every path
-// of the session, each to the address that path was last heard from.
+// the target's replies, which the engine frames once and the daemon sends on the paths the
+// session's mirror picks (rule R21: every data path while mpclient duplicates, the one where
+// the reply arrives first while it balances), each to the address the path's probes gave it.
 import Logging
 import MPCore
 
