@@ -33,13 +33,15 @@ extension ClientSession {
         let usable = usablePaths(now: now)
         guard !usable.isEmpty else { return .first(paths.count) }
         let candidates = candidates(among: usable, now: now)
-        guard let loads else { return candidates }
+        // Read through `self.loads`, never a local copy: the copy would make the mutation
+        // below copy every path's log.
+        guard loads != nil else { return candidates }
         let path =
             candidates.count > 1
-            ? loads.earliest(among: candidates, bytes: bytes, now: now, fallback: fallbackDelay)
+            ? loads?.earliest(among: candidates, bytes: bytes, now: now, fallback: fallbackDelay)
             : candidates.members.first(where: { _ in true })
         guard let path else { return candidates }
-        self.loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: bytes, now: now, payload: true)
+        loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: bytes, now: now, payload: true)
         return PathSet(path: path)
     }
 

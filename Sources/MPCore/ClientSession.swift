@@ -232,7 +232,7 @@ public final class ClientSession<Address: Hashable> {
     /// capacities (``PathLoad``) follow within a few tens of milliseconds.
     /// `frame` must hold ``FrameLayout/maximumOverhead`` + 416 bytes.
     public func feedback(now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> (length: Int, path: Int)? {
-        guard isAccepted, let loads,
+        guard isAccepted, loads != nil,
             now - (lastFeedbackSent ?? Timestamp(nanoseconds: 0)) >= Defaults.feedbackInterval
         else { return nil }
         var received = 0
@@ -240,14 +240,13 @@ public final class ClientSession<Address: Hashable> {
         guard received != receivedAtLastFeedback, frame.count >= PathReport.maximumFrameLength else { return nil }
         let candidates = candidatePaths(now: now)
         let estimated = FrameLayout.maximumOverhead + PathReport.entriesLength(paths)
-        guard let path = loads.earliest(among: candidates, bytes: estimated, now: now, fallback: fallbackDelay) else {
-            return nil
-        }
+        guard let path = loads?.earliest(among: candidates, bytes: estimated, now: now, fallback: fallbackDelay)
+        else { return nil }
         lastFeedbackSent = now
         receivedAtLastFeedback = received
         let bodyLength = PathReport.write(paths, now: now, into: frame)
         let length = seal(.clientReport, flowID: 0, bodyLength: bodyLength, in: frame)
-        self.loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: length, now: now)
+        loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: length, now: now)
         return (length, path)
     }
 

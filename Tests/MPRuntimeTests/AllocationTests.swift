@@ -52,6 +52,13 @@ struct AllocationTests {
         #expect(allocations < Self.allowance, "run with MPTUNNEL_TRACE_ALLOCATIONS=200 to see where they come from")
     }
 
+    /// Balance mode: the scheduler's per-path logs and estimates are fixed storage once
+    /// filled, and picking a path copies none of them.
+    @Test func balancedForwardingAllocatesNothingPerDatagram() throws {
+        let allocations = try Self.countAllocations(keyring: .keyless, mode: .balance)
+        #expect(allocations < Self.allowance, "run with MPTUNNEL_TRACE_ALLOCATIONS=200 to see where they come from")
+    }
+
     /// Sealing and opening run in libcrypto cipher contexts kept per session key, in place:
     /// nothing per frame, with either cipher, encrypted or authenticated only.
     @Test(arguments: Cipher.allCases, [true, false])
@@ -63,9 +70,9 @@ struct AllocationTests {
 
     /// Runs the tunnel with `keyring` through the warm-up and the counted round trips, and
     /// returns the allocations counted (`UInt64.max` when the round trips stalled).
-    static func countAllocations(keyring: Keyring) throws -> UInt64 {
+    static func countAllocations(keyring: Keyring, mode: SchedulingMode = .duplicate) throws -> UInt64 {
         let loop = try EventLoop()
-        let tunnel = try LoopbackTunnel(loop: loop, keyring: keyring)
+        let tunnel = try LoopbackTunnel(loop: loop, keyring: keyring, mode: mode)
         let driver = try RoundTripDriver(
             loop: loop, to: tunnel.client.listenAddress, warmUp: warmUpRoundTrips, counted: countedRoundTrips)
         tunnel.start()
@@ -76,7 +83,7 @@ struct AllocationTests {
         guard let allocations = driver.allocations else { return .max }
         let perRoundTrip = Double(allocations) / Double(countedRoundTrips)
         print(
-            "\(keyring.key == nil ? "keyless" : "sealed, \(keyring.cipher.rawValue), encrypts \(keyring.encrypts)"): "
+            "\(mode.rawValue), \(keyring.key == nil ? "keyless" : "sealed, \(keyring.cipher.rawValue), encrypts \(keyring.encrypts)"): "
                 + "\(allocations) allocations over \(countedRoundTrips) "
                 + "round trips (\(perRoundTrip) per round trip), \(driver.frees ?? 0) frees")
         return allocations

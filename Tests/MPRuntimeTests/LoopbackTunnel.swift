@@ -15,7 +15,7 @@ final class LoopbackTunnel {
     private let echoes: SendBatch
     private var echoWatcher: IOWatcher?
 
-    init(loop: EventLoop, keyring: Keyring) throws {
+    init(loop: EventLoop, keyring: Keyring, mode: SchedulingMode = .duplicate) throws {
         let logger = Logger(label: "loopback-tunnel") { _ in SwiftLogNoOpLogHandler() }
         echo = try UDPSocket(bindingTo: .loopbackIPv4(port: 0))
         echo.enableReceiveCoalescing()
@@ -26,9 +26,9 @@ final class LoopbackTunnel {
             logger: logger, keyring: keyring)
         let serverEndpoint = Endpoint(host: "127.0.0.1", port: try server.listenAddress.port)
         let paths = (1...3).map { PathConfiguration(endpoint: serverEndpoint, lineNumber: $0) }
-        client = try ClientDaemon(
-            configuration: ClientConfiguration(listen: Endpoint(host: "127.0.0.1", port: 0), paths: paths),
-            loop: loop, logger: logger, keyring: keyring)
+        var configuration = ClientConfiguration(listen: Endpoint(host: "127.0.0.1", port: 0), paths: paths)
+        configuration.mode = mode
+        client = try ClientDaemon(configuration: configuration, loop: loop, logger: logger, keyring: keyring)
         echoWatcher = IOWatcher(loop: loop, fd: echo.fd) { [unowned self] in echoAll() }
     }
 
