@@ -80,7 +80,12 @@ extension ServerEngine {
         if header.type == .probe { session.probeHeard(on: path, from: address, sequence: header.sequence, now: now) }
         session.lastReceive = now
         session.recordReceive(path: path, bytes: frame.count, now: now)
-        session.paths[path].recordFresh(sequence: header.sequence, now: now)
+        // A path's departure entry (``PathReport``) names only frames from the path's own
+        // address: a bridge that rewrites the path ids of its copies must not date another
+        // path's departures with its own frames (mpclient's estimates of that path).
+        if session.pathAddresses[path] == address {
+            session.paths[path].recordFresh(sequence: header.sequence, now: now)
+        }
         if header.type != .upstreamData {
             // Its sequence number is taken: the reorder buffer must not wait for it.
             _ = admitInOrder(

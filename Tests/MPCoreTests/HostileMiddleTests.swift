@@ -44,6 +44,36 @@ struct HostileMiddleTests {
         #expect(tunnel.server.drops[.authenticationFailed] > 0)
     }
 
+    @Test("a bridge that rewrites path ids never names another path's last frame in mpserver's reports")
+    func pathRewritingBridgeAndDepartures() {
+        let tunnel = TunnelHarness(paths: 2, keyring: Self.keyring, mode: .balance)
+        // Path 0's bridge names path 1 on every copy it carries.
+        tunnel.upstreamTamper[0] = { frame in
+            frame[FrameLayout.pathIDOffset] = 1
+            return true
+        }
+        tunnel.establish()
+        let sequence = { (frame: [UInt8]) in
+            frame[FrameLayout.sequenceOffset..<(FrameLayout.sequenceOffset + 8)].reduce(UInt64(0)) {
+                $0 << 8 | UInt64($1)
+            }
+        }
+        var onPathOne = Set<UInt64>()
+        var misnamed = 0
+        for index in 0..<200 {
+            tunnel.send([UInt8(truncatingIfNeeded: index)])
+            // What mpclient sent on path 1 itself (the copies as they left it, before any bridge).
+            for frame in tunnel.capturedUpstream where frame[FrameLayout.pathIDOffset] == 1 {
+                onPathOne.insert(sequence(frame))
+            }
+            let named = tunnel.server.sessions[tunnel.client.sessionID]?.paths[1].lastFreshSequence ?? 0
+            if named != 0, !onPathOne.contains(named) { misnamed += 1 }
+            if index % 50 == 49 { tunnel.advance(.seconds(1)) }
+        }
+        #expect(misnamed == 0, "after \(misnamed) of 200 payloads path 1's last fresh frame had left on path 0")
+        #expect(tunnel.toTarget.count == 200)
+    }
+
     @Test("a probe replayed from another address, before or after the real one, moves no path")
     func replayedProbe() {
         let tunnel = TunnelHarness(paths: 2, keyring: Self.keyring)
