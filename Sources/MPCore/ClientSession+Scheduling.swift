@@ -39,7 +39,7 @@ extension ClientSession {
         let path =
             candidates.count > 1
             ? loads?.earliest(among: candidates, bytes: bytes, now: now, fallback: fallbackDelay)
-            : candidates.members.first(where: { _ in true })
+            : candidates.lowest
         guard let path else { return candidates }
         loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: bytes, now: now, payload: true)
         return PathSet(path: path)

@@ -98,8 +98,6 @@ public struct PathLoad: Sendable {
     public let cap: RateCap?
     /// The capacity estimate, bytes per second (``initialRate`` or the cap before a sample).
     public private(set) var rate: Double
-    /// The last delivery rate measured, bytes per second; `nil` before two samples.
-    public private(set) var deliveryRate: Double?
     /// The last queueing delay measured; zero before a sample.
     public private(set) var queueDelay = TimeSpan(nanoseconds: 0)
     /// The lowest delay of a payload-sized frame (``largeFrame`` bytes or more) over the
@@ -166,14 +164,10 @@ public struct PathLoad: Sendable {
         }
     }
 
-    /// How long a payload sent at `now` would wait in the path's queue: the virtual queue
-    /// at the estimated rate. Its own serialization is left out: a link that is not busy
-    /// sends at once (a token bucket's burst), and a busy one serializes the payload after
-    /// the queue, which is what the next payload waits for.
-    public func queueTime(now: Timestamp) -> TimeSpan {
-        TimeSpan(seconds: waitSeconds(now: now))
-    }
-
+    /// How long, in seconds, a payload sent at `now` would wait in the path's queue: the
+    /// virtual queue at the estimated rate. Its own serialization is left out: a link that
+    /// is not busy sends at once (a token bucket's burst), and a busy one serializes the
+    /// payload after the queue, which is what the next payload waits for.
     func waitSeconds(now: Timestamp) -> Double {
         let rate = drainRate
         return max(backlog - rate * (now - (backlogAt ?? now)).seconds, 0) / rate
@@ -221,7 +215,6 @@ public struct PathLoad: Sendable {
         let share = min(Double(max(received - reference.received, 0)) / frames, 1)
         let delivered = bytes * share / (arrival - reference.arrival).seconds
         let sending = bytes / (departure.time - reference.departure.time).seconds
-        deliveryRate = delivered
         update(delivered: delivered, sending: sending, queuedThroughout: queued && reference.queued, now: arrival)
     }
 

@@ -33,6 +33,9 @@ public struct PathSet: OptionSet, Hashable, Sendable {
     /// The path ids in increasing order.
     public var members: Members { Members(rawValue: rawValue) }
 
+    /// The lowest path id in the set; `nil` for an empty set.
+    public var lowest: Int? { rawValue == 0 ? nil : rawValue.trailingZeroBitCount }
+
     /// The path ids of a set, lowest first.
     public struct Members: Sequence, IteratorProtocol {
         var remaining: UInt32

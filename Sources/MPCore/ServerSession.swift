@@ -159,7 +159,7 @@ public final class ServerSession<Address: Hashable> {
     /// scheduler on first use.
     func earliestPath(among candidates: PathSet, bytes: Int, now: Timestamp) -> Int? {
         if loads == nil { loads = LoadBalancer(caps: Array(repeating: nil, count: Defaults.maximumPaths)) }
-        guard candidates.count > 1 else { return candidates.members.first(where: { _ in true }) }
+        guard candidates.count > 1 else { return candidates.lowest }
         return loads?.earliest(among: candidates, bytes: bytes, now: now) { _ in TimeSpan(nanoseconds: 0) }
     }
 

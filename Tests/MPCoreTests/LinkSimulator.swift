@@ -236,7 +236,8 @@ final class LinkSimulator {
                 upstream.record(id: id, sentAt: sentAt, now: now, path: path)
             }
             guard echo else { return }
-            if sentAtEcho(id) >= measureFrom { downstream.sent += 1 }
+            // Echoes of payloads sent before the measurement are not counted either way.
+            if let sentAt = sendTimes[id], sentAt >= measureFrom { downstream.sent += 1 }
             let length = buffer.withUnsafeMutableBytes { out in
                 out.baseAddress!.advanced(by: FrameLayout.headerSize).copyMemory(
                     from: frame.withUnsafeBytes { $0.baseAddress!.advanced(by: payload.lowerBound) },
@@ -254,9 +255,8 @@ final class LinkSimulator {
         }
     }
 
+    /// When the target echoed each payload.
     private var echoSentAt: [Int: Timestamp] = [:]
-
-    private func sentAtEcho(_ id: Int) -> Timestamp { sendTimes[id] ?? Timestamp(nanoseconds: 0) }
 
     private func receiveDownstream(_ frame: [UInt8], path: Int) {
         var frame = frame
@@ -264,7 +264,7 @@ final class LinkSimulator {
         switch verdict {
         case .deliver(let payload, _):
             let id = payloadID(frame, at: payload.lowerBound)
-            if let sentAt = echoSentAt[id], sentAtEcho(id) >= measureFrom {
+            if let sentAt = echoSentAt[id], let payloadSentAt = sendTimes[id], payloadSentAt >= measureFrom {
                 downstream.record(id: id, sentAt: sentAt, now: now, path: path)
             }
         case .accepted:

@@ -184,7 +184,7 @@ struct PathHealthTests {
 
 @Suite("Path sets")
 struct PathSetTests {
-    @Test("members, first(n), out-of-range ids")
+    @Test("members, first(n), lowest, out-of-range ids")
     func basics() {
         #expect(Array(PathSet.first(3).members) == [0, 1, 2])
         #expect(PathSet.first(32).count == 32)
@@ -194,5 +194,6 @@ struct PathSetTests {
         set.insert(path: 31)
         #expect(Array(set.members) == [5, 31])
         #expect(set.contains(path: 31) && !set.contains(path: 4))
+        #expect(set.lowest == 5 && PathSet(path: 31).lowest == 31 && PathSet().lowest == nil)
     }
 }
