@@ -25,11 +25,12 @@ public struct PathLoad: Sendable {
     struct Departure: Sendable {
         var sequence: UInt64
         var time: Timestamp
-        /// Bytes and frames put on the path up to and including this frame.
+        /// Bytes and frames put on the path up to and including this frame (the frames
+        /// modulo 2^32: only differences are read).
         var bytes: UInt64
-        var frames: UInt64
+        var frames: UInt32
         /// The frame's own bytes.
-        var size: Int
+        var size: UInt16
         /// How long the virtual queue said the frame would wait, and the corrections made
         /// to the virtual queue until then (``corrections``), seconds.
         var wait: Float
@@ -45,16 +46,18 @@ public struct PathLoad: Sendable {
         var queued: Bool
     }
 
-    /// 128 entries at least 2 ms apart: at least 256 ms of departures, more than a report's
-    /// interval plus the round trip of most links. 4 KB per path, only in balance mode.
-    static let logCapacity = 128
-    static let logSpacing = TimeSpan.milliseconds(2)
+    /// 512 entries at least 0.5 ms apart: at least 256 ms of departures, more than a
+    /// report's interval plus the round trip of most links, and every frame up to 2,000 a
+    /// second (a report naming a frame the log skipped gives no sample). 24 KB per path
+    /// that carries traffic, only in balance mode.
+    static let logCapacity = 512
+    static let logSpacing = TimeSpan(nanoseconds: 500_000)
     /// The base delay is the lowest delay of the last 10 s (two windows of 5 s).
     static let baseWindow = TimeSpan.seconds(5)
     /// Delivery samples span at least 100 ms and 4 frames: enough that a burst a token
     /// bucket lets through at once, or one frame's jitter, does not make the rate.
     static let sampleSpan = TimeSpan.milliseconds(100)
-    static let sampleFrames: UInt64 = 4
+    static let sampleFrames: UInt32 = 4
     /// Queueing delay above 5 ms (plus two frames' serialization at the estimated rate)
     /// means the path's queue grows.
     static let queueThreshold = TimeSpan.milliseconds(5)
@@ -94,6 +97,7 @@ public struct PathLoad: Sendable {
     /// A rate never falls below 1 KB/s (a path's probes and reports alone).
     static let minimumRate = 1_000.0
 
+    nonisolated(unsafe) static var frameLinks = false
     /// The user's cap on the path; `nil` without one.
     public let cap: RateCap?
     /// The capacity estimate, bytes per second (``initialRate`` or the cap before a sample).
@@ -143,7 +147,7 @@ public struct PathLoad: Sendable {
     /// Counts a frame of `bytes` bytes, number `sequence`, put on the path at `now`.
     mutating func recordSend(sequence: UInt64, bytes realBytes: Int, now: Timestamp) {
         // A frame costs its bytes and its IP and UDP headers on the link.
-        let bytes = realBytes + Self.headerOverhead
+        let bytes = PathLoad.frameLinks ? max(realBytes + Self.headerOverhead, 1_228) : realBytes + Self.headerOverhead
         drain(now: now)
         let wait = Float(backlog / drainRate)
         backlog += Double(bytes)
@@ -154,7 +158,8 @@ public struct PathLoad: Sendable {
             return
         }
         let departure = Departure(
-            sequence: sequence, time: now, bytes: bytesSent, frames: framesSent, size: realBytes, wait: wait,
+            sequence: sequence, time: now, bytes: bytesSent, frames: UInt32(truncatingIfNeeded: framesSent),
+            size: UInt16(clamping: realBytes), wait: wait,
             corrections: corrections)
         if log.count < Self.logCapacity {
             log.append(departure)
@@ -177,7 +182,7 @@ public struct PathLoad: Sendable {
     /// `sequence`, it arrived at `arrival` (the reporting side's clock: the report's clock
     /// entry minus the entry's age), and `received` frames arrived on the path so far.
     mutating func recordFeedback(sequence: UInt64, received: Int, arrival: Timestamp) {
-        guard let departure = departure(atOrBefore: sequence) else { return }
+        guard let departure = departure(of: sequence) else { return }
         let delay = Int64(bitPattern: arrival.nanoseconds &- departure.time.nanoseconds)
         let large = departure.size >= Self.largeFrame
         frameDelay.note(delay, now: departure.time)
@@ -264,9 +269,21 @@ public struct PathLoad: Sendable {
         backlogAt = max(backlogAt ?? now, now)
     }
 
-    /// The latest logged departure numbered `sequence` or lower; `nil` when the log holds
-    /// none (older than the log, or before any).
-    func departure(atOrBefore sequence: UInt64) -> Departure? {
+    /// The log's entry of frame `sequence`; `nil` when the log skipped the frame (sent
+    /// within ``logSpacing`` of the entry before it) or no longer holds it.
+    ///
+    /// Dating a skipped frame by the entry before it would date it up to ``logSpacing``
+    /// early, and interpolating by sequence number up to half that: on simulated links
+    /// sending every 1.7 ms, either made every other sample read a queue longer than it
+    /// was, by up to one frame.
+    func departure(of sequence: UInt64) -> Departure? {
+        guard let index = logIndex(atOrBefore: sequence) else { return nil }
+        let entry = log[(logNext + index) % log.count]
+        return entry.sequence == sequence ? entry : nil
+    }
+
+    /// The position in the log (0 the oldest) of the latest entry numbered `sequence` or lower.
+    private func logIndex(atOrBefore sequence: UInt64) -> Int? {
         guard !log.isEmpty else { return nil }
         // The log is sorted by sequence from `logNext` (oldest) on: binary search.
         var low = 0
@@ -275,6 +292,6 @@ public struct PathLoad: Sendable {
             let middle = (low + high) / 2
             if log[(logNext + middle) % log.count].sequence <= sequence { low = middle + 1 } else { high = middle }
         }
-        return low == 0 ? nil : log[(logNext + low - 1) % log.count]
+        return low == 0 ? nil : low - 1
     }
 }

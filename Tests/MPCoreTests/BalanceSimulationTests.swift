@@ -16,8 +16,8 @@ struct BalanceSimulationTests {
             + "upstream shares \(shares.joined(separator: "/"))"
     }
 
-    static func links(_ rates: [Int], delays: [UInt64] = [0, 0]) -> [SimulatedLink] {
-        zip(rates, delays).map { SimulatedLink(rate: $0, delayMilliseconds: $1) }
+    static func links(_ rates: [Int], delays: [UInt64] = [0, 0], perByte: Bool = false) -> [SimulatedLink] {
+        zip(rates, delays).map { SimulatedLink(rate: $0, delayMilliseconds: $1, perByte: perByte) }
     }
 
     @Test("500 + 500/s at 900/s: under 0.5% lost each way, split evenly")
@@ -43,16 +43,23 @@ struct BalanceSimulationTests {
         #expect(lab.upstream.delivered >= 20 * 1_029 && lab.downstream.delivered >= 20 * 1_029, "\(Self.describe(lab))")
     }
 
-    @Test("600 + 200/s, the slow link 20 ms longer, at 750/s: under 1% lost each way")
-    func slowLinkLonger() {
+    @Test(
+        "600 + 200/s, the slow link 20 ms longer, at 750/s: under 1% lost, under 10% out of order each way",
+        arguments: [true, false])
+    func slowLinkLonger(perByte: Bool) {
         let lab = LinkSimulator(
-            up: Self.links([600, 200], delays: [0, 20]), down: Self.links([600, 200], delays: [0, 20]),
-            payloadRate: 750)
+            up: Self.links([600, 200], delays: [0, 20], perByte: perByte),
+            down: Self.links([600, 200], delays: [0, 20], perByte: perByte), payloadRate: 750)
         lab.run(seconds: 22)
         #expect(lab.upstream.lossShare < 0.01 && lab.downstream.lossShare < 0.01, "\(Self.describe(lab))")
-        withKnownIssue("the issue asks under 10% out of order; the scheduler's timing errors give more") {
-            #expect(lab.upstream.outOfOrderShare < 0.1, "\(Self.describe(lab))")
+        let inOrder = { lab.upstream.outOfOrderShare < 0.1 && lab.downstream.outOfOrderShare < 0.1 }
+        guard perByte else {
+            withKnownIssue("on a link that counts datagrams, a report or probe costs a payload's slot unforeseen") {
+                #expect(inOrder(), "\(Self.describe(lab))")
+            }
+            return
         }
+        #expect(inOrder(), "\(Self.describe(lab))")
     }
 
     @Test("1,000 up/100 down on one link, 100 up/1,000 down on the other, 900/s each way: under 1% lost")

@@ -1,38 +1,48 @@
 @testable import MPCore
 
-/// One direction of a simulated link, as `mplab relay` models it: a token-bucket shaper of
-/// `rate` datagrams a second with a drop-tail queue of 50 ms (at least 4 datagrams), random
-/// loss, then a fixed delay. Seeded; no clock.
+/// One direction of a simulated link, as `mplab relay` models it: a shaper of `rate`
+/// datagrams a second with a drop-tail queue of 50 ms (at least 4 datagrams) and a bucket as
+/// deep, random loss, then a fixed delay. A byte-rate link (`perByte`) is a line of `rate`
+/// full-size frames a second (1,260 bytes with their IP and UDP headers: a 1,200-byte
+/// payload's frame), where a smaller frame takes its share of a slot, as on a real line.
+/// Seeded; no clock.
 struct SimulatedLink {
-    /// Datagrams per second; 0 is unlimited.
+    /// Datagrams per second, or full-size frames per second on a byte-rate link; 0 is unlimited.
     var rate: Int
     var delay: TimeSpan
     var loss: Double
-    /// When the last queued datagram leaves.
-    var lastSlot: Timestamp?
+    var perByte: Bool
+    /// When the link is free to send the next datagram.
+    var nextFree: Timestamp?
     var overflowed = 0
 
-    init(rate: Int = 0, delayMilliseconds: UInt64 = 0, loss: Double = 0) {
+    /// A full-size frame on the line: 1,200 bytes of payload, the frame header, IP and UDP.
+    static let fullFrame = 1_260
+
+    init(rate: Int = 0, delayMilliseconds: UInt64 = 0, loss: Double = 0, perByte: Bool = false) {
         self.rate = rate
         self.delay = .milliseconds(delayMilliseconds)
         self.loss = loss
+        self.perByte = perByte
     }
 
-    /// When a datagram put on the link at `now` arrives; `nil` when it is lost or the queue is full.
-    mutating func arrival(now: Timestamp, random: inout SplitMix64) -> Timestamp? {
+    /// When a datagram of `bytes` bytes put on the link at `now` arrives; `nil` when it is
+    /// lost or the queue is full.
+    mutating func arrival(now: Timestamp, bytes: Int, random: inout SplitMix64) -> Timestamp? {
         if loss > 0, Double(random.next() % 1_000_000) / 1_000_000 < loss { return nil }
         guard rate > 0 else { return now + delay }
-        let interval = TimeSpan(nanoseconds: 1_000_000_000 / UInt64(rate))
+        let interval = 1_000_000_000 / UInt64(rate)
+        let service = perByte ? interval * UInt64(bytes + 28) / UInt64(Self.fullFrame) : interval
         let queueLength = max(Int((Double(rate) * 0.05).rounded()), 4)
-        let burst = TimeSpan(nanoseconds: interval.nanoseconds * UInt64(queueLength))
+        let burst = TimeSpan(nanoseconds: interval * UInt64(queueLength))
         let earliest = Timestamp(nanoseconds: now.nanoseconds - min(now.nanoseconds, burst.nanoseconds))
-        let slot = max(earliest, lastSlot.map { $0 + interval } ?? earliest)
+        let slot = max(earliest, nextFree ?? earliest)
         // Full when the datagram would wait behind a whole queue.
         guard slot < now + burst else {
             overflowed += 1
             return nil
         }
-        lastSlot = slot
+        nextFree = slot + TimeSpan(nanoseconds: service)
         return max(slot, now) + delay
     }
 }
@@ -205,7 +215,7 @@ final class LinkSimulator {
         var frame = frame
         frame[FrameLayout.pathIDOffset] = UInt8(path)
         client.recordSend(path: path, bytes: frame.count)
-        if let at = up[path].arrival(now: now, random: &random) {
+        if let at = up[path].arrival(now: now, bytes: frame.count, random: &random) {
             schedule(.upstream(frame: frame, path: path), at: at)
         }
     }
@@ -217,7 +227,7 @@ final class LinkSimulator {
         var frame = frame
         frame[FrameLayout.pathIDOffset] = UInt8(path)
         session.recordSend(path: path, bytes: frame.count)
-        if let at = down[path].arrival(now: now, random: &random) {
+        if let at = down[path].arrival(now: now, bytes: frame.count, random: &random) {
             schedule(.downstream(frame: frame, path: path), at: at)
         }
     }
