@@ -29,7 +29,7 @@ DOWN_DELAYS=""
 LOSS="0"                # percent per direction, one value or one per path
 UP_LOSS=""
 DOWN_LOSS=""
-RATE=0                  # datagrams/s per direction per path; 0: unlimited
+RATE=0                  # per direction per path: datagrams/s, or a line's bits/s (20mbit); 0: unlimited
 CASES="reference,keyless-duplicate,keyed-duplicate,keyless-balance,keyed-balance"
 TESTS="tcp,ping,udp"
 CONGESTION="cubic,bbr"
@@ -63,9 +63,9 @@ Paths and links (each path: client ns -> its own ns with an mplab relay -> serve
   --up-delays LIST        ... client to server only;  --down-delays LIST: server to client only
   --loss LIST             loss per direction, percent, one value or one per path (default $LOSS)
   --up-loss LIST          ... client to server only;  --down-loss LIST: server to client only
-  --rate LIST             datagrams/s per direction, one value or one per path, 0 unlimited
-                          (default $RATE; WireGuard's full packets are about 1,450 bytes on a
-                          path, so 20 Mbit/s is about 1700/s)
+  --rate LIST             per direction, one value or one per path, 0 unlimited: datagrams/s
+                          (600), or a line's bits/s (20mbit: each datagram takes its bytes'
+                          time, as on a real line) (default $RATE)
 Cases and measurements:
   --cases LIST            of: reference (WireGuard over path 1, no tunnel), keyless-duplicate,
                           keyed-duplicate, keyless-balance, keyed-balance, or all
@@ -172,7 +172,10 @@ list=$(per_path "$DOWN_DELAYS" "$DELAYS" down-delays) || exit 1; read -r -a DOWN
 list=$(per_path "$UP_LOSS" "$LOSS" up-loss) || exit 1; read -r -a UP_LOSS_LIST <<<"$list"
 list=$(per_path "$DOWN_LOSS" "$LOSS" down-loss) || exit 1; read -r -a DOWN_LOSS_LIST <<<"$list"
 list=$(expand "$RATE" --rate) || exit 1; read -r -a RATE_LIST <<<"$list"
-for value in "${RATE_LIST[@]}"; do is_uint "$value" || die "--rate \`$RATE' must be whole numbers"; done
+is_rate() { [[ "$1" =~ ^[0-9]+(/s)?$ || "$1" =~ ^[0-9]+(\.[0-9]+)?(bit|kbit|mbit|gbit)$ ]]; }
+for value in "${RATE_LIST[@]}"; do
+    is_rate "$value" || die "--rate \`$RATE' must be datagrams/s (600) or bits/s on a line (20mbit)"
+done
 for value in "${UP_DELAY[@]}" "${DOWN_DELAY[@]}"; do is_uint "$value" || die "delays are whole ms: \`$value'"; done
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it makes network namespaces)"
@@ -710,12 +713,12 @@ settings=$(jq -nc --argjson paths "$PATHS" --arg up_delay "${UP_DELAY[*]}" --arg
     --argjson mtu "$([ "$VPN" = wireguard ] && echo "$WG_MTU" || echo "$OVPN_MTU")" --arg vpn "$VPN" --arg began "$began" '
     def nums: split(" ") | map(tonumber);
     {began: $began, paths: $paths, upDelayMs: ($up_delay | nums), downDelayMs: ($down_delay | nums),
-     upLossPercent: ($up_loss | nums), downLossPercent: ($down_loss | nums), ratePerSecond: ($rate | nums),
+     upLossPercent: ($up_loss | nums), downLossPercent: ($down_loss | nums), rate: ($rate | split(" ")),
      tcpSeconds: $tcp, pingSeconds: $ping, udpSeconds: $udp, udpRate: $udp_rate, vpn: $vpn, vpnMTU: $mtu}')
 if [ "$JSON" -eq 1 ]; then
     print_table "$RESULTS" >&2
     jq -sc --argjson settings "$settings" '{settings: $settings, cases: .}' "$RESULTS"
 else
-    echo "$settings" | jq -r '"\(.vpn), \(.paths) paths, one-way delay ms up \(.upDelayMs) down \(.downDelayMs), loss % up \(.upLossPercent) down \(.downLossPercent), rate \(.ratePerSecond)/s (0: unlimited); \(.began)"'
+    echo "$settings" | jq -r '"\(.vpn), \(.paths) paths, one-way delay ms up \(.upDelayMs) down \(.downDelayMs), loss % up \(.upLossPercent) down \(.downLossPercent), rate \(.rate) (datagrams/s or bits/s; 0: unlimited); \(.began)"'
     print_table "$RESULTS"
 fi

@@ -178,3 +178,12 @@ extension ConfigParser {
         return Double(text)
     }
 }
+
+extension RateCap {
+    /// A rate as mpclient.conf's `rate` option takes it (`7mbit`, `600/s`); `nil` when the
+    /// config would reject it.
+    public init?(parsing word: String) {
+        guard let cap = try? ConfigParser.rateCap(word, lineNumber: 0) else { return nil }
+        self = cap
+    }
+}

@@ -2,7 +2,7 @@
 // links of fixed capacity (datagrams per second, per direction, a 50 ms drop-tail queue),
 // mpserver and an mpclient in `mode balance` run as children, and the load goes through the
 // tunnel to an echo target: what each direction lost, what was delivered, how much came
-// back out of order.
+// back out of order (at the target on the way up, and of the echoes back).
 import ArgumentParser
 import Glibc
 import MPCore
@@ -22,6 +22,11 @@ struct BalanceCommand: ParsableCommand {
               slows-down   1,000 + 1,000/s, 1,000/s offered; one link drops to 300/s after 10 s
                            and the 5 s after that are measured
 
+            --links lines makes each link a line of bits per second instead (mplab relay --rate \
+            ...mbit), as fast as N full-size frames a second (--size bytes, the frame header, IP \
+            and UDP: 1,260 bytes for 1,200), where a report or probe takes its own bytes' time; \
+            with the default, --links datagrams, every datagram takes a full-size frame's time.
+
             Each row starts new daemons (found next to mplab, or in --binaries), waits until the \
             tunnel answers, sends 2 s of load so that mpserver mirrors balance mode, then \
             measures --seconds of load (slows-down: 10 s, then the 5 s after the drop). Loss up \
@@ -37,6 +42,9 @@ struct BalanceCommand: ParsableCommand {
 
     @Option(help: "Bytes per datagram (16-\(Defaults.maximumPayload)).")
     var size = 1_200
+
+    @Option(help: "What the rows' rates count: datagrams (every datagram takes 1/N s) or lines (bits per second).")
+    var links = BalanceLinks.datagrams
 
     @Option(help: "Directory holding mpserver and mpclient (default: mplab's own directory).")
     var binaries: String?
@@ -61,9 +69,9 @@ struct BalanceCommand: ParsableCommand {
             results.append((row, result))
         }
         if json {
-            for (row, result) in results { emit(result.json(row: row)) }
+            for (row, result) in results { emit(result.json(row: row, links: links)) }
         } else {
-            emit(BalanceResult.table(results))
+            emit(BalanceResult.table(results, links: links))
         }
     }
 
@@ -81,7 +89,8 @@ struct BalanceCommand: ParsableCommand {
         }
         let lab = try LabLoop()
         let run = try DemoRun(
-            workspace: workspace, children: children, lab: lab, links: row.links, clientLines: ["mode balance"])
+            workspace: workspace, children: children, lab: lab, links: row.links(links, size: size),
+            clientLines: ["mode balance"])
         do {
             _ = try run.start(timeout: 10)
             let warmUp = LoadSettings(
@@ -94,7 +103,7 @@ struct BalanceCommand: ParsableCommand {
                     target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds), flows: 1
                 )
                 let report = try run.measure(load, eventAfter: Double(change.after)) {
-                    run.setRate(change.rate, relay: change.relay)
+                    run.setRate(links.rate(change.rate, size: size), relay: change.relay)
                 }
                 result = BalanceResult(report: report, seconds: Double(seconds), measuredFrom: change.after)
             } else {
@@ -114,6 +123,23 @@ struct BalanceCommand: ParsableCommand {
     }
 }
 
+/// What a row's rate of N counts (`--links`).
+enum BalanceLinks: String, ExpressibleByArgument, CaseIterable {
+    /// N datagrams a second, whatever their size.
+    case datagrams
+    /// A line of the bits per second that carries N full-size frames a second.
+    case lines
+
+    /// The relay's rate for a row's `count` with payloads of `size` bytes.
+    func rate(_ count: Int, size: Int) -> RateCap {
+        switch self {
+        case .datagrams: .datagramsPerSecond(Double(count))
+        case .lines:
+            .bitsPerSecond(Double(count * (size + FrameLayout.headerSize + RelayRateLimiter.headerBytes) * 8))
+        }
+    }
+}
+
 /// One row of the table: two links and the load offered.
 struct BalanceRow: Sendable {
     let name: String
@@ -125,10 +151,14 @@ struct BalanceRow: Sendable {
     /// A link whose rate changes during the load: which, after how many seconds, to what.
     let change: (relay: Int, after: Int, rate: Int)?
 
-    var links: [(up: RelayLinkSettings, down: RelayLinkSettings)] {
+    /// The relays' settings, with rates of `kind` for frames of `size` bytes of payload.
+    func links(_ kind: BalanceLinks, size: Int) -> [(up: RelayLinkSettings, down: RelayLinkSettings)] {
         zip(rates, delays).map { rate, delay in
             let span = TimeSpan.milliseconds(UInt64(delay))
-            return (RelayLinkSettings(delay: span, rate: rate.up), RelayLinkSettings(delay: span, rate: rate.down))
+            return (
+                RelayLinkSettings(delay: span, rate: kind.rate(rate.up, size: size)),
+                RelayLinkSettings(delay: span, rate: kind.rate(rate.down, size: size))
+            )
         }
     }
 
@@ -174,35 +204,40 @@ struct BalanceResult {
     }
     var deliveredUp: Double { Double(report.reachedTarget) / seconds }
     var deliveredDown: Double { Double(report.load.received) / seconds }
+    /// Out of order on the way up (at the target), and on the round trip (the echoes back).
+    var outOfOrderUp: Double { ratio(report.outOfOrderAtTarget, report.reachedTarget) }
     var outOfOrder: Double { ratio(report.load.tracker.outOfOrder, report.load.received) }
 
     var summary: String {
         "lost up \(percent(lostUp)), down \(percent(lostDown))"
             + (measuredFrom.map { ", round trip after \($0) s \(percent(lostMeasured))" } ?? "")
             + ", delivered \(Int(deliveredUp))/s up, \(Int(deliveredDown))/s down, "
-            + "\(percent(outOfOrder)) out of order"
+            + "out of order \(percent(outOfOrderUp)) up, \(percent(outOfOrder)) round trip"
     }
 
     /// One line of JSON: the row's name and figures (shares 0-1, rates per second).
-    func json(row: BalanceRow) -> String {
+    func json(row: BalanceRow, links: BalanceLinks) -> String {
         let fields: [(String, Double)] = [
             ("lostUp", lostUp), ("lostDown", lostDown), ("lostAfterChange", lostMeasured),
-            ("deliveredUp", deliveredUp), ("deliveredDown", deliveredDown), ("outOfOrder", outOfOrder),
+            ("deliveredUp", deliveredUp), ("deliveredDown", deliveredDown), ("outOfOrderUp", outOfOrderUp),
+            ("outOfOrder", outOfOrder),
         ]
         let numbers = fields.map { "\"\($0)\":\($1)" }.joined(separator: ",")
-        return "{\"row\":\"\(row.name)\",\"offered\":\(row.offered),\(numbers)}"
+        return "{\"row\":\"\(row.name)\",\"links\":\"\(links.rawValue)\",\"offered\":\(row.offered),\(numbers)}"
     }
 
-    static func table(_ rows: [(BalanceRow, BalanceResult)]) -> String {
+    static func table(_ rows: [(BalanceRow, BalanceResult)], links: BalanceLinks) -> String {
+        let unit = links == .datagrams ? "datagrams/s" : "full-size frames/s on a line"
         var lines = [
-            "| links (datagrams/s) | offered | lost up | lost down | lost after the change | delivered up/s | delivered down/s | out of order |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|",
+            "| links (\(unit)) | offered | lost up | lost down | lost after the change | delivered up/s | delivered down/s | out of order up | out of order round trip |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for (row, result) in rows {
             let after = result.measuredFrom == nil ? "" : percent(result.lostMeasured)
             lines.append(
                 "| \(row.title) | \(row.offered)/s | \(percent(result.lostUp)) | \(percent(result.lostDown)) | \(after) "
-                    + "| \(Int(result.deliveredUp)) | \(Int(result.deliveredDown)) | \(percent(result.outOfOrder)) |")
+                    + "| \(Int(result.deliveredUp)) | \(Int(result.deliveredDown)) | \(percent(result.outOfOrderUp)) "
+                    + "| \(percent(result.outOfOrder)) |")
         }
         return lines.joined(separator: "\n")
     }

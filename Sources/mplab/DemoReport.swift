@@ -16,6 +16,8 @@ struct DemoReport {
     /// Datagrams that reached the echo target, and that it sent back, during the load.
     let reachedTarget: Int
     let echoed: Int
+    /// Of those that reached the target, how many came after one sent later.
+    let outOfOrderAtTarget: Int
 
     /// Expected one-way loss: every path must drop the datagram.
     var expectedOneWayLoss: Double {

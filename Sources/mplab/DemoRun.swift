@@ -53,7 +53,7 @@ final class DemoRun {
     }
 
     /// Makes relay `index` a link of `rate` datagrams per second both ways from now on.
-    func setRate(_ rate: Int, relay index: Int) {
+    func setRate(_ rate: RateCap?, relay index: Int) {
         relays[index].setRate(rate)
     }
 
@@ -91,7 +91,7 @@ final class DemoRun {
         -> DemoReport
     {
         let relaysBefore = relays.map { ($0.up, $0.down) }
-        let echoBefore = (echo.received, echo.echoed)
+        let echoBefore = (echo.received, echo.echoed, echo.outOfOrder)
         let generator = try LoadGenerator(settings: load, lab: lab)
         let timer = lab.every(Self.childCheckInterval) { [unowned self] in checkChildren() }
         let once = eventAfter.map { lab.after(TimeSpan(seconds: $0), event) }
@@ -107,7 +107,7 @@ final class DemoRun {
         }
         return DemoReport(
             paths: paths, load: generator.report, reachedTarget: echo.received - echoBefore.0,
-            echoed: echo.echoed - echoBefore.1)
+            echoed: echo.echoed - echoBefore.1, outOfOrderAtTarget: echo.outOfOrder - echoBefore.2)
     }
 
     /// Stops the loop when a child has exited: the tunnel cannot work without it.

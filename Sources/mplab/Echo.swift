@@ -21,6 +21,10 @@ final class EchoServer {
     private(set) var echoed = 0
     /// Sends that failed (send buffer full): the datagram is lost, as on a busy server.
     private(set) var failed = 0
+    /// Numbered datagrams (`mplab load`'s) that arrived after one numbered higher from the
+    /// same sender: the order the way up delivered them in.
+    private(set) var outOfOrder = 0
+    private var highest: [SocketAddress: UInt64] = [:]
     private let socket: UDPSocket
     private let incoming = ReceiveBatch(capacity: EchoServer.receiveCapacity)
     /// The echoes of one receive, sent before the next (sooner when it is full).
@@ -50,6 +54,7 @@ final class EchoServer {
                     guard let sender = incoming.source(index) else { continue }
                     incoming.forEachDatagram(in: index) { datagram in
                         received += 1
+                        noteOrder(datagram, from: sender)
                         if let countPrefix, datagram.starts(with: countPrefix) { prefixed += 1 }
                         if echoes.isFull { sendEchoes() }
                         echoes.append(datagram: UnsafeRawBufferPointer(datagram), to: sender)
@@ -62,6 +67,16 @@ final class EchoServer {
             case .failed:
                 continue
             }
+        }
+    }
+
+    private func noteOrder(_ datagram: UnsafeMutableRawBufferPointer, from sender: SocketAddress) {
+        guard datagram.count >= LoadPayload.sequencedSize else { return }
+        let sequence = LoadPayload.sequence(in: UnsafeRawBufferPointer(datagram))
+        if let before = highest[sender], sequence < before {
+            outOfOrder += 1
+        } else {
+            highest[sender] = sequence
         }
     }
 

@@ -63,6 +63,24 @@ func parseSeconds(_ text: String) throws -> Double {
     return value
 }
 
+/// A relay's `--rate`: unlimited (`cap` nil), or datagrams or bits per second.
+struct RelayRate {
+    var cap: RateCap?
+}
+
+/// Parses a relay's `--rate`: a whole number of datagrams per second (0: unlimited), or a
+/// rate as mpclient.conf writes one: `600/s`, or bits per second on the line (`6mbit`).
+func parseRelayRate(_ text: String) throws -> RelayRate {
+    if let count = Int(text), (0...1_000_000).contains(count) {
+        return RelayRate(cap: count == 0 ? nil : .datagramsPerSecond(Double(count)))
+    }
+    guard let rate = RateCap(parsing: text) else {
+        throw LabError(
+            "rate `\(text)' must be datagrams per second (0-1000000, or 600/s) or bits per second (6mbit, 700kbit)")
+    }
+    return RelayRate(cap: rate)
+}
+
 /// Checks that `value` lies in `range`, naming the flag and quoting the value otherwise.
 func check(_ value: Int, in range: ClosedRange<Int>, flag: String) throws {
     guard range.contains(value) else {

@@ -39,8 +39,8 @@ struct RelayLinkSettings {
     var dropProbability: Double = 0
     /// Fixed delay added to every datagram (one way).
     var delay = TimeSpan(nanoseconds: 0)
-    /// Datagrams per second; 0 is unlimited.
-    var rate = 0
+    /// The link's capacity; `nil` is unlimited.
+    var rate: RateCap?
 }
 
 struct RelaySettings {
@@ -128,17 +128,17 @@ final class Relay {
     }
 
     private func makeLink(_ link: RelayLinkSettings) -> RelayRateLimiter? {
-        guard link.rate > 0 else { return nil }
-        return RelayRateLimiter(loop: lab.loop, rate: link.rate) { [unowned self] in
+        guard let rate = link.rate else { return nil }
+        return RelayRateLimiter(loop: lab.loop, rate: rate) { [unowned self] in
             propagate($0, client: $1, bytes: $2)
         }
     }
 
     var mappingCount: Int { mappings.count }
 
-    /// Makes both directions links of `rate` datagrams per second from now on (0:
-    /// unlimited); what the old links hold still leaves on their schedule.
-    func setRate(_ rate: Int) {
+    /// Makes both directions links of `rate` from now on (`nil`: unlimited); what the old
+    /// links hold still leaves on their schedule.
+    func setRate(_ rate: RateCap?) {
         settings.up.rate = rate
         settings.down.rate = rate
         retiredLinks += [upLink, downLink].compactMap { $0 }

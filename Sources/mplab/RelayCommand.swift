@@ -17,7 +17,10 @@ struct RelayCommand: ParsableCommand {
 
             --rate N makes each direction a link of N datagrams per second, as a capacity-limited \
             link (a DSL line, a radio hop) is: datagrams leave evenly spaced, 1/N s apart, through \
-            a queue that holds 50 ms of them (at least 4); one that finds the queue full is \
+            a queue that holds 50 ms of them (at least 4). --rate 6mbit (bit, kbit, mbit, gbit) \
+            makes it a line of that many bits per second instead: each datagram takes the time \
+            its bytes and its IP and UDP headers (28 bytes) take on the line, so a small one \
+            takes less than a large one, and the queue holds 50 ms. One that finds the queue full is \
             dropped (drop-tail) and counted as overflowed. A saturated link therefore shows both \
             loss and up to 50 ms of queueing delay. A link that was idle may first send a queue's \
             worth back to back (a token bucket as deep as the queue), which also gives back the \
@@ -51,8 +54,12 @@ struct RelayCommand: ParsableCommand {
     @Option(name: .customLong("delay-ms"), help: "Fixed delay added to every datagram, in milliseconds (0-10000).")
     var delayMilliseconds = 0
 
-    @Option(help: "Datagrams per second per direction, forwarded at that fixed rate (0: unlimited).")
-    var rate = 0
+    @Option(
+        help: ArgumentHelp(
+            "Per direction: datagrams per second (600 or 600/s), or bits per second on the line (6mbit); 0: unlimited.",
+            valueName: "rate"),
+        transform: parseRelayRate)
+    var rate = RelayRate()
 
     @Option(name: .customLong("up-drop"), help: "--drop for client to upstream only.", transform: parseProbability)
     var upDrop: Double?
@@ -67,11 +74,15 @@ struct RelayCommand: ParsableCommand {
     @Option(name: .customLong("down-delay-ms"), help: "--delay-ms for upstream to client only.")
     var downDelayMilliseconds: Int?
 
-    @Option(name: [.customLong("up-rate"), .customLong("rate-up")], help: "--rate for client to upstream only.")
-    var upRate: Int?
+    @Option(
+        name: [.customLong("up-rate"), .customLong("rate-up")],
+        help: ArgumentHelp("--rate for client to upstream only.", valueName: "rate"), transform: parseRelayRate)
+    var upRate: RelayRate?
 
-    @Option(name: [.customLong("down-rate"), .customLong("rate-down")], help: "--rate for upstream to client only.")
-    var downRate: Int?
+    @Option(
+        name: [.customLong("down-rate"), .customLong("rate-down")],
+        help: ArgumentHelp("--rate for upstream to client only.", valueName: "rate"), transform: parseRelayRate)
+    var downRate: RelayRate?
 
     @Option(help: "Seed of the drop generator.")
     var seed: UInt64 = 1
@@ -95,17 +106,13 @@ struct RelayCommand: ParsableCommand {
         ]
         for (flag, value) in delays { try value.map { try check($0, in: 0...10_000, flag: flag) } }
         try check(idleTimeout, in: 1...86_400, flag: "--idle-timeout")
-        // A million per second: past what one relay loop forwards on loopback anyway.
-        for (flag, value) in [("--rate", rate), ("--up-rate", upRate), ("--down-rate", downRate)] {
-            try value.map { try check($0, in: 0...1_000_000, flag: flag) }
-        }
     }
 
     /// One direction's settings: its own flags where given, else the shared ones.
-    private func link(drop: Double?, delayMilliseconds: Int?, rate: Int?) -> RelayLinkSettings {
+    private func link(drop: Double?, delayMilliseconds: Int?, rate: RelayRate?) -> RelayLinkSettings {
         RelayLinkSettings(
             dropProbability: drop ?? self.drop,
-            delay: .milliseconds(UInt64(delayMilliseconds ?? self.delayMilliseconds)), rate: rate ?? self.rate)
+            delay: .milliseconds(UInt64(delayMilliseconds ?? self.delayMilliseconds)), rate: (rate ?? self.rate).cap)
     }
 
     func run() throws {
@@ -149,7 +156,7 @@ private func describe(up: RelayLinkSettings, down: RelayLinkSettings) -> String 
     func text(_ link: RelayLinkSettings) -> String {
         var parts = ["drop \(link.dropProbability)"]
         if link.delay.nanoseconds > 0 { parts.append("delay \(link.delay.nanoseconds / 1_000_000) ms") }
-        if link.rate > 0 { parts.append("rate \(link.rate)/s") }
+        if let rate = link.rate { parts.append("rate \(rate)") }
         return parts.joined(separator: ", ")
     }
     let (upText, downText) = (text(up), text(down))

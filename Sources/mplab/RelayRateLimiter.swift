@@ -1,5 +1,7 @@
 // The relay's rate limit (--rate): one direction of the relay as a link of fixed capacity.
-// A token-bucket shaper: datagrams leave one every 1/rate seconds through a short FIFO, and
+// A token-bucket shaper: datagrams leave one after another through a short FIFO, each after
+// the time the one before takes on the link (1/rate seconds on a link of datagrams per
+// second; its bytes and IP and UDP headers at the line's bits per second on a line), and
 // one that finds the FIFO full is dropped (drop-tail). The relay sends what leaves on,
 // through the fixed delay if there is one (serialization first, then propagation, as on a
 // real link).
@@ -27,30 +29,49 @@ final class RelayRateLimiter {
     /// 64 KB per queued datagram: a queue of the largest datagrams still fits its length.
     static let bytesPerQueuedDatagram = 65_536
 
-    /// Datagrams per second.
-    let rate: Int
-    /// The gap between two departures: 1/rate seconds.
-    let interval: TimeSpan
-    /// How far behind `now` an idle link's schedule may start: the bucket's depth, a queue's
-    /// length of departures.
+    /// The link's capacity.
+    let rate: RateCap
+    /// The time every datagram takes on the link, and the time per byte (0 on a link of
+    /// datagrams per second).
+    private let perDatagram: TimeSpan
+    private let nanosecondsPerByte: Double
+    /// How far behind `now` an idle link's schedule may start, and how far ahead of it the
+    /// queue reaches: ``queueTime``, or at a low rate ``minimumQueueLength`` datagrams.
     let burst: TimeSpan
     private let queue: RelayDelayQueue
-    /// The link's schedule: when the last datagram queued leaves, or would have left had
-    /// the bucket not let it go earlier. Departures are never before `now`.
-    private var lastSlot: Timestamp?
+    /// When the link is free for the next datagram: when the last one queued leaves (or
+    /// would have left had the bucket not let it go earlier) plus its time on the link.
+    private var nextFree: Timestamp?
 
-    /// A link of `rate` datagrams per second (> 0) that hands each departing datagram to
-    /// `deliver`.
+    /// A link of `rate` (above zero) that hands each departing datagram to `deliver`.
     init(
-        loop: EventLoop, rate: Int, deliver: @escaping (RelayDirection, SocketAddress, UnsafeRawBufferPointer) -> Void
+        loop: EventLoop, rate: RateCap,
+        deliver: @escaping (RelayDirection, SocketAddress, UnsafeRawBufferPointer) -> Void
     ) {
-        self.rate = max(rate, 1)
-        interval = TimeSpan(nanoseconds: 1_000_000_000 / UInt64(self.rate))
-        let length = Self.queueLength(rate: self.rate)
-        burst = TimeSpan(nanoseconds: interval.nanoseconds &* UInt64(length))
+        self.rate = rate
+        let length: Int
+        switch rate {
+        case .datagramsPerSecond(let count):
+            let count = max(Int(count), 1)
+            perDatagram = TimeSpan(nanoseconds: 1_000_000_000 / UInt64(count))
+            nanosecondsPerByte = 0
+            length = Self.queueLength(rate: count)
+            burst = TimeSpan(nanoseconds: perDatagram.nanoseconds &* UInt64(length))
+        case .bitsPerSecond(let bits):
+            nanosecondsPerByte = 8e9 / bits
+            perDatagram = TimeSpan(nanoseconds: UInt64(Double(Self.headerBytes) * nanosecondsPerByte))
+            // 50 ms, or four full-size datagrams on a slow line; the queue holds that much of
+            // the smallest datagrams.
+            let fullSize = TimeSpan(nanoseconds: UInt64(Double(1_500) * nanosecondsPerByte))
+            burst = max(Self.queueTime, TimeSpan(nanoseconds: fullSize.nanoseconds * UInt64(Self.minimumQueueLength)))
+            length = max(Int(burst.seconds * 1e9 / Double(perDatagram.nanoseconds)), Self.minimumQueueLength)
+        }
         queue = RelayDelayQueue(
             loop: loop, byteCapacity: length * Self.bytesPerQueuedDatagram, entryCapacity: length, deliver: deliver)
     }
+
+    /// The IP and UDP headers of a datagram (IPv4), which a line carries too.
+    static let headerBytes = 28
 
     /// Datagrams the queue holds at most: ``queueTime`` at `rate`, at least ``minimumQueueLength``.
     static func queueLength(rate: Int) -> Int {
@@ -67,9 +88,12 @@ final class RelayRateLimiter {
         // A busy link sends after the datagram ahead; an idle one at once, and its schedule
         // starts at most `burst` in the past, so that many may follow at once too.
         let earliest = Timestamp(nanoseconds: now.nanoseconds - min(now.nanoseconds, burst.nanoseconds))
-        let slot = max(earliest, lastSlot.map { $0 + interval } ?? earliest)
-        guard queue.push(direction, client: client, bytes: bytes, due: max(slot, now), now: now) else { return false }
-        lastSlot = slot
+        let slot = max(earliest, nextFree ?? earliest)
+        guard slot < now + burst,
+            queue.push(direction, client: client, bytes: bytes, due: max(slot, now), now: now)
+        else { return false }
+        let time = perDatagram.nanoseconds + UInt64(Double(bytes.count) * nanosecondsPerByte)
+        nextFree = slot + TimeSpan(nanoseconds: time)
         return true
     }
 }

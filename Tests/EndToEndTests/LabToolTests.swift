@@ -64,6 +64,8 @@ struct LabToolTests {
             (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--drop", "1.5"], "`1.5'"),
             (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--down-drop", "2"], "`2'"),
             (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--up-delay-ms", "20000"], "`20000'"),
+            (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--rate-up", "7furlongs"], "`7furlongs'"),
+            (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--rate", "2000000"], "`2000000'"),
             (["load", "--to", "127.0.0.1:3000", "--size", "70000"], "`70000'"),
             (["demo", "--drop", "0.1,x"], "`x'"),
         ])
@@ -194,7 +196,8 @@ struct LabToolTests {
                 && counters.up.overflowed >= 750
         }
         let trial = try retryingAfterAHostPause(
-            "relay --rate 200", rateLimitedTrial, passes: passes, sawAPause: { $0.relayLog.contains("relay late") })
+            "relay --rate 200", { try rateLimitedTrial() }, passes: passes,
+            sawAPause: { $0.relayLog.contains("relay late") })
         let (report, counters) = (trial.report, trial.counters)
         print(
             "relay --rate 200: \(report.received) of \(report.sent) back; up forwarded \(counters.up.forwarded), "
@@ -205,18 +208,46 @@ struct LabToolTests {
         #expect(counters.down.overflowed == 0, "\(counters)")
     }
 
-    /// 1,000 datagrams in 1 s through a new relay limited to 200/s each way: the load's
-    /// report, the relay's counters and its log.
-    private func rateLimitedTrial() throws -> (report: LoadResult, counters: RelayStatistics, relayLog: String) {
+    @Test(
+        "a relay with --rate 1mbit is a line: 1,200-byte datagrams at its bits per second, small ones at theirs",
+        arguments: [(1_200, 1_000), (100, 500)])
+    func lineRateRelay(size: Int, offered: Int) throws {
+        // 1 Mbit/s carries 1e6 / 8 / (1,200 + 28) = 102 datagrams of 1,200 bytes a second, and
+        // 976 of 100 bytes: plus the idle line's first burst and the queue's content at the
+        // end (50 ms each), 1 s of 1,200-byte datagrams gives 112; all 500 small ones pass.
+        let expected = size == 1_200 ? 95...120 : 500...500
+        func passes(_ trial: (report: LoadResult, counters: RelayStatistics, relayLog: String)) -> Bool {
+            expected.contains(trial.report.received) && trial.counters.down.overflowed == 0
+        }
+        let trial = try retryingAfterAHostPause(
+            "relay --rate 1mbit, \(size) B", { try rateLimitedTrial(rate: "1mbit", offered: offered, size: size) },
+            passes: passes, sawAPause: { $0.relayLog.contains("relay late") })
+        let (report, counters) = (trial.report, trial.counters)
+        print(
+            "relay --rate 1mbit, \(size) B: \(report.received) of \(report.sent) back; up overflowed "
+                + "\(counters.up.overflowed), down overflowed \(counters.down.overflowed)")
+        #expect(expected.contains(report.received), "\(report)\n\(trial.relayLog)")
+        #expect(counters.up.received == counters.up.forwarded + counters.up.overflowed, "\(counters)")
+        #expect(counters.down.overflowed == 0, "\(counters)")
+        #expect(trial.relayLog.contains("rate 1mbit"), "\(trial.relayLog)")
+    }
+
+    /// `offered` datagrams of `size` bytes in 1 s through a new relay limited to `rate` each
+    /// way: the load's report, the relay's counters and its log.
+    private func rateLimitedTrial(
+        rate: String = "200", offered: Int = 1_000, size: Int = 1_200
+    ) throws -> (report: LoadResult, counters: RelayStatistics, relayLog: String) {
         let echoPort = freeUDPPort()
         let relayPort = freeUDPPort()
         let statsFile = "\(lab.directory)/relay-\(relayPort).json"
         try startListening(["echo", "--listen", "127.0.0.1:\(echoPort)"])
         let relay = try startListening([
-            "relay", "--listen", "127.0.0.1:\(relayPort)", "--to", "127.0.0.1:\(echoPort)", "--rate", "200",
+            "relay", "--listen", "127.0.0.1:\(relayPort)", "--to", "127.0.0.1:\(echoPort)", "--rate", rate,
             "--stats-file", statsFile,
         ])
-        let report = try load(["--to", "127.0.0.1:\(relayPort)", "--rate", "1000", "--duration", "1"])
+        let report = try load([
+            "--to", "127.0.0.1:\(relayPort)", "--rate", "\(offered)", "--size", "\(size)", "--duration", "1",
+        ])
         var statistics: RelayStatistics?
         _ = waitUntil(timeout: .seconds(3)) {
             statistics = (try? Data(contentsOf: URL(fileURLWithPath: statsFile)))
