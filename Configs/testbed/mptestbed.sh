@@ -154,13 +154,14 @@ for name in $(tr , ' ' <<<"$TESTS"); do
 done
 wants() { [[ ",$TESTS," == *",$1,"* ]]; }
 
-# expand LIST NAME: one value per path (a single value is repeated), checked as numbers.
+# expand LIST NAME [CHECK WHAT]: one value per path (a single value is repeated), each
+# checked with CHECK (is_number, "a number" by default).
 expand() {
-    local list="$1" flag="$2" values=()
+    local list="$1" flag="$2" check="${3:-is_number}" what="${4:-a number}" values=()
     IFS=, read -r -a values <<<"$list"
     [ "${#values[@]}" -eq 1 ] && values=($(for _ in $(seq "$PATHS"); do echo "${values[0]}"; done))
     [ "${#values[@]}" -eq "$PATHS" ] || die "$flag \`$list' needs 1 or $PATHS values"
-    for value in "${values[@]}"; do is_number "$value" || die "$flag: \`$value' is not a number"; done
+    for value in "${values[@]}"; do "$check" "$value" || die "$flag: \`$value' is not $what"; done
     echo "${values[*]}"
 }
 # per_path OWN SHARED FLAG: OWN (the --up/--down flag) if given, else SHARED, one value per path.
@@ -171,11 +172,8 @@ list=$(per_path "$UP_DELAYS" "$DELAYS" up-delays) || exit 1; read -r -a UP_DELAY
 list=$(per_path "$DOWN_DELAYS" "$DELAYS" down-delays) || exit 1; read -r -a DOWN_DELAY <<<"$list"
 list=$(per_path "$UP_LOSS" "$LOSS" up-loss) || exit 1; read -r -a UP_LOSS_LIST <<<"$list"
 list=$(per_path "$DOWN_LOSS" "$LOSS" down-loss) || exit 1; read -r -a DOWN_LOSS_LIST <<<"$list"
-list=$(expand "$RATE" --rate) || exit 1; read -r -a RATE_LIST <<<"$list"
 is_rate() { [[ "$1" =~ ^[0-9]+(/s)?$ || "$1" =~ ^[0-9]+(\.[0-9]+)?(bit|kbit|mbit|gbit)$ ]]; }
-for value in "${RATE_LIST[@]}"; do
-    is_rate "$value" || die "--rate \`$RATE' must be datagrams/s (600) or bits/s on a line (20mbit)"
-done
+list=$(expand "$RATE" --rate is_rate "a rate (600, 600/s or 20mbit)") || exit 1; read -r -a RATE_LIST <<<"$list"
 for value in "${UP_DELAY[@]}" "${DOWN_DELAY[@]}"; do is_uint "$value" || die "delays are whole ms: \`$value'"; done
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it makes network namespaces)"
