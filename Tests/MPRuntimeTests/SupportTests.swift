@@ -1,5 +1,6 @@
 import Logging
 import MPCore
+import MPLabSupport
 import MPTestSupport
 import Testing
 

@@ -3,6 +3,7 @@
 // overflows socket buffers and misses every deadline. Such a test runs again when, and only
 // when, its attempt failed while the host took a pause, a bounded number of times; the last
 // attempt's result is what the test judges.
+import MPLabSupport
 import MPRuntime
 
 /// Host steal at least this long (seconds per CPU, on average, in all over the attempt)
