@@ -100,7 +100,7 @@ struct ControlPlaneEndToEndTests {
         var scrapeAnswered: Bool
     }
 
-    @Test("8 byte-by-byte metrics connections cost mpserver under 10% of a core")
+    @Test("8 byte-by-byte metrics connections cost mpserver under 10% of a core", .tags(.timing))
     func byteByByteConnections() throws {
         let lab = TunnelLab(products: try releaseProductsDirectory())
         let echoPort = freeUDPPort()
@@ -141,7 +141,7 @@ struct ControlPlaneEndToEndTests {
         var scrapes: Int
     }
 
-    @Test("with 4,096 sessions × 32 paths a scrape holds mpserver's loop under 5 ms")
+    @Test("with 4,096 sessions × 32 paths a scrape holds mpserver's loop under 5 ms", .tags(.timing))
     func scrapeOfManySessions() throws {
         let lab = TunnelLab(products: try releaseProductsDirectory())
         let echoPort = freeUDPPort()
