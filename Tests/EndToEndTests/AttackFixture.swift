@@ -3,6 +3,7 @@ import Glibc
 import MPCore
 import MPRuntime
 import MPTestSupport
+import MPLabSupport
 
 /// What `mplab echo --stats-file` reports.
 struct EchoCounts: Decodable, Equatable {

@@ -4,6 +4,7 @@ import MPCore
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 @Suite("mpclient --check tells the cases apart", .serialized)
 struct CheckTests {

@@ -9,6 +9,7 @@ import MPRuntime
 import MPTestSupport
 import Synchronization
 import Testing
+import MPLabSupport
 
 /// The metrics port a daemon logged at start (`--metrics-port 0` picks one).
 func loggedMetricsPort(of process: ChildProcess) -> UInt16? {

@@ -4,6 +4,7 @@ import MPCore
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 /// One hostile party in the middle costs at most its own path: a bridge that rewrites path
 /// ids and drops replies, a sender that copies a path's frames from elsewhere, a local

@@ -3,6 +3,7 @@
 import Foundation
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 /// One direction of `mplab relay --stats-file`.
 private struct RelayDirectionCounters: Decodable {

@@ -6,6 +6,7 @@ import MPCore
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 @Suite("Path health and scheduling", .serialized)
 struct PathHealthTests {

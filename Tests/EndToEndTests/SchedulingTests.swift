@@ -9,6 +9,7 @@ import MPCore
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 @Suite("Scheduling: balance throughput and reorder window", .serialized)
 struct SchedulingTests {

@@ -1,6 +1,7 @@
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 /// Whether a test runs its tunnel keyless (the foundation's command lines) or with one key
 /// on both sides: the foundation's end-to-end tests run both ways.
