@@ -53,25 +53,34 @@ let package = Package(
         // Lossy relays, echo target, load generator and the loopback demonstration.
         .executableTarget(
             name: "mplab",
-            dependencies: ["MPRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "MPRuntime", "MPLabSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
+        // What the lab and the tests share and the daemons never use: child processes, the
+        // host's steal from /proc/stat, a seeded generator.
+        .target(name: "MPLabSupport", dependencies: ["MPRuntime"]),
         // Fuzzing: shared checks, and one thin libFuzzer entry per target (Fuzz/run.sh).
         .target(name: "MPFuzzSupport", dependencies: ["MPCore"], path: "Fuzz/MPFuzzSupport"),
         .executableTarget(name: "FrameFuzzer", dependencies: ["MPFuzzSupport"], path: "Fuzz/FrameFuzzer"),
         .executableTarget(name: "SealedFuzzer", dependencies: ["MPFuzzSupport"], path: "Fuzz/SealedFuzzer"),
         .executableTarget(name: "ConfigFuzzer", dependencies: ["MPFuzzSupport"], path: "Fuzz/ConfigFuzzer"),
-        .target(name: "MPTestSupport", dependencies: ["MPCore", "MPRuntime"], path: "Tests/MPTestSupport"),
-        .testTarget(name: "MPCoreTests", dependencies: ["MPCore"]),
+        .target(
+            name: "MPTestSupport", dependencies: ["MPCore", "MPRuntime", "MPLabSupport"], path: "Tests/MPTestSupport"
+        ),
+        // MPLabSupport for its seeded generator only: the core's tests open no socket.
+        .testTarget(name: "MPCoreTests", dependencies: ["MPCore", "MPLabSupport"]),
         // Counts the test thread's heap allocations by interposing malloc in the test
         // executable; for tests only, never a dependency of a product.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(
-            name: "MPRuntimeTests", dependencies: ["MPCore", "MPRuntime", "MPTestSupport", "CAllocationCounter"]
+            name: "MPRuntimeTests",
+            dependencies: ["MPCore", "MPRuntime", "MPLabSupport", "MPTestSupport", "CAllocationCounter"]
         ),
         // Runs the built binaries; depending on them makes `swift test` build them first.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["MPCore", "MPRuntime", "MPTestSupport", "mpclient", "mpserver", "mplab"]
+            dependencies: ["MPCore", "MPRuntime", "MPLabSupport", "MPTestSupport", "mpclient", "mpserver", "mplab"]
         ),
     ]
 )

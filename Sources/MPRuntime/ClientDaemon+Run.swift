@@ -60,7 +60,7 @@ extension ClientDaemon {
     /// application's offloaded send) arrives whole and is spread apart.
     func applicationReadable() {
         var taken = 0
-        while taken < Self.receiveBatch {
+        while taken < DataPath.receiveBatch {
             switch listenSocket.receive(into: payloads, offset: FrameLayout.headerSize, reserve: FrameLayout.tagSize) {
             case .received(let count):
                 taken += count
@@ -129,7 +129,7 @@ extension ClientDaemon {
 
     func pathReadable(_ path: ClientPath) {
         var taken = 0
-        while taken < Self.receiveBatch {
+        while taken < DataPath.receiveBatch {
             switch path.socket.receive(into: frames) {
             case .received(let count):
                 taken += count

@@ -35,7 +35,7 @@ final class ClientPath {
     static func connectedSocket(to address: SocketAddress) throws -> UDPSocket {
         let socket = try UDPSocket(family: address.family)
         try socket.connect(to: address)
-        socket.setBufferSizes(receive: ClientDaemon.socketBufferSize, send: ClientDaemon.socketBufferSize)
+        socket.setBufferSizes(receive: DataPath.socketBufferSize, send: DataPath.socketBufferSize)
         // mpserver's replies to this path may arrive as runs (GSO at mpserver, GRO here).
         socket.enableReceiveCoalescing()
         return socket
@@ -54,14 +54,6 @@ struct ScheduledFrame {
 
 /// The mpclient daemon. Create it, then call ``run()``; it returns after SIGINT or SIGTERM.
 public final class ClientDaemon {
-    /// 4 MB kernel buffers: about 3,000 full-size VPN datagrams, so a burst or a slow
-    /// wake-up of the loop does not overflow the socket.
-    static let socketBufferSize = 4 << 20
-    /// Datagrams or coalesced runs taken from one socket per wake-up before the loop
-    /// serves the others (two receives of ``batchSize``).
-    static let receiveBatch = 64
-    /// Datagrams per recvmmsg (and frames per path per sendmmsg).
-    static let batchSize = 32
     /// How often the timer checks probes, path health and expiry: a tenth of the default probe
     /// interval, so a path is reported down at most 0.1 s after its silence limit.
     static let tickInterval = TimeSpan.milliseconds(100)
@@ -75,14 +67,14 @@ public final class ClientDaemon {
     let outbound = FrameBuffer()
     /// The application's payloads, a batch per receive, framed where they lie; a run of
     /// them (an application's offloaded send) is spread apart in its slot first.
-    let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize, slotSize: ReceiveBatch.payloadRunSlotSize)
+    let payloads = ReceiveBatch(capacity: DataPath.batchSize, slotSize: ReceiveBatch.payloadRunSlotSize)
     /// The frames made from one receive of payloads, each where it lies with the paths the
     /// scheduler picked for it. Its capacity is reserved once: a batch of runs fits.
     var scheduled: [ScheduledFrame] = []
     /// Frames for one path, sent in one call: two runs of offloaded datagrams.
     let outgoing = SendBatch(capacity: 2 * SegmentPlan.maximumSegments, family: .ipv4)
     /// Frames from mpserver, a batch per receive (one path's socket at a time).
-    let frames = ReceiveBatch(capacity: ClientDaemon.batchSize)
+    let frames = ReceiveBatch(capacity: DataPath.batchSize)
     /// Payloads for the application from the frames of one receive, sent in one call.
     let toApplication: SendBatch
     var dropLog: DropLog
@@ -115,18 +107,18 @@ public final class ClientDaemon {
         self.loop = loop
         self.logger = logger
         self.dropLog = DropLog(logger: logger)
-        let listenAddress = try Self.resolve(configuration.listen)
+        let listenAddress = try DataPath.address(of: configuration.listen)
         listenSocket = try UDPSocket(bindingTo: listenAddress)
-        listenSocket.setBufferSizes(receive: Self.socketBufferSize, send: Self.socketBufferSize)
+        listenSocket.setBufferSizes(receive: DataPath.socketBufferSize, send: DataPath.socketBufferSize)
         // An application that sends with offload (wireguard-go, say) has its runs
         // delivered whole rather than cut into datagrams on the way in.
         listenSocket.enableReceiveCoalescing()
-        scheduled.reserveCapacity(Self.batchSize * ReceiveBatch.maximumRunSegments)
+        scheduled.reserveCapacity(DataPath.batchSize * ReceiveBatch.maximumRunSegments)
         // A receive of runs can deliver up to 64 payloads per slot; more than this go in a
         // second call.
         toApplication = SendBatch(capacity: 1_024, family: listenSocket.family)
         paths = try configuration.paths.enumerated().map { index, path in
-            try ClientPath(index: index, endpoint: path.endpoint, address: Self.resolve(path.endpoint))
+            try ClientPath(index: index, endpoint: path.endpoint, address: DataPath.address(of: path.endpoint))
         }
         var random = SystemRandomNumberGenerator()
         let sessionID = keyring.makeSessionID(using: &random)
@@ -149,12 +141,5 @@ public final class ClientDaemon {
     /// The address the listen socket is bound to (useful with port 0).
     public var listenAddress: SocketAddress {
         get throws { try listenSocket.localAddress }
-    }
-
-    static func resolve(_ endpoint: Endpoint) throws -> SocketAddress {
-        guard let first = try Resolver.resolve(host: endpoint.host, port: endpoint.port).first else {
-            throw ResolutionError(host: endpoint.host, reason: "no address")
-        }
-        return first
     }
 }

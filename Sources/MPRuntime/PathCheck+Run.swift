@@ -60,7 +60,7 @@ extension PathCheck {
     }
 
     func readable(_ path: CheckedPath) {
-        for _ in 0..<Self.receiveBatch {
+        for _ in 0..<DataPath.receiveBatch {
             switch path.socket.receive(into: buffer.bytes) {
             case .datagram(let length, _): judge(length: length, path: path.index)
             case .wouldBlock: return

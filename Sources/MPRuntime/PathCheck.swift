@@ -26,8 +26,6 @@ public final class PathCheck {
     /// How often the timer asks the session for due probes: a quarter of the probe interval,
     /// so probes leave at most 50 ms late.
     static let tickInterval = TimeSpan(nanoseconds: PathCheckTiming.probeInterval.nanoseconds / 4)
-    /// Datagrams taken from one socket per wake-up before the loop serves the others.
-    static let receiveBatch = 64
 
     let loop: EventLoop
     let timing: PathCheckTiming
@@ -86,10 +84,7 @@ public final class PathCheck {
     /// The first address of `endpoint`, or why there is none.
     private static func resolve(_ endpoint: Endpoint) -> Result<SocketAddress, ResolutionError> {
         do {
-            guard let first = try Resolver.resolve(host: endpoint.host, port: endpoint.port).first else {
-                return .failure(ResolutionError(host: endpoint.host, reason: "no address"))
-            }
-            return .success(first)
+            return .success(try DataPath.address(of: endpoint))
         } catch {
             return .failure((error as? ResolutionError) ?? ResolutionError(host: endpoint.host, reason: "\(error)"))
         }

@@ -39,7 +39,7 @@ extension ServerDaemon {
     /// wake-up so that the flows' sockets get their turn.
     func listenReadable() {
         var taken = 0
-        while taken < ClientDaemon.receiveBatch {
+        while taken < DataPath.receiveBatch {
             switch listenSocket.receive(into: frames) {
             case .received(let count):
                 taken += count
@@ -164,7 +164,7 @@ extension ServerDaemon {
     /// run of same-sized replies (its offloaded send) arrives whole and is spread apart.
     func targetReadable(_ flow: TargetFlow) {
         var taken = 0
-        while taken < ClientDaemon.receiveBatch {
+        while taken < DataPath.receiveBatch {
             switch flow.socket.receive(into: payloads, offset: FrameLayout.headerSize, reserve: FrameLayout.tagSize) {
             case .received(let count):
                 taken += count

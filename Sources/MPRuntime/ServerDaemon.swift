@@ -28,12 +28,6 @@ public struct ServerSettings: Sendable {
 
 /// The socket one flow of one session uses to talk to the target.
 final class TargetFlow {
-    /// 4 MB each way, as the paths' sockets (the default is about 200 KB, some 270 small
-    /// datagrams): the target's replies to a burst survive a pause of the loop, and a target
-    /// that answers a burst at once (in one offloaded send, say) is not cut off after 1 MB.
-    /// Memory is taken only while datagrams wait, so 16,384 idle flows cost nothing.
-    static let socketBufferSize = ClientDaemon.socketBufferSize
-
     let key: FlowKey
     unowned let session: ServerSession<SocketAddress>
     let socket: UDPSocket
@@ -45,7 +39,11 @@ final class TargetFlow {
         self.session = session
         self.socket = try UDPSocket(family: target.family)
         try socket.connect(to: target)
-        socket.setBufferSizes(receive: Self.socketBufferSize, send: Self.socketBufferSize)
+        // 4 MB each way, as the paths' sockets (the default is about 200 KB, some 270 small
+        // datagrams): the target's replies to a burst survive a pause of the loop, and a target
+        // that answers a burst at once (in one offloaded send, say) is not cut off after 1 MB.
+        // Memory is taken only while datagrams wait, so 16,384 idle flows cost nothing.
+        socket.setBufferSizes(receive: DataPath.socketBufferSize, send: DataPath.socketBufferSize)
         // A target that answers with an offloaded send (wireguard-go, the lab's echo) has
         // its runs delivered whole rather than cut into datagrams on the way in.
         socket.enableReceiveCoalescing()
@@ -68,9 +66,9 @@ public final class ServerDaemon {
     let listenSocket: UDPSocket
     let target: SocketAddress
     /// Frames from the paths, a batch per receive.
-    let frames = ReceiveBatch(capacity: ClientDaemon.batchSize)
+    let frames = ReceiveBatch(capacity: DataPath.batchSize)
     /// The target's replies, a batch per receive, framed where they lie.
-    let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize, slotSize: ReceiveBatch.payloadRunSlotSize)
+    let payloads = ReceiveBatch(capacity: DataPath.batchSize, slotSize: ReceiveBatch.payloadRunSlotSize)
     /// Framed replies for the paths, sent in one call.
     let replies: SendBatch
     /// Payloads for the target from the frames of one receive, all of one flow
@@ -105,12 +103,12 @@ public final class ServerDaemon {
         self.logger = logger
         self.settings = settings
         self.dropLog = DropLog(logger: logger)
-        target = try ClientDaemon.resolve(settings.target)
+        target = try DataPath.address(of: settings.target)
         listenSocket = try Self.bindListenSocket(settings)
-        listenSocket.setBufferSizes(receive: ClientDaemon.socketBufferSize, send: ClientDaemon.socketBufferSize)
+        listenSocket.setBufferSizes(receive: DataPath.socketBufferSize, send: DataPath.socketBufferSize)
         // A path's frames may arrive as runs (GSO at mpclient or a bridge, GRO here).
         listenSocket.enableReceiveCoalescing()
-        replies = SendBatch(capacity: ClientDaemon.batchSize * 4, family: listenSocket.family)
+        replies = SendBatch(capacity: DataPath.batchSize * 4, family: listenSocket.family)
         controlSocket = try ControlSocket.open(statusSocket, loop: loop, logger: logger) { [unowned self] in
             statusSlices()
         }
@@ -128,7 +126,7 @@ public final class ServerDaemon {
     static func bindListenSocket(_ settings: ServerSettings) throws -> UDPSocket {
         guard let address = SocketAddress(ipAddress: settings.listenHost, port: settings.listenPort) else {
             return try UDPSocket(
-                bindingTo: ClientDaemon.resolve(Endpoint(host: settings.listenHost, port: settings.listenPort)))
+                bindingTo: DataPath.address(of: Endpoint(host: settings.listenHost, port: settings.listenPort)))
         }
         do {
             return try UDPSocket(bindingTo: address)

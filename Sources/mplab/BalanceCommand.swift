@@ -6,6 +6,7 @@
 import ArgumentParser
 import Glibc
 import MPCore
+import MPLabSupport
 import MPRuntime
 
 struct BalanceCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 // The machine a benchmark ran on, for the report: a rate means little without it.
 import Glibc
 import MPCore
+import MPLabSupport
 import MPRuntime
 
 struct BenchMachine {

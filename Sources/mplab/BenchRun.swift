@@ -3,6 +3,7 @@
 // standard error as it happens.
 import Glibc
 import MPCore
+import MPLabSupport
 import MPRuntime
 
 struct BenchRun {

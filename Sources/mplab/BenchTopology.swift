@@ -9,6 +9,7 @@
 // relays and the echo target are `mplab relay` and `mplab echo` children.
 import Glibc
 import MPCore
+import MPLabSupport
 import MPRuntime
 
 /// Whether the tunnel's frames are sealed with a key.

@@ -5,6 +5,7 @@
 import ArgumentParser
 import Glibc
 import MPCore
+import MPLabSupport
 import MPRuntime
 
 struct DemoCommand: ParsableCommand {

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Glibc
 import MPCore
+import MPLabSupport
 import MPRuntime
 
 final class DemoRun {

@@ -7,6 +7,7 @@
 // receive takes goes on in one send per destination, runs of same-sized datagrams kept
 // together (GRO in, GSO out), so the relays cost the benchmark little.
 import Glibc
+import MPLabSupport
 import MPCore
 import MPRuntime
 

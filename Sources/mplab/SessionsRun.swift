@@ -5,6 +5,7 @@
 // one session (its state, its dedup window, its flow and that flow's socket to the target).
 import Glibc
 import MPCore
+import MPLabSupport
 import MPRuntime
 
 struct SessionsSettings {

@@ -1,23 +1,6 @@
-// Small numeric helpers shared by the lab's subcommands: the seeded generator behind the
-// relays' drop decisions, percentiles of round-trip times, and rates for reports.
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): a tiny seedable generator, ample for deciding
-/// which datagrams a lossy relay drops, and the same seed always gives the same drops.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
+// Small numeric helpers shared by the lab's subcommands: the relays' drop decisions (from
+// MPLabSupport's seeded generator), percentiles of round-trip times, and rates for reports.
+import MPLabSupport
 
 /// Decides, independently for each datagram, whether to drop it with a fixed probability.
 struct DropDecider {

@@ -3,6 +3,7 @@ import Glibc
 import MPCore
 import MPRuntime
 import MPTestSupport
+import MPLabSupport
 
 /// What `mplab echo --stats-file` reports.
 struct EchoCounts: Decodable, Equatable {
@@ -15,7 +16,8 @@ struct EchoCounts: Decodable, Equatable {
 
 /// A keyed tunnel for attack tests: echo target (counting the test's probes apart),
 /// mpserver, one path through a ``TapRelay`` that records every frame, and mpclient.
-/// Everything on 127.0.0.1.
+/// Everything on 127.0.0.1. `products`: where the daemons and the echo target come from (the
+/// debug build of the tests by default).
 final class AttackFixture {
     /// The payload prefix of the test's own traffic; anything else reaching the target counts
     /// as delivered by an attack.
@@ -38,8 +40,8 @@ final class AttackFixture {
     /// payload it never sent, or one already answered, reached it some other way.
     private(set) var strayReplies = 0
 
-    init() throws {
-        lab = try TunnelLab(keyed: true)
+    init(products: String = productsDirectory()) throws {
+        lab = try TunnelLab(keyed: true, products: products)
         statsFile = "\(lab.directory)/echo.json"
         try lab.startEcho(port: echoPort, statsFile: statsFile, countPrefix: Self.probePrefix)
         server = try lab.startServer(port: serverPort, targetPort: echoPort)

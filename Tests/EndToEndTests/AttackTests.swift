@@ -25,7 +25,7 @@ struct AttackTests {
 
     @Test("10,000 captured frames replayed at once from two ports, and after 100,000 later frames: nothing delivered")
     func replay() throws {
-        let fixture = try AttackFixture()
+        let fixture = try AttackFixture(products: releaseProductsDirectory())
         let serverAddress = SocketAddress.loopbackIPv4(port: fixture.serverPort)
         #expect(fixture.secondsUntilTraffic() != nil, "\(fixture.lab.logs)")
         let frames = capture(fixture, upstream: 10_000)
@@ -72,7 +72,7 @@ struct AttackTests {
 
     @Test("10,000 captured frames replayed after mpserver restarted, and after mpclient restarted: nothing delivered")
     func replayAfterRestarts() throws {
-        let fixture = try AttackFixture()
+        let fixture = try AttackFixture(products: releaseProductsDirectory())
         let serverAddress = SocketAddress.loopbackIPv4(port: fixture.serverPort)
         #expect(fixture.secondsUntilTraffic() != nil, "\(fixture.lab.logs)")
         let frames = capture(fixture, upstream: 10_000)
@@ -121,7 +121,7 @@ struct AttackTests {
 
     @Test("300,000 random, bit-flipped and other-key datagrams in traffic: none delivered or answered, bounded memory")
     func flood() throws {
-        let fixture = try AttackFixture()
+        let fixture = try AttackFixture(products: releaseProductsDirectory())
         let serverAddress = SocketAddress.loopbackIPv4(port: fixture.serverPort)
         #expect(fixture.secondsUntilTraffic() != nil, "\(fixture.lab.logs)")
         let upstream = capture(fixture, upstream: 2_000)

@@ -27,7 +27,8 @@ struct BalanceTests {
         return try JSONDecoder().decode(Row.self, from: Data(line.utf8))
     }
 
-    @Test("1,000 + 100/s at 1,050/s, 95% of the sum: under 2% lost each way, at least 1,029/s delivered")
+    @Test(
+        "1,000 + 100/s at 1,050/s, 95% of the sum: under 2% lost each way, at least 1,029/s delivered", .tags(.timing))
     func nearlyFull() throws {
         let result = try retryingAfterAHostPause("balance nearly-full") {
             try Self.measure("nearly-full", seconds: 5)
@@ -39,7 +40,7 @@ struct BalanceTests {
         #expect(result.deliveredUp >= 1_029 && result.deliveredDown >= 1_029, "\(result)")
     }
 
-    @Test("1,000 up/100 down beside 100 up/1,000 down, 900/s each way: under 1% lost each way")
+    @Test("1,000 up/100 down beside 100 up/1,000 down, 900/s each way: under 1% lost each way", .tags(.timing))
     func asymmetric() throws {
         let result = try retryingAfterAHostPause("balance asymmetric") {
             try Self.measure("asymmetric", seconds: 5)

@@ -4,6 +4,7 @@ import MPCore
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 @Suite("mpclient --check tells the cases apart", .serialized)
 struct CheckTests {
@@ -65,7 +66,7 @@ struct CheckTests {
         row.contains("  \(verdict)  ")
     }
 
-    @Test("all paths fine, beside a running mpclient: three ok rows, exit 0")
+    @Test("all paths fine, beside a running mpclient: three ok rows, exit 0", .tags(.timing))
     func allFine() throws {
         let setup = try Setup(relays: 3)
         // The real mpclient on the same listen port: the check must not need it.
@@ -81,7 +82,7 @@ struct CheckTests {
         #expect(output.contains("all 3 paths work: mpserver answers on each"))
     }
 
-    @Test("one bridge down: its row refused, the others ok, the summary names it, exit 2")
+    @Test("one bridge down: its row refused, the others ok, the summary names it, exit 2", .tags(.timing))
     func oneBridgeDown() throws {
         let setup = try Setup(relays: 3)
         setup.relays[1].kill9()

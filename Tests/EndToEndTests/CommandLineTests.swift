@@ -2,6 +2,7 @@ import MPCore
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 /// The binaries as a user meets them: help, exit codes, and errors that quote bad input.
 @Suite("Command lines")

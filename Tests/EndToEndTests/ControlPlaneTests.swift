@@ -9,6 +9,7 @@ import MPRuntime
 import MPTestSupport
 import Synchronization
 import Testing
+import MPLabSupport
 
 /// The metrics port a daemon logged at start (`--metrics-port 0` picks one).
 func loggedMetricsPort(of process: ChildProcess) -> UInt16? {
@@ -100,7 +101,7 @@ struct ControlPlaneEndToEndTests {
         var scrapeAnswered: Bool
     }
 
-    @Test("8 byte-by-byte metrics connections cost mpserver under 10% of a core")
+    @Test("8 byte-by-byte metrics connections cost mpserver under 10% of a core", .tags(.timing))
     func byteByByteConnections() throws {
         let lab = TunnelLab(products: try releaseProductsDirectory())
         let echoPort = freeUDPPort()
@@ -141,7 +142,7 @@ struct ControlPlaneEndToEndTests {
         var scrapes: Int
     }
 
-    @Test("with 4,096 sessions × 32 paths a scrape holds mpserver's loop under 5 ms")
+    @Test("with 4,096 sessions × 32 paths a scrape holds mpserver's loop under 5 ms", .tags(.timing))
     func scrapeOfManySessions() throws {
         let lab = TunnelLab(products: try releaseProductsDirectory())
         let echoPort = freeUDPPort()

@@ -27,7 +27,7 @@ struct HostileInputTests {
 
     @Test(
         "100,000 random datagrams at each daemon: no crash, forwarding goes on, memory bounded",
-        arguments: Keying.allCases)
+        .tags(.timing), arguments: Keying.allCases)
     func garbage(keying: Keying) throws {
         let tunnel = try TunnelFixture(bridges: 2, directPath: true, keying: keying)
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")

@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 import MPRuntime
 import MPTestSupport
+import MPLabSupport
 
 /// Why the package could not be built, extracted or run.
 struct PackageError: Error, CustomStringConvertible {

@@ -46,7 +46,9 @@ struct IsolationTests {
         }
     }
 
-    @Test("two applications behind one mpclient: under 1% loss each, nothing misdelivered", arguments: Keying.allCases)
+    @Test(
+        "two applications behind one mpclient: under 1% loss each, nothing misdelivered", .tags(.timing),
+        arguments: Keying.allCases)
     func twoApplications(keying: Keying) throws {
         let tunnel = try TunnelFixture(bridges: 2, directPath: true, keying: keying)
         #expect(try tunnel.lab.waitForTunnel(listenPort: tunnel.listenPort), "\(tunnel.lab.logs)")
@@ -57,7 +59,9 @@ struct IsolationTests {
         #expect(losses.allSatisfy { $0 < 0.01 }, "\(losses)")
     }
 
-    @Test("two mpclients on one mpserver: under 1% loss each, nothing misdelivered", arguments: Keying.allCases)
+    @Test(
+        "two mpclients on one mpserver: under 1% loss each, nothing misdelivered", .tags(.timing),
+        arguments: Keying.allCases)
     func twoClients(keying: Keying) throws {
         let tunnel = try TunnelFixture(bridges: 2, directPath: true, keying: keying)
         let secondListen = freeUDPPort()

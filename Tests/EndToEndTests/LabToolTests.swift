@@ -3,6 +3,7 @@
 import Foundation
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 /// One direction of `mplab relay --stats-file`.
 private struct RelayDirectionCounters: Decodable {
@@ -99,7 +100,7 @@ struct LabToolTests {
         #expect(report.misdelivered == 0)
     }
 
-    @Test("a relay dropping 20% each way loses about 36% of round trips, and its stats file says so")
+    @Test("a relay dropping 20% each way loses about 36% of round trips, and its stats file says so", .tags(.timing))
     func lossyRelay() throws {
         // 4,000 datagrams: 1 - 0.8 x 0.8 = 36%, and a few points either way is chance.
         func passes(_ trial: (report: LoadResult, counters: RelayStatistics)) -> Bool {
@@ -107,7 +108,7 @@ struct LabToolTests {
             return loss > 31 && loss < 41 && trial.counters.down.received == trial.counters.up.forwarded
         }
         let (report, counters) = try retryingAfterAHostPause(
-            "relay --drop 0.2", lossyRelayTrial, passes: passes, sawAPause: { $0.report.showsAHostPause })
+            "relay --drop 0.2", lossyRelayTrial, passes: passes)
         #expect(report.lossPercent > 31 && report.lossPercent < 41, "\(report)")
         #expect(report.duplicates == 0 && report.corrupted == 0)
         #expect(counters.up.received == report.sent)
@@ -137,7 +138,9 @@ struct LabToolTests {
         return (report, try #require(statistics))
     }
 
-    @Test("a relay with --up-drop 0.2 --down-delay-ms 40 drops only on the way up and delays only on the way down")
+    @Test(
+        "a relay with --up-drop 0.2 --down-delay-ms 40 drops only on the way up and delays only on the way down",
+        .tags(.timing))
     func asymmetricRelay() throws {
         // 2,000 datagrams: 20% dropped up (the seeded generator; a few points either way is
         // chance), none down; every echo waits 40 ms on the way down and none on the way up.
@@ -150,7 +153,7 @@ struct LabToolTests {
         }
         let trial = try retryingAfterAHostPause(
             "relay --up-drop 0.2 --down-delay-ms 40", asymmetricTrial, passes: passes,
-            sawAPause: { $0.relayLog.contains("relay late") })
+            ranLate: { $0.relayLog.contains("relay late") })
         let (report, counters) = (trial.report, trial.counters)
         #expect(trial.relayLog.contains("up drop 0.2; down drop 0.0, delay 40 ms"), "\(trial.relayLog)")
         #expect(counters.up.received == report.sent, "\(counters)")
@@ -184,7 +187,9 @@ struct LabToolTests {
         return (report, try #require(statistics), relay.log)
     }
 
-    @Test("a relay with --rate 200 forwards about 200 datagrams a second and drops the rest at its queue's tail")
+    @Test(
+        "a relay with --rate 200 forwards about 200 datagrams a second and drops the rest at its queue's tail",
+        .tags(.timing))
     func rateLimitedRelay() throws {
         // 1 s at 200/s, plus the idle link's first burst and the queue's content at the end
         // (10 datagrams, 50 ms, each): 220. Less if the relay was descheduled over 50 ms.
@@ -197,7 +202,7 @@ struct LabToolTests {
         }
         let trial = try retryingAfterAHostPause(
             "relay --rate 200", { try rateLimitedTrial() }, passes: passes,
-            sawAPause: { $0.relayLog.contains("relay late") })
+            ranLate: { $0.relayLog.contains("relay late") })
         let (report, counters) = (trial.report, trial.counters)
         print(
             "relay --rate 200: \(report.received) of \(report.sent) back; up forwarded \(counters.up.forwarded), "
@@ -221,7 +226,7 @@ struct LabToolTests {
         }
         let trial = try retryingAfterAHostPause(
             "relay --rate 1mbit, \(size) B", { try rateLimitedTrial(rate: "1mbit", offered: offered, size: size) },
-            passes: passes, sawAPause: { $0.relayLog.contains("relay late") })
+            passes: passes, ranLate: { $0.relayLog.contains("relay late") })
         let (report, counters) = (trial.report, trial.counters)
         print(
             "relay --rate 1mbit, \(size) B: \(report.received) of \(report.sent) back; up overflowed "
@@ -264,7 +269,7 @@ struct LabToolTests {
         #expect(output.contains("expected one-way loss 0.1 x 0.2 x 0.3 = 0.60%"), "\(output)")
     }
 
-    @Test("bench: a short run measures every case, each tunnel beside a relay chain of its own")
+    @Test("bench: a short run measures every case, each tunnel beside a relay chain of its own", .tags(.timing))
     func bench() throws {
         // At 1,000/s on loopback every case passes a trial, unless the host paused the machine
         // through both half-second trials of a case: then the run is repeated.

@@ -4,6 +4,7 @@ import MPCore
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 /// A misconfigured tunnel says why in its logs, within seconds, once per warning interval:
 /// a key on one side only, two different keys, another protocol version.

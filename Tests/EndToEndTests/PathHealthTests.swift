@@ -6,6 +6,7 @@ import MPCore
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 @Suite("Path health and scheduling", .serialized)
 struct PathHealthTests {
@@ -133,7 +134,9 @@ struct PathHealthTests {
         var passes: Bool { startedUp && (down ?? 99) <= 3 && (up ?? 99) <= 3 && lost == 0 }
     }
 
-    @Test("duplicate mode: a bridge killed mid-stream loses nothing, --status shows it down within 3 s, up within 3 s")
+    @Test(
+        "duplicate mode: a bridge killed mid-stream loses nothing, --status shows it down within 3 s, up within 3 s",
+        .tags(.timing))
     func failover() throws {
         let result = try retryingAfterAHostPause("failover", Self.failoverTrial, passes: \.passes)
         print(
@@ -192,7 +195,9 @@ struct PathHealthTests {
         }
     }
 
-    @Test("a backup path carries no payload while a primary is up, takes over within 2 s, and goes quiet again")
+    @Test(
+        "a backup path carries no payload while a primary is up, takes over within 2 s, and goes quiet again",
+        .tags(.timing))
     func backup() throws {
         let result = try retryingAfterAHostPause("backup", Self.backupTrial, passes: \.passes)
         print(

@@ -24,7 +24,7 @@ struct RecoveryTests {
         var passes: Bool { reopened && working && workingAfter < .seconds(4) && up }
     }
 
-    @Test("a path whose bridge mapping went stale gets a new source port and works again")
+    @Test("a path whose bridge mapping went stale gets a new source port and works again", .tags(.timing))
     func staleMapping() throws {
         let result = try retryingAfterAHostPause("stale mapping", Self.staleMappingTrial, passes: \.passes)
         print(

@@ -8,13 +8,17 @@ import Testing
 struct RestartTests {
     enum Daemon: String { case mpserver, mpclient }
 
-    @Test("mpserver killed and restarted: traffic within 2 s, mpclient untouched", arguments: Keying.allCases)
+    @Test(
+        "mpserver killed and restarted: traffic within 2 s, mpclient untouched", .tags(.timing),
+        arguments: Keying.allCases)
     func serverRestart(keying: Keying) throws {
         let tunnel = try restarted(.mpserver, keying: keying)
         #expect(tunnel.client?.log.contains("mpserver restarted") == true)
     }
 
-    @Test("mpclient killed and restarted: traffic within 2 s, mpserver untouched", arguments: Keying.allCases)
+    @Test(
+        "mpclient killed and restarted: traffic within 2 s, mpserver untouched", .tags(.timing),
+        arguments: Keying.allCases)
     func clientRestart(keying: Keying) throws {
         try restarted(.mpclient, keying: keying)
     }

@@ -9,6 +9,7 @@ import MPCore
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 @Suite("Scheduling: balance throughput and reorder window", .serialized)
 struct SchedulingTests {
@@ -118,7 +119,8 @@ struct SchedulingTests {
         }
     }
 
-    @Test("balance mode over two paths of the same rate carries at least 1.8 times one path's throughput")
+    @Test(
+        "balance mode over two paths of the same rate carries at least 1.8 times one path's throughput", .tags(.timing))
     func balanceThroughput() throws {
         let rate = Self.pathRate
         let setup = try Lab(target: nil, relays: [(rate, 0, 0), (rate, 0, 0)])
@@ -127,10 +129,9 @@ struct SchedulingTests {
         let single = try setup.startClient(paths: [0], extraLines: ["mode balance"]).port
         #expect(try setup.lab.waitForTunnel(listenPort: single), "\(setup.lab.logs)")
         var balanced: (port: UInt16, process: ChildProcess)?
-        // Up to three tries: one counts when one path carried at least 90% of its rate and no
-        // relay was paused (a busy machine can starve a relay or a daemon for a few hundred
-        // milliseconds; then the links, not the scheduler, lose capacity).
-        for attempt in 1...3 {
+        var attempt = 0
+        func measure() throws -> (onePath: Double, ratio: Double, relaysLate: Int, split: [String]) {
+            attempt += 1
             let onePath = try setup.throughput(
                 listenPort: single, rate: Self.offeredRate, seconds: Self.measuredSeconds)
             let (both, client) = try balanced ?? setup.startBalancedClient(rate: Self.offeredRate)
@@ -144,22 +145,22 @@ struct SchedulingTests {
                 "path \(index): \(pair.1.sent - pair.0.sent) frames sent, rtt \(pair.0.rtt) -> \(pair.1.rtt), "
                     + "loss \(pair.0.loss) -> \(pair.1.loss)"
             }
+            let late = max(onePath.relaysLate, twoPaths.relaysLate)
             print(
                 "balance, try \(attempt): \(rate)/s per path and direction, offered \(Self.offeredRate)/s: "
                     + "one path \(onePath.rate)/s, two paths \(twoPaths.rate)/s, ratio \(String(format: "%.2f", ratio)), "
-                    + "relays late by up to \(max(onePath.relaysLate, twoPaths.relaysLate)) ms\n  "
-                    + split.joined(separator: "\n  "))
-            // A relay that forwarded a held datagram more than 25 ms late was paused by the
-            // machine and lost link time: the try says nothing about the scheduler.
-            let relaysKeptRate = max(onePath.relaysLate, twoPaths.relaysLate) <= 25
-            guard onePath.rate < Double(rate) * 0.9 || !relaysKeptRate else {
-                #expect(ratio >= 1.8, "\(split)")
-                return
-            }
+                    + "relays late by up to \(late) ms\n  " + split.joined(separator: "\n  "))
+            return (onePath.rate, ratio, late, split)
         }
-        // Not verified, not failed: the machine could not give the test its premise.
-        try Test.cancel(
-            "in no try did one path carry 90% of its rate with the relays on time: the machine is too busy for this test"
-        )
+        // The ratio means something only when one path carried at least 90% of its rate: a
+        // starved one-path figure would flatter it. A try that falls short runs again only
+        // when a relay said it forwarded a held datagram more than 25 ms late (the machine
+        // paused it and the link lost time, so the try says nothing about the scheduler) or
+        // the host stole the time; otherwise it is judged, and fails.
+        let trial = try retryingAfterAHostPause(
+            "balance throughput", measure, passes: { $0.onePath >= Double(rate) * 0.9 && $0.ratio >= 1.8 },
+            ranLate: { $0.relaysLate > 25 })
+        #expect(trial.onePath >= Double(rate) * 0.9, "one path short of its rate: \(trial.split)")
+        #expect(trial.ratio >= 1.8, "\(trial.split)")
     }
 }

@@ -1,6 +1,7 @@
 import MPRuntime
 import MPTestSupport
 import Testing
+import MPLabSupport
 
 /// Whether a test runs its tunnel keyless (the foundation's command lines) or with one key
 /// on both sides: the foundation's end-to-end tests run both ways.
@@ -13,7 +14,9 @@ enum Keying: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
 /// One tunnel on loopback: echo target, mpserver, `bridges` socat bridges (or, with
 /// `drops`, mplab relays dropping that share each way), and mpclient; with `keying` keyed,
-/// both daemons get the lab's key file.
+/// both daemons get the lab's key file. `products`: where mpclient, mpserver and mplab come
+/// from (the debug build of the tests, or ``releaseProductsDirectory()`` for a test whose
+/// load the debug daemons could not carry on a shared machine).
 final class TunnelFixture {
     let lab: TunnelLab
     let echoPort = freeUDPPort()
@@ -25,9 +28,9 @@ final class TunnelFixture {
 
     init(
         bridges: Int = 3, drops: [Double]? = nil, socat: Bool = true, directPath: Bool = false,
-        keying: Keying = .keyless, clientLines: [String] = []
+        keying: Keying = .keyless, clientLines: [String] = [], products: String = productsDirectory()
     ) throws {
-        lab = try TunnelLab(keyed: keying == .keyed)
+        lab = try TunnelLab(keyed: keying == .keyed, products: products)
         try lab.startEcho(port: echoPort)
         server = try lab.startServer(port: serverPort, targetPort: echoPort)
         for index in 0..<(drops?.count ?? bridges) {

@@ -1,4 +1,5 @@
 import Testing
+import MPLabSupport
 @testable import MPCore
 
 /// One hostile party in the middle (a bridge, a sender that can reach mpserver, a keyless

@@ -1,4 +1,5 @@
 import Testing
+import MPLabSupport
 @testable import MPCore
 
 /// The tunnel harness with a key on both sides, on one side, or different keys on each.

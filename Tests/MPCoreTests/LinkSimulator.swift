@@ -1,4 +1,5 @@
 @testable import MPCore
+import MPLabSupport
 
 /// One direction of a simulated link, as `mplab relay` models it: a shaper of `rate`
 /// datagrams a second with a drop-tail queue of 50 ms (at least 4 datagrams) and a bucket as

@@ -1,4 +1,5 @@
 import Testing
+import MPLabSupport
 @testable import MPCore
 
 @Suite("Reorder buffer")

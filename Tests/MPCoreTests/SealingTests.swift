@@ -1,4 +1,5 @@
 import Testing
+import MPLabSupport
 @testable import MPCore
 
 /// Seals and opens single frames with ``FrameProtection`` directly.

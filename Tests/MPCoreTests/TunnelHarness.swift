@@ -1,4 +1,5 @@
 @testable import MPCore
+import MPLabSupport
 
 /// A client and a server session wired back to back through in-memory paths that can
 /// drop, duplicate and reorder, driven by a seeded generator. No socket, no clock.

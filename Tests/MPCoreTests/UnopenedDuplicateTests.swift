@@ -1,4 +1,5 @@
 import Testing
+import MPLabSupport
 @testable import MPCore
 
 /// Receiver rules R11 and R17 as both sides apply them before authentication: a copy of a

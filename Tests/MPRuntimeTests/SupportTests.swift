@@ -1,5 +1,6 @@
 import Logging
 import MPCore
+import MPLabSupport
 import MPTestSupport
 import Testing
 
@@ -61,16 +62,17 @@ struct SupportTests {
         }
         // Passed: once.
         #expect(
-            retryingAfterAHostPause("self-test, passing", attempt, passes: { _ in true }, sawAPause: { _ in true }) == 1
+            retryingAfterAHostPause("self-test, passing", attempt, passes: { _ in true }, ranLate: { _ in true }) == 1
         )
-        // Failed during pauses the attempts saw: up to three times, and the last result counts.
+        // Failed while a helper reported running late: up to three times, each recorded as a
+        // known issue, and the last result counts.
         runs = 0
         #expect(
-            retryingAfterAHostPause("self-test, paused", attempt, passes: { _ in false }, sawAPause: { _ in true }) == 3
+            retryingAfterAHostPause("self-test, paused", attempt, passes: { _ in false }, ranLate: { _ in true }) == 3
         )
         runs = 0
         #expect(
-            retryingAfterAHostPause("self-test, paused", attempt, passes: { $0 == 2 }, sawAPause: { _ in true }) == 2)
+            retryingAfterAHostPause("self-test, paused", attempt, passes: { $0 == 2 }, ranLate: { _ in true }) == 2)
         // Failed with no pause seen: once (more only if the host really paused the machine
         // for 50 ms right then).
         runs = 0

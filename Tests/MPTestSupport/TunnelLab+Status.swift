@@ -1,5 +1,6 @@
 // `mpclient --status` and `mpserver --status` as a user runs them, against the control
 // socket of a daemon the lab started.
+import MPLabSupport
 
 extension TunnelLab {
     /// What a `--status` run printed, and its exit status (`nil` if it did not end in time).

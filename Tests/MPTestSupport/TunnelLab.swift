@@ -4,6 +4,7 @@
 // file with `mpserver --genkey` and gives it to every daemon it starts.
 import MPCore
 import MPRuntime
+import MPLabSupport
 
 /// Which key file a daemon started by a ``TunnelLab`` gets.
 public enum KeyChoice: Sendable {

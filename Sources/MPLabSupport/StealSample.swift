@@ -1,20 +1,29 @@
 // How much CPU time the host took from this virtual machine, from /proc/stat. The benchmark
 // reports it beside its round trips; the tests use it to tell the tunnel being late from
-// the machine being paused.
+// the machine being paused. The daemons never read it.
 import Glibc
+import MPRuntime
 
 /// The machine's CPU time from /proc/stat's `cpu` line, in clock ticks: all of it and the
 /// part "stolen" (a virtual machine's CPUs waiting while the host ran something else).
 /// Steal delays whatever runs on the waiting CPU by milliseconds, so it decides round-trip
 /// tails and deadlines on a shared host.
 public struct StealSample: Sendable {
+    /// Clock ticks stolen since boot, all CPUs together.
     public let steal: Int
+    /// Clock ticks of every kind since boot, all CPUs together.
     public let total: Int
 
     /// Clock ticks per second of /proc/stat's times (USER_HZ, 100 on Linux).
-    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+    public static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
     /// The CPUs whose times the `cpu` line adds up.
-    static let processors = max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
+    public static let processors = max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
+
+    /// A sample of `steal` ticks stolen out of `total`.
+    public init(steal: Int, total: Int) {
+        self.steal = steal
+        self.total = total
+    }
 
     /// Now; nil when /proc/stat cannot be read or has no steal field (before Linux 2.6.11).
     public static func now() -> StealSample? {
