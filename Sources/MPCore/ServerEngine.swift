@@ -104,14 +104,20 @@ public final class ServerEngine<Address: Hashable> {
     /// the path id), or `nil` when the payload is too large (counted).
     public func encodePayload(
         length payloadLength: Int, session: ServerSession<Address>, flowID: UInt32,
-        in frame: UnsafeMutableRawBufferPointer
+        now: Timestamp = Timestamp(nanoseconds: 0), in frame: UnsafeMutableRawBufferPointer
     ) -> Int? {
         guard payloadLength <= Defaults.maximumPayload, frame.count >= payloadLength + FrameLayout.maximumOverhead
         else {
             drops.record(.oversized)
             return nil
         }
-        return session.seal(.downstreamData, flowID: flowID, bodyLength: payloadLength, in: frame)
+        if session.isMirroringFEC(now: now), let sender = session.fecSender {
+            let payload = UnsafeRawBufferPointer(rebasing: frame[FrameLayout.headerSize...].prefix(payloadLength))
+            session.fecShard = sender.add(payload, sequence: session.nextSequence, flowID: flowID, now: now)
+        }
+        let length = session.seal(.downstreamData, flowID: flowID, bodyLength: payloadLength, in: frame)
+        if session.fecShard != nil { session.fecSender?.recordDataFrame(bytes: length) }
+        return length
     }
 
     /// Writes a receiver report for `session` (``PathReport``: what arrived on each path id)

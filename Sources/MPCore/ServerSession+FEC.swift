@@ -1,0 +1,93 @@
+extension ServerSession {
+    /// True while mpclient sends parity (within two ``Defaults/mirrorEpoch`` of the last):
+    /// the replies are coded as mpclient codes (R21b).
+    func isMirroringFEC(now: Timestamp) -> Bool {
+        guard fecSender != nil, let last = lastParityReceived else { return false }
+        return now - last < TimeSpan(nanoseconds: 2 * Defaults.mirrorEpoch.nanoseconds)
+    }
+
+    /// The path of reply shard `shard` among `candidates`, in turn as mpclient does
+    /// (``ClientSession/fecPath(shard:among:)``).
+    func fecPath(shard: Int, among candidates: PathSet) -> Int? {
+        candidates.member(turn: (fecSender?.groupsStarted ?? 0) + shard)
+    }
+
+    /// A fresh authentic upstream parity frame (rules F1–F4), arrived on `path`: holds its
+    /// parity, and mirrors its group size and parity count for the replies (R21b).
+    func receiveParity(_ header: FrameHeader, body: UnsafeRawBufferPointer, path: Int, now: Timestamp) -> Bool {
+        guard let parity = ParityHeader.decode(body, sequence: header.sequence) else { return false }
+        if fecReceiver == nil { fecReceiver = FECReceiver() }
+        let window = receiveWindow
+        guard fecReceiver?.parityArrived(parity, body: body, now: now, isSeen: { window.peek($0) != .fresh }) == true
+        else { return false }
+        mirror.recordReport(path: path, now: now)
+        lastParityReceived = now
+        let settings = FECSettings(dataShards: parity.groupSize, parityShards: parity.parityShards)
+        if fecSender?.settings != settings { fecSender = FECSender(settings: settings) }
+        return true
+    }
+
+    /// Keeps a fresh upstream payload for its group's rebuilding, once mpclient sends parity.
+    func keepForParity(_ payload: UnsafeRawBufferPointer, sequence: UInt64) {
+        guard let fecReceiver else { return }
+        fecReceiver.keep(payload, sequence: sequence)
+        let window = receiveWindow
+        fecReceiver.payloadArrived(sequence: sequence) { window.peek($0) != .fresh }
+    }
+
+    /// True when payloads rebuilt from parity wait for ``ServerEngine/releaseRebuilt(for:now:_:)``.
+    public var hasRebuilt: Bool { !(fecReceiver?.ready.isEmpty ?? true) }
+
+    /// When the open reply group's parity falls due without another reply, or `nil`.
+    public var fecDeadline: Timestamp? { fecSender?.deadline }
+
+    /// Forward error correction both ways: the reply groups sent and their parity, and the
+    /// upstream groups complete, rebuilt and lost.
+    public var fecStatistics: FECStatistics {
+        var result = fecSender?.statistics ?? FECStatistics()
+        if let received = fecReceiver?.statistics {
+            result.groupsComplete = received.groupsComplete
+            result.payloadsRebuilt = received.payloadsRebuilt
+            result.groupsLost = received.groupsLost
+            result.inconsistentParity = received.inconsistentParity
+        }
+        return result
+    }
+}
+
+extension ServerEngine {
+    /// Calls `body` with each upstream payload of `session` rebuilt from parity since the
+    /// last call that is fresh in the replay window (rule F5), and its flow id. Rebuilt
+    /// payloads go to the target at once, past the reorder buffer.
+    public func releaseRebuilt(
+        for session: ServerSession<Address>, now: Timestamp, _ body: (UnsafeRawBufferPointer, UInt32) -> Void
+    ) {
+        session.fecReceiver?.releaseRebuilt { sequence, flowID, payload in
+            guard session.receiveWindow.check(sequence) == .fresh else { return }
+            session.payloadsDelivered &+= 1
+            session.fecReceiver?.statistics.payloadsRebuilt += 1
+            body(payload, flowID)
+        }
+    }
+
+    /// `mode fec` mirrored: writes the next parity frame of `session`'s open reply group into
+    /// `frame` if it is due at `now` and returns its length and path id (send it to that
+    /// path's address); `nil` when none is due. The runtime asks after each reply until
+    /// `nil`, and at the session's ``ServerSession/fecDeadline``.
+    /// `frame` must hold ``Defaults/maximumPayload`` + ``FrameLayout/maximumOverhead`` bytes.
+    public func parity(for session: ServerSession<Address>, now: Timestamp, into frame: UnsafeMutableRawBufferPointer)
+        -> (length: Int, path: Int)?
+    {
+        guard let sender = session.fecSender, sender.isParityDue(now: now),
+            let bodyLength = sender.nextParityBodyLength, frame.count >= bodyLength + FrameLayout.maximumOverhead,
+            let (written, index) = sender.nextParityBody(
+                into: UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize...]))
+        else { return nil }
+        let length = session.seal(.downstreamParity, flowID: 0, bodyLength: written, in: frame)
+        sender.recordParityFrame(bytes: length)
+        let recent = session.mirror.dataPaths(heard: session.heardPaths, now: now)
+        guard let path = session.fecPath(shard: index, among: recent) else { return nil }
+        FrameHeader.setPathID(UInt8(path), in: frame)
+        return (length, path)
+    }
+}
