@@ -25,6 +25,9 @@ extension ClientSession {
         return (length, path)
     }
 
+    /// True when the open group's parity is due at `now` (``parity(now:into:)`` has a frame).
+    public func isParityDue(now: Timestamp) -> Bool { fecSender?.isParityDue(now: now) ?? false }
+
     /// When the open group's parity falls due without another payload (``FECSettings/timeout``
     /// after its first), or `nil`: the runtime sets a timer for it.
     public var fecDeadline: Timestamp? { fecSender?.deadline }

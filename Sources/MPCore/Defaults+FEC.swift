@@ -1,4 +1,8 @@
 extension Defaults {
+    /// `mode fec` without K:M is `fec 4:2`: with three paths, two shards of six on each, so
+    /// any one path may die, for 1.5 times the traffic (duplicate mode's is 3).
+    public static let fecDataShards = 4
+    public static let fecParityShards = 2
     /// `mode fec K:M`: the most data shards a group may have. 32: a group spans at most a few
     /// milliseconds of payloads at the rates a tunnel carries, and a shard mask fits 64 bits.
     public static let maximumFECDataShards = 32

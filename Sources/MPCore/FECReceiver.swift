@@ -76,7 +76,7 @@ final class FECReceiver {
     ) -> Bool {
         expire(now: now)
         // A group already finished: its other parity frames change nothing (rule F4).
-        if finished.contains(header.group) { return true }
+        if isFinished(header.group) { return true }
         guard let slot = slot(for: header, body: body, now: now) else {
             statistics.inconsistentParity += 1
             return false
@@ -117,7 +117,7 @@ final class FECReceiver {
     /// The slot of the group `header` names: the existing one if its parity agrees, else a
     /// new one (the oldest group given up to make room); `nil` when it contradicts.
     private func slot(for header: ParityHeader, body: UnsafeRawBufferPointer, now: Timestamp) -> Int? {
-        if let slot = groups.firstIndex(where: { $0?.header.group == header.group }), let group = groups[slot] {
+        if let slot = slot(ofGroup: header.group), let group = groups[slot] {
             guard group.header.groupSize == header.groupSize, group.header.dataShards == header.dataShards,
                 group.header.parityShards == header.parityShards, group.header.shardLength == header.shardLength,
                 group.parity & (1 << UInt64(header.index)) == 0
@@ -127,7 +127,7 @@ final class FECReceiver {
             }
             return slot
         }
-        let slot = groups.firstIndex(where: { $0 == nil }) ?? oldestGroup()
+        let slot = slot(ofGroup: nil) ?? oldestGroup()
         if groups[slot] != nil { giveUp(slot) }
         for position in 0..<header.dataShards {
             guard let entry = header.entry(position, in: body) else { return nil }
@@ -135,6 +135,18 @@ final class FECReceiver {
         }
         groups[slot] = Group(header: header, firstAt: now)
         return slot
+    }
+
+    /// The slot holding group `group`, or with `nil` a free slot. By index: a generic
+    /// search allocates per call in unoptimized builds, and this runs per parity frame.
+    private func slot(ofGroup group: UInt64?) -> Int? {
+        for slot in 0..<groups.count where groups[slot]?.header.group == group { return slot }
+        return nil
+    }
+
+    private func isFinished(_ group: UInt64) -> Bool {
+        for index in 0..<finished.count where finished[index] == group { return true }
+        return false
     }
 
     private func entry(_ slot: Int, _ position: Int) -> ParityHeader.Entry {

@@ -107,6 +107,7 @@ extension ServerEngine {
             guard
                 session.receiveParity(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
             else { return drop(.malformed) }
+            noteRebuilt(session)
             return .consumed
         }
         if header.type == .probe {
@@ -122,6 +123,7 @@ extension ServerEngine {
         session.mirror.recordData(path: path, fresh: true, now: now)
         let payload = UnsafeRawBufferPointer(rebasing: frame[body])
         session.keepForParity(payload, sequence: header.sequence)
+        noteRebuilt(session)
         guard admitInOrder(header, payload: payload, session: session, path: path, now: now) else { return .consumed }
         return .deliver(payload: body, session: session, flowID: header.flowID)
     }

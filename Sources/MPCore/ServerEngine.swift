@@ -36,6 +36,9 @@ public final class ServerEngine<Address: Hashable> {
     public let reorderWindow: ReorderWindow
     /// The sessions whose reorder buffer holds frames: ``releaseHeld(now:_:)`` visits only these.
     public private(set) var holding: [ServerSession<Address>] = []
+    /// Sessions with upstream payloads rebuilt from parity, waiting for
+    /// ``releaseRebuilt(now:_:)``.
+    public internal(set) var rebuilding: [ServerSession<Address>] = []
     /// Whether a keyed engine applies the session-id check (R14a). Only tests turn it off,
     /// to seal frames of any session id under a foreign key as an attacker's own build would.
     var checksSessionIDs = true

@@ -1,7 +1,7 @@
 extension ServerSession {
     /// True while mpclient sends parity (within two ``Defaults/mirrorEpoch`` of the last):
     /// the replies are coded as mpclient codes (R21b).
-    func isMirroringFEC(now: Timestamp) -> Bool {
+    public func isMirroringFEC(now: Timestamp) -> Bool {
         guard fecSender != nil, let last = lastParityReceived else { return false }
         return now - last < TimeSpan(nanoseconds: 2 * Defaults.mirrorEpoch.nanoseconds)
     }
@@ -35,8 +35,17 @@ extension ServerSession {
         fecReceiver.payloadArrived(sequence: sequence) { window.peek($0) != .fresh }
     }
 
+    /// True while mpclient's parity makes this session's replies coded (R21b).
+    public var codesReplies: Bool { fecSender != nil }
+
+    /// True once mpclient sent parity: the session keeps its payloads for rebuilding.
+    public var hasFECReceiver: Bool { fecReceiver != nil }
+
     /// True when payloads rebuilt from parity wait for ``ServerEngine/releaseRebuilt(for:now:_:)``.
     public var hasRebuilt: Bool { !(fecReceiver?.ready.isEmpty ?? true) }
+
+    /// True when the open reply group's parity is due at `now`.
+    public func isParityDue(now: Timestamp) -> Bool { fecSender?.isParityDue(now: now) ?? false }
 
     /// When the open reply group's parity falls due without another reply, or `nil`.
     public var fecDeadline: Timestamp? { fecSender?.deadline }
@@ -56,18 +65,31 @@ extension ServerSession {
 }
 
 extension ServerEngine {
-    /// Calls `body` with each upstream payload of `session` rebuilt from parity since the
-    /// last call that is fresh in the replay window (rule F5), and its flow id. Rebuilt
-    /// payloads go to the target at once, past the reorder buffer.
+    /// Calls `body` with each upstream payload rebuilt from parity since the last call that
+    /// is fresh in its session's replay window (rule F5), the session and the flow id.
+    /// Rebuilt payloads go to the target at once, past the reorder buffer. The runtime calls
+    /// it after each received frame while ``rebuilding`` is not empty.
     public func releaseRebuilt(
-        for session: ServerSession<Address>, now: Timestamp, _ body: (UnsafeRawBufferPointer, UInt32) -> Void
+        now: Timestamp, _ body: (UnsafeRawBufferPointer, ServerSession<Address>, UInt32) -> Void
     ) {
-        session.fecReceiver?.releaseRebuilt { sequence, flowID, payload in
-            guard session.receiveWindow.check(sequence) == .fresh else { return }
-            session.payloadsDelivered &+= 1
-            session.fecReceiver?.statistics.payloadsRebuilt += 1
-            body(payload, flowID)
+        for index in rebuilding.indices {
+            let session = rebuilding[index]
+            session.fecReceiver?.releaseRebuilt { sequence, flowID, payload in
+                guard session.receiveWindow.check(sequence) == .fresh else { return }
+                session.payloadsDelivered &+= 1
+                session.fecReceiver?.statistics.payloadsRebuilt += 1
+                body(payload, session, flowID)
+            }
         }
+        rebuilding.removeAll(keepingCapacity: true)
+    }
+
+    /// Puts `session` on ``rebuilding`` if its parity rebuilt payloads.
+    func noteRebuilt(_ session: ServerSession<Address>) {
+        guard session.hasRebuilt else { return }
+        // By index: a generic search allocates per call in unoptimized builds.
+        for index in 0..<rebuilding.count where rebuilding[index] === session { return }
+        rebuilding.append(session)
     }
 
     /// `mode fec` mirrored: writes the next parity frame of `session`'s open reply group into

@@ -44,6 +44,13 @@ extension ClientDaemon {
             feedback.start()
             watchers.append(feedback)
         }
+        if session.mode == .fec {
+            let parity = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
+                sendDueParity(now: MonotonicClock.now())
+            }
+            parityTimer = parity
+            watchers.append(parity)
+        }
         if session.reorder != nil {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
                 releaseHeldPayloads(now: MonotonicClock.now())
@@ -67,6 +74,7 @@ extension ClientDaemon {
                 let now = MonotonicClock.now()
                 for index in 0..<count { schedulePayloads(index, now: now) }
                 sendScheduledFrames()
+                if parityTimer != nil { sendDueParity(now: now) }
                 if count < payloads.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1
@@ -89,6 +97,11 @@ extension ClientDaemon {
                     ScheduledFrame(
                         bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<frameLength]), paths: paths,
                         fastestPath: fastest?.path ?? -1, fastestCopies: fastest?.copies ?? 1))
+                // A full group's parity goes out behind its payloads, before the next group's.
+                if parityTimer != nil, session.isParityDue(now: now) {
+                    sendScheduledFrames()
+                    sendDueParity(now: now)
+                }
             case .held: break
             case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
             }
@@ -169,6 +182,34 @@ extension ClientDaemon {
         case .consumed: releaseHeldPayloads(now: now)
         case .dropped(let reason):
             dropLog.record(reason, firstByte: frame.isEmpty ? nil : frame[0], source: path.endpoint, now: now)
+        }
+        if session.hasRebuilt { releaseRebuiltPayloads(now: now) }
+    }
+
+    /// Sends the application the payloads rebuilt from mpserver's parity, after those
+    /// delivered before them.
+    private func releaseRebuiltPayloads(now: Timestamp) {
+        sendToApplication()
+        session.releaseRebuilt(now: now) { [listenSocket] payload, address in
+            if listenSocket.send(payload, to: address) != .sent { applicationSendFailures += 1 }
+        }
+        releaseHeldPayloads(now: now)
+    }
+
+    /// `mode fec`: sends the open group's parity frames if they are due (the group is full or
+    /// its `fec-timeout` ended), each on its one path, and sets the timer for the next
+    /// group's timeout.
+    func sendDueParity(now: Timestamp) {
+        while let (length, index) = session.parity(now: now, into: outbound.bytes) {
+            guard index < paths.count else { continue }
+            let frame = outbound.prefix(length)
+            FrameHeader.setPathID(UInt8(index), in: frame)
+            send(frame, on: paths[index])
+        }
+        // Set once per group: the deadline moves only when a new group opens.
+        if let deadline = session.fecDeadline, deadline != parityDeadline {
+            parityDeadline = deadline
+            parityTimer?.reschedule(after: Self.drainDelay(deadline - now))
         }
     }
 

@@ -24,7 +24,11 @@ extension ServerDaemon {
             sendReports()
         }
         reports.start()
-        watchers = [listenWatcher, timer, reports]
+        let parity = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
+            parityTimerFired()
+        }
+        parityTimer = parity
+        watchers = [listenWatcher, timer, reports, parity]
         if engine.reorderWindow != .off {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
                 releaseHeldPayloads(now: MonotonicClock.now())
@@ -68,7 +72,10 @@ extension ServerDaemon {
             [unowned self] evicted in
             closeFlows(of: evicted.sessionID)
         }
-        defer { releaseHeldPayloads(now: now) }
+        defer {
+            releaseHeldPayloads(now: now)
+            releaseRebuiltPayloads(now: now)
+        }
         switch verdict {
         case .deliver(let payload, let session, let flowID):
             forward(UnsafeRawBufferPointer(rebasing: frame[payload]), session: session, flowID: flowID, now: now)
@@ -101,6 +108,57 @@ extension ServerDaemon {
         }
         if let due = engine.nextReleaseDeadline(now: now) {
             reorderDrain?.reschedule(after: ClientDaemon.drainDelay(due))
+        }
+    }
+
+    /// Sends the target the upstream payloads rebuilt from mpclient's parity, after those
+    /// queued before them, each in a call of its own.
+    private func releaseRebuiltPayloads(now: Timestamp) {
+        guard !engine.rebuilding.isEmpty else { return }
+        sendToTarget()
+        engine.releaseRebuilt(now: now) { payload, session, flowID in
+            let key = FlowKey(sessionID: session.sessionID, flowID: flowID)
+            guard let flow = flows[key] ?? openFlow(key, session: session, now: now) else { return }
+            flow.lastActivity = now
+            if flow.socket.send(payload) != .sent { counters.targetSendFailures += 1 }
+        }
+    }
+
+    /// Mirrored `mode fec`: sends `session`'s reply parity frames if due (the group is full
+    /// or its timeout ended), each to its path's address, and keeps the session on the
+    /// timer while a group waits.
+    func sendDueParity(for session: ServerSession<SocketAddress>, now: Timestamp) {
+        while let (length, path) = engine.parity(for: session, now: now, into: parityFrame.bytes) {
+            guard let address = session.pathAddresses[path] else { continue }
+            if listenSocket.send(UnsafeRawBufferPointer(parityFrame.prefix(length)), to: address) == .sent {
+                session.recordSend(path: path, bytes: length)
+            } else {
+                counters.pathSendFailures += 1
+            }
+        }
+        guard let deadline = session.fecDeadline else { return }
+        if !isWaitingForParity(session) { parityWaiting.append(session) }
+        if parityDeadline.map({ deadline < $0 }) ?? true {
+            parityDeadline = deadline
+            parityTimer?.reschedule(after: ClientDaemon.drainDelay(deadline - now))
+        }
+    }
+
+    /// By index: a generic search allocates per call in unoptimized builds.
+    private func isWaitingForParity(_ session: ServerSession<SocketAddress>) -> Bool {
+        for index in 0..<parityWaiting.count where parityWaiting[index] === session { return true }
+        return false
+    }
+
+    /// The earliest waiting group's timeout ended: sends every parity now due, and sets the
+    /// timer for the next.
+    private func parityTimerFired() {
+        let now = MonotonicClock.now()
+        parityDeadline = nil
+        let waiting = parityWaiting
+        parityWaiting.removeAll(keepingCapacity: true)
+        for session in waiting where engine.sessions[session.sessionID] === session {
+            sendDueParity(for: session, now: now)
         }
     }
 
@@ -180,6 +238,7 @@ extension ServerDaemon {
                     for _ in 0..<lost { dropLog.record(.oversized, firstByte: nil, source: "target", now: now) }
                 }
                 sendQueuedReplies(session: flow.session)
+                if flow.session.codesReplies { sendDueParity(for: flow.session, now: now) }
                 if count < payloads.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1  // ICMP: the target is not listening (yet); the payload is lost
@@ -194,7 +253,7 @@ extension ServerDaemon {
     private func queueReply(_ buffer: UnsafeMutableRawBufferPointer, length: Int, flow: TargetFlow, now: Timestamp) {
         guard
             let frameLength = engine.encodePayload(
-                length: length, session: flow.session, flowID: flow.key.flowID, in: buffer)
+                length: length, session: flow.session, flowID: flow.key.flowID, now: now, in: buffer)
         else {
             dropLog.record(.oversized, firstByte: nil, source: "target", now: now)
             return
@@ -208,6 +267,11 @@ extension ServerDaemon {
                 if replies.isFull { sendQueuedReplies(session: session) }
                 replies.append(frame, path: path, to: address)
             }
+        }
+        // A full group's parity goes out behind its replies, before the next group's.
+        if session.codesReplies, session.isParityDue(now: now) {
+            sendQueuedReplies(session: session)
+            sendDueParity(for: session, now: now)
         }
     }
 

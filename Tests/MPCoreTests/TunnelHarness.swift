@@ -218,10 +218,8 @@ final class TunnelHarness {
         server.releaseHeld(now: now) { payload, session, flow in
             toTarget.append((flow, session.sessionID, Array(payload)))
         }
-        for session in server.sessions.values where session.hasRebuilt {
-            server.releaseRebuilt(for: session, now: now) { payload, flow in
-                toTarget.append((flow, session.sessionID, Array(payload)))
-            }
+        server.releaseRebuilt(now: now) { payload, session, flow in
+            toTarget.append((flow, session.sessionID, Array(payload)))
         }
     }
 
