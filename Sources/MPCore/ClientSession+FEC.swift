@@ -25,6 +25,9 @@ extension ClientSession {
         return (length, path)
     }
 
+    /// The length of the open group's next parity frame (its room in a buffer), or `nil`.
+    public var parityFrameLength: Int? { fecSender?.nextParityBodyLength.map { $0 + FrameLayout.maximumOverhead } }
+
     /// True when the open group's parity is due at `now` (``parity(now:into:)`` has a frame).
     public func isParityDue(now: Timestamp) -> Bool { fecSender?.isParityDue(now: now) ?? false }
 

@@ -44,6 +44,9 @@ extension ServerSession {
     /// True when payloads rebuilt from parity wait for ``ServerEngine/releaseRebuilt(for:now:_:)``.
     public var hasRebuilt: Bool { !(fecReceiver?.ready.isEmpty ?? true) }
 
+    /// The length of the open reply group's next parity frame (its room in a buffer), or `nil`.
+    public var parityFrameLength: Int? { fecSender?.nextParityBodyLength.map { $0 + FrameLayout.maximumOverhead } }
+
     /// True when the open reply group's parity is due at `now`.
     public func isParityDue(now: Timestamp) -> Bool { fecSender?.isParityDue(now: now) ?? false }
 

@@ -98,10 +98,7 @@ extension ClientDaemon {
                         bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<frameLength]), paths: paths,
                         fastestPath: fastest?.path ?? -1, fastestCopies: fastest?.copies ?? 1))
                 // A full group's parity goes out behind its payloads, before the next group's.
-                if parityTimer != nil, session.isParityDue(now: now) {
-                    sendScheduledFrames()
-                    sendDueParity(now: now)
-                }
+                if parityTimer != nil, session.isParityDue(now: now) { scheduleParity(now: now) }
             case .held: break
             case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
             }
@@ -124,6 +121,29 @@ extension ClientDaemon {
             sendOutgoing(on: pathIndex)
         }
         scheduled.removeAll(keepingCapacity: true)
+        parityFrames.reset()
+    }
+
+    /// `mode fec`: writes the due parity frames into the parity slab and schedules each on
+    /// its path, behind the payloads of the batch; when the slab is full or a frame too
+    /// large for it, sends the batch first and the rest of the parity on its own.
+    private func scheduleParity(now: Timestamp) {
+        // Bounded: a group has at most 16 parity frames, and one more call closes it.
+        for _ in 0...(Defaults.maximumFECParityShards + 1) {
+            guard let length = session.parityFrameLength, let slot = parityFrames.next(length: length) else {
+                sendScheduledFrames()
+                sendDueParity(now: now)
+                return
+            }
+            guard let (frameLength, path) = session.parity(now: now, into: slot) else {
+                parityFrames.giveBack()
+                return
+            }
+            scheduled.append(
+                ScheduledFrame(
+                    bytes: UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), paths: PathSet(path: path),
+                    fastestPath: -1, fastestCopies: 1))
+        }
     }
 
     private func sendOutgoing(on pathIndex: Int) {

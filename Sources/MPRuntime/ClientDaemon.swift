@@ -73,6 +73,8 @@ public final class ClientDaemon {
     let paths: [ClientPath]
     /// Probes, and frames held until the session is accepted.
     let outbound = FrameBuffer()
+    /// `mode fec`: parity frames sent with the batch of payloads they follow.
+    let parityFrames = ParitySlab()
     /// The application's payloads, a batch per receive, framed where they lie; a run of
     /// them (an application's offloaded send) is spread apart in its slot first.
     let payloads = ReceiveBatch(capacity: ClientDaemon.batchSize, slotSize: ReceiveBatch.payloadRunSlotSize)

@@ -269,9 +269,28 @@ extension ServerDaemon {
             }
         }
         // A full group's parity goes out behind its replies, before the next group's.
-        if session.codesReplies, session.isParityDue(now: now) {
-            sendQueuedReplies(session: session)
-            sendDueParity(for: session, now: now)
+        if session.codesReplies, session.isParityDue(now: now) { queueParity(session: session, now: now) }
+    }
+
+    /// Mirrored `mode fec`: writes the due parity frames of `session` into the parity slab
+    /// and queues each for its path's address, behind the replies of the batch; when the
+    /// slab is full or a frame too large for it, sends the batch first and the rest on its own.
+    private func queueParity(session: ServerSession<SocketAddress>, now: Timestamp) {
+        // Bounded: a group has at most 16 parity frames, and one more call closes it.
+        for _ in 0...(Defaults.maximumFECParityShards + 1) {
+            // Before taking a slot: sending the batch frees every slot.
+            if replies.isFull { sendQueuedReplies(session: session) }
+            guard let length = session.parityFrameLength, let slot = parityFrames.next(length: length) else {
+                sendQueuedReplies(session: session)
+                sendDueParity(for: session, now: now)
+                return
+            }
+            guard let (frameLength, path) = engine.parity(for: session, now: now, into: slot) else {
+                parityFrames.giveBack()
+                return
+            }
+            guard let address = session.pathAddresses[path] else { continue }
+            replies.append(UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), path: path, to: address)
         }
     }
 
@@ -285,6 +304,7 @@ extension ServerDaemon {
             }
         }
         replies.removeAll()
+        parityFrames.reset()
     }
 
     func tick() {

@@ -81,6 +81,8 @@ public final class ServerDaemon {
     let reply = FrameBuffer()
     /// Mirrored `mode fec`: the reply parity frames, written and sent one at a time.
     let parityFrame = FrameBuffer()
+    /// Mirrored `mode fec`: parity frames sent with the batch of replies they follow.
+    let parityFrames = ParitySlab()
     var flows: [FlowKey: TargetFlow] = [:]
     var flowCounts: [UInt64: Int] = [:]
     var random = SystemRandomNumberGenerator()
