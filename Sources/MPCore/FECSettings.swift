@@ -42,6 +42,20 @@ public struct FECStatistics: Hashable, Sendable {
 
     public init() {}
 
+    /// Adds `other`'s counts to these (totals over sessions).
+    public mutating func add(_ other: FECStatistics) {
+        groupsSent += other.groupsSent
+        parityFramesSent += other.parityFramesSent
+        parityBytesSent += other.parityBytesSent
+        dataFramesSent += other.dataFramesSent
+        dataBytesSent += other.dataBytesSent
+        unprotectedPayloads += other.unprotectedPayloads
+        groupsComplete += other.groupsComplete
+        payloadsRebuilt += other.payloadsRebuilt
+        groupsLost += other.groupsLost
+        inconsistentParity += other.inconsistentParity
+    }
+
     /// Parity bytes per payload byte sent in groups, or `nil` before any.
     public var parityOverhead: Double? {
         dataBytesSent > 0 ? Double(parityBytesSent) / Double(dataBytesSent) : nil
