@@ -49,13 +49,18 @@ extension ClientSession {
     }
 
     /// True when payloads rebuilt from parity wait for ``releaseRebuilt(now:_:)``.
-    public var hasRebuilt: Bool { !(fecReceiver?.ready.isEmpty ?? true) }
+    public var hasRebuilt: Bool { fecReceiver?.hasRebuilt ?? false }
 
-    /// Calls `body` with each payload rebuilt from parity since the last call that is fresh
-    /// in the replay window (rule F5: it takes its own sequence number, recorded now) and the
-    /// application address of its flow. With the reorder buffer on, it goes there instead.
+    /// Rebuilds the payloads of the groups that have K shards in (the runtime calls this
+    /// after each batch of frames, so a payload that came in the same batch as the parity is
+    /// not rebuilt), then calls `body` with each one that is fresh in the replay window
+    /// (rule F5: it takes its own sequence number, recorded now) and the application address
+    /// of its flow; the bytes are valid until the next frame. With the reorder buffer on, a
+    /// rebuilt payload goes there instead.
     public func releaseRebuilt(now: Timestamp, _ body: (UnsafeRawBufferPointer, Address) -> Void) {
-        fecReceiver?.releaseRebuilt { sequence, flowID, payload in
+        // Peeked through `self`: a copy of the window would be copied whole when the
+        // release below records a sequence number.
+        fecReceiver?.releaseRebuilt(isSeen: { self.receiveWindow.peek($0) != .fresh }) { sequence, flowID, payload in
             guard receiveWindow.check(sequence) == .fresh else { return }
             guard let address = flows.address(of: flowID, now: now) else {
                 skipInReorder(sequence, now: now)

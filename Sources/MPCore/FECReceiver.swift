@@ -3,7 +3,10 @@
 /// the parity of the groups still missing payloads (``Defaults/maximumFECGroups``, each for
 /// at most ``Defaults/fecGroupLifetime``). As soon as any K shards of a group are in, it
 /// rebuilds the missing payloads; the session delivers each through its replay window, under
-/// the payload's own sequence number (receiver rules F1–F6 of the protocol document).
+/// the payload's own sequence number (receiver rules F1–F6 of the protocol document). The
+/// rebuilding itself waits for ``releaseRebuilt(isSeen:_:)``, which the runtime calls after a
+/// batch of frames: a payload whose frame was in the same batch as the parity that made K
+/// is then delivered as it came, not rebuilt.
 ///
 /// Made at a session's first parity frame; buffers grow only for a longer shard than any
 /// before, so keeping, rebuilding and releasing allocate nothing. Not safe for concurrent use.
@@ -13,6 +16,8 @@ final class FECReceiver {
         /// Parity shards held (bit `index`).
         var parity: UInt64 = 0
         var firstAt: Timestamp
+        /// K shards are in and payloads missing: rebuilt at the next release.
+        var rebuildDue = false
     }
 
     /// A rebuilt payload waiting to be delivered: its slot in ``kept``.
@@ -43,6 +48,10 @@ final class FECReceiver {
     private var finished = [UInt64](repeating: 0, count: Defaults.maximumFECGroups)
     private var finishedNext = 0
     private(set) var ready: [Rebuilt] = []
+    /// Groups held, and those among them whose rebuilding is due: the loops over the
+    /// groups run only when there is one.
+    private var openGroups = 0
+    private var dueGroups = 0
     var statistics = FECStatistics()
 
     init() {
@@ -60,6 +69,7 @@ final class FECReceiver {
     /// After a fresh payload numbered `sequence` was kept: completes its group if that gave
     /// the group its K-th shard. `isSeen` tells whether a sequence number was delivered.
     func payloadArrived(sequence: UInt64, isSeen: (UInt64) -> Bool) {
+        guard openGroups > 0 else { return }
         for slot in groups.indices {
             guard let group = groups[slot], group.header.group <= sequence,
                 sequence - group.header.group <= UInt64(entry(slot, group.header.dataShards - 1).offset)
@@ -91,15 +101,25 @@ final class FECReceiver {
 
     /// Gives up groups older than ``Defaults/fecGroupLifetime`` (counted lost).
     func expire(now: Timestamp) {
+        guard openGroups > 0 else { return }
         for slot in groups.indices {
             guard let group = groups[slot], now - group.firstAt >= Defaults.fecGroupLifetime else { continue }
             giveUp(slot)
         }
     }
 
-    /// The rebuilt payloads not yet delivered: calls `body` with each one's sequence
-    /// number, flow id and plaintext (valid during the call), then forgets them.
-    func releaseRebuilt(_ body: (UInt64, UInt32, UnsafeRawBufferPointer) -> Void) {
+    /// True when payloads wait to be rebuilt or delivered (``releaseRebuilt(isSeen:_:)``).
+    var hasRebuilt: Bool { dueGroups > 0 || !ready.isEmpty }
+
+    /// Rebuilds the groups that have K shards in and still miss payloads, then calls `body`
+    /// with each rebuilt payload's sequence number, flow id and plaintext (valid until the
+    /// next ``keep(_:sequence:)``), and forgets them.
+    func releaseRebuilt(isSeen: (UInt64) -> Bool, _ body: (UInt64, UInt32, UnsafeRawBufferPointer) -> Void) {
+        if dueGroups > 0 {
+            for slot in groups.indices where groups[slot]?.rebuildDue == true {
+                complete(slot, isSeen: isSeen, rebuildNow: true)
+            }
+        }
         var index = 0
         while index < ready.count {
             let payload = ready[index]
@@ -134,6 +154,7 @@ final class FECReceiver {
             entries[slot * Defaults.maximumFECDataShards + position] = entry
         }
         groups[slot] = Group(header: header, firstAt: now)
+        openGroups += 1
         return slot
     }
 
@@ -164,7 +185,7 @@ final class FECReceiver {
 
     /// Counts the group's shards in; with K or more, rebuilds the payloads missing and
     /// queues them for delivery, and forgets the group (complete).
-    private func complete(_ slot: Int, isSeen: (UInt64) -> Bool) {
+    private func complete(_ slot: Int, isSeen: (UInt64) -> Bool, rebuildNow: Bool = false) {
         guard let group = groups[slot] else { return }
         let dataShards = group.header.dataShards
         var available = group.parity
@@ -186,6 +207,13 @@ final class FECReceiver {
             return
         }
         guard available.nonzeroBitCount >= dataShards else { return }
+        guard rebuildNow else {
+            if !group.rebuildDue {
+                groups[slot]?.rebuildDue = true
+                dueGroups += 1
+            }
+            return
+        }
         rebuild(slot, group: group, available: available, isSeen: isSeen)
     }
 
@@ -235,6 +263,8 @@ final class FECReceiver {
 
     private func finish(_ slot: Int) {
         guard let group = groups[slot] else { return }
+        openGroups -= 1
+        if group.rebuildDue { dueGroups -= 1 }
         finished[finishedNext] = group.header.group
         finishedNext = (finishedNext + 1) % finished.count
         groups[slot] = nil

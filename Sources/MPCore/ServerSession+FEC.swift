@@ -42,7 +42,7 @@ extension ServerSession {
     public var hasFECReceiver: Bool { fecReceiver != nil }
 
     /// True when payloads rebuilt from parity wait for ``ServerEngine/releaseRebuilt(for:now:_:)``.
-    public var hasRebuilt: Bool { !(fecReceiver?.ready.isEmpty ?? true) }
+    public var hasRebuilt: Bool { fecReceiver?.hasRebuilt ?? false }
 
     /// The length of the open reply group's next parity frame (its room in a buffer), or `nil`.
     public var parityFrameLength: Int? { fecSender?.nextParityBodyLength.map { $0 + FrameLayout.maximumOverhead } }
@@ -68,16 +68,18 @@ extension ServerSession {
 }
 
 extension ServerEngine {
-    /// Calls `body` with each upstream payload rebuilt from parity since the last call that
-    /// is fresh in its session's replay window (rule F5), the session and the flow id.
-    /// Rebuilt payloads go to the target at once, past the reorder buffer. The runtime calls
-    /// it after each received frame while ``rebuilding`` is not empty.
+    /// Rebuilds the payloads of the groups that have K shards in, then calls `body` with each
+    /// upstream payload rebuilt that is fresh in its session's replay window (rule F5), the
+    /// session and the flow id; the bytes are valid until the next frame. Rebuilt payloads
+    /// go to the target at once, past the reorder buffer. The runtime calls it after each
+    /// batch of frames while ``rebuilding`` is not empty.
     public func releaseRebuilt(
         now: Timestamp, _ body: (UnsafeRawBufferPointer, ServerSession<Address>, UInt32) -> Void
     ) {
         for index in rebuilding.indices {
             let session = rebuilding[index]
-            session.fecReceiver?.releaseRebuilt { sequence, flowID, payload in
+            let isSeen: (UInt64) -> Bool = { session.receiveWindow.peek($0) != .fresh }
+            session.fecReceiver?.releaseRebuilt(isSeen: isSeen) { sequence, flowID, payload in
                 guard session.receiveWindow.check(sequence) == .fresh else { return }
                 session.payloadsDelivered &+= 1
                 session.fecReceiver?.statistics.payloadsRebuilt += 1

@@ -169,6 +169,7 @@ extension ClientDaemon {
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, path: path, now: now) }
                 sendToApplication()
+                if session.hasRebuilt { releaseRebuiltPayloads(now: now) }
                 if count < frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1  // ICMP from an earlier send: the bridge or mpserver is not there yet
@@ -203,16 +204,18 @@ extension ClientDaemon {
         case .dropped(let reason):
             dropLog.record(reason, firstByte: frame.isEmpty ? nil : frame[0], source: path.endpoint, now: now)
         }
-        if session.hasRebuilt { releaseRebuiltPayloads(now: now) }
     }
 
-    /// Sends the application the payloads rebuilt from mpserver's parity, after those
-    /// delivered before them.
+    /// Sends the application the payloads rebuilt from mpserver's parity after a batch of
+    /// frames (a payload whose own frame came in the batch is not rebuilt), together, after
+    /// those delivered before them: their bytes lie in the session's kept payloads until the
+    /// next frame.
     private func releaseRebuiltPayloads(now: Timestamp) {
-        sendToApplication()
-        session.releaseRebuilt(now: now) { [listenSocket] payload, address in
-            if listenSocket.send(payload, to: address) != .sent { applicationSendFailures += 1 }
+        session.releaseRebuilt(now: now) { payload, address in
+            if toApplication.isFull { sendToApplication() }
+            toApplication.append(datagram: payload, to: address)
         }
+        sendToApplication()
         releaseHeldPayloads(now: now)
     }
 

@@ -50,6 +50,7 @@ extension ServerDaemon {
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, now: now) }
                 sendToTarget()
+                if !engine.rebuilding.isEmpty { releaseRebuiltPayloads(now: now) }
                 if count < frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1
@@ -72,10 +73,7 @@ extension ServerDaemon {
             [unowned self] evicted in
             closeFlows(of: evicted.sessionID)
         }
-        defer {
-            releaseHeldPayloads(now: now)
-            releaseRebuiltPayloads(now: now)
-        }
+        defer { releaseHeldPayloads(now: now) }
         switch verdict {
         case .deliver(let payload, let session, let flowID):
             forward(UnsafeRawBufferPointer(rebasing: frame[payload]), session: session, flowID: flowID, now: now)
@@ -111,17 +109,15 @@ extension ServerDaemon {
         }
     }
 
-    /// Sends the target the upstream payloads rebuilt from mpclient's parity, after those
-    /// queued before them, each in a call of its own.
+    /// Sends the target the upstream payloads rebuilt from mpclient's parity after a batch
+    /// of frames (a payload whose own frame came in the batch is not rebuilt), consecutive
+    /// ones of a flow together: their bytes lie in the session's kept payloads until the
+    /// next frame.
     private func releaseRebuiltPayloads(now: Timestamp) {
-        guard !engine.rebuilding.isEmpty else { return }
-        sendToTarget()
         engine.releaseRebuilt(now: now) { payload, session, flowID in
-            let key = FlowKey(sessionID: session.sessionID, flowID: flowID)
-            guard let flow = flows[key] ?? openFlow(key, session: session, now: now) else { return }
-            flow.lastActivity = now
-            if flow.socket.send(payload) != .sent { counters.targetSendFailures += 1 }
+            forward(payload, session: session, flowID: flowID, now: now)
         }
+        sendToTarget()
     }
 
     /// Mirrored `mode fec`: sends `session`'s reply parity frames if due (the group is full
