@@ -24,13 +24,16 @@ let package = Package(
         // OpenSSL 3's libcrypto: the AEADs that seal frames, HKDF, HMAC and random keys
         // (Debian's libssl-dev to build, libssl3 at run time).
         .systemLibrary(name: "CLibcrypto", path: "Modules/CLibcrypto", providers: [.apt(["libssl-dev"])]),
+        // Intel ISA-L's Reed-Solomon erasure code for `mode fec K:M` (Debian's libisal-dev to
+        // build, libisal2 at run time).
+        .systemLibrary(name: "CISAL", path: "Modules/CISAL", providers: [.apt(["libisal-dev"])]),
         // recvmmsg/sendmmsg, which Glibc's Swift module hides.
         .systemLibrary(name: "CSocketExtras", path: "Modules/CSocketExtras"),
         // Pure protocol logic: no sockets, no clock, no logging. Cross-module optimization
         // lets the daemons specialize its generic session types for their address type:
         // unspecialized, every frame paid for run-time generic metadata lookups.
         .target(
-            name: "MPCore", dependencies: ["CLibcrypto"],
+            name: "MPCore", dependencies: ["CLibcrypto", "CISAL"],
             swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))],
             // libm for `rounded()`, which swift-crypto's dependencies used to link in.
             linkerSettings: [.linkedLibrary("m")]

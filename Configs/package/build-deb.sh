@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian package mptunnel_VERSION_ARCH.deb from this checkout, offline, with plain
 # dpkg-deb: mpserver and mpclient with the Swift runtime linked in statically (they need no
-# toolchain, only libc6 and libev4), their manual pages and shell completions generated from
+# toolchain, only libc6, libev4, libssl3 and libisal2), their manual pages and shell completions generated from
 # the argument-parser definitions, the systemd units, /etc/mptunnel/mpclient.conf as a conffile.
 #
 #   Configs/package/build-deb.sh [--lint] [OUTPUT_DIR]      (default OUTPUT_DIR: .build-static/package)

@@ -24,9 +24,12 @@ final class EstablishedTunnel {
     /// The acceptance mpserver sent (its sequence number 1), as captured on path 0.
     private(set) var acceptanceFrame: [UInt8] = []
 
-    init(sessionID: UInt64, keyring: Keyring) {
+    /// With `fec`, mpclient is in `mode fec 4:2` and both sides then hold a group missing
+    /// payloads (``primeFEC()``).
+    init(sessionID: UInt64, keyring: Keyring, fec: Bool = false) {
         client = ClientSession(
-            sessionID: keyring.checkedSessionID(sessionID), pathCount: Self.pathCount, keyring: keyring)
+            sessionID: keyring.checkedSessionID(sessionID), pathCount: Self.pathCount, keyring: keyring,
+            mode: fec ? .fec : .duplicate)
         server = ServerEngine(keyring: keyring)
         let greeting: [UInt8] = Array("hello".utf8)
         let held = withFrameBuffer(payload: greeting) {
@@ -49,6 +52,7 @@ final class EstablishedTunnel {
                 .verdict
         else { fatalError("set-up: the held payload was not delivered") }
         fuzzCheck(payload.count == greeting.count && flowID == 1, "set-up: wrong delivery")
+        if fec { primeFEC() }
     }
 
     /// Gives `frame` to mpserver as if it came on path `path` (from that path's bridge).

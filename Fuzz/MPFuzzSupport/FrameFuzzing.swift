@@ -2,9 +2,12 @@ import MPCore
 
 /// Arbitrary bytes as a frame, fed to the engines' real entry points with or without a key.
 ///
-/// The first input byte chooses the receiver (bits 0-1) and, at mpclient, the path (bits
-/// 2-3; path 3 is out of range); the rest is the frame. Checked on every input:
-/// - a header that decodes re-encodes to the same 32 bytes;
+/// The first input byte chooses the receiver (bits 0-1), at mpclient the path (bits 2-3;
+/// path 3 is out of range), and with bit 4 an established tunnel in `mode fec` whose two
+/// receivers each hold a group missing payloads (``EstablishedTunnel/primeFEC()``); the
+/// rest is the frame. Checked on every input:
+/// - a header that decodes re-encodes to the same 32 bytes, and a parity body that decodes
+///   re-encodes too;
 /// - a delivered payload is exactly the frame's body, a reply a well-formed mpserver frame;
 /// - the same bytes fed again at the same instant are dropped (a duplicate, or an
 ///   acceptance within its rate limit): nothing is delivered or answered twice.
@@ -25,7 +28,9 @@ enum FrameFuzzing {
         let selector = input.byte()
         let frame = input.rest()
         checkHeaderRoundTrip(frame)
+        checkParityBody(frame)
         let path = Int(selector >> 2) & 3
+        let fec = selector & 0x10 != 0
         switch Receiver(rawValue: selector & 3)! {
         case .newServer:
             let engine = ServerEngine<Int>(keyring: keyring)
@@ -38,10 +43,10 @@ enum FrameFuzzing {
                 sessionID: sessionID(namedBy: frame), pathCount: EstablishedTunnel.pathCount, keyring: keyring)
             feedClientTwice(frame) { EstablishedTunnel.clientReceive($0, session: session, path: path).verdict }
         case .establishedClient:
-            let tunnel = EstablishedTunnel(sessionID: sessionID(namedBy: frame), keyring: keyring)
+            let tunnel = EstablishedTunnel(sessionID: sessionID(namedBy: frame), keyring: keyring, fec: fec)
             feedClientTwice(frame) { tunnel.clientReceive($0, path: path).verdict }
         case .establishedServer:
-            let tunnel = EstablishedTunnel(sessionID: sessionID(namedBy: frame), keyring: keyring)
+            let tunnel = EstablishedTunnel(sessionID: sessionID(namedBy: frame), keyring: keyring, fec: fec)
             feedServerTwice(frame) { tunnel.serverReceive($0, path: 0).verdict }
         }
     }

@@ -29,6 +29,13 @@ public struct ByteCursor {
         offset += size
         return value
     }
+
+    /// Skips `count` bytes; false (and does not move) if fewer remain.
+    public mutating func skip(_ count: Int) -> Bool {
+        guard count >= 0, remaining >= count else { return false }
+        offset += count
+        return true
+    }
 }
 
 /// Writes big-endian integers into a byte buffer whose size the caller has checked.

@@ -105,14 +105,19 @@ public struct ClientConfiguration: Hashable, Sendable {
     /// `metrics-port`: where Prometheus text metrics are served on 127.0.0.1; `nil` (the
     /// default, or `--metrics-port`) serves none.
     public var metricsPort: UInt16?
+    /// `mode fec K:M` and `fec-timeout`: the code of `mode fec` (`fec 4:2`, 5 ms by default);
+    /// unused in the other modes.
+    public var fec: FECSettings
 
     /// Creates a configuration; the values are taken as is, without validation.
     public init(
         listen: Endpoint = ClientConfiguration.defaultListen, paths: [PathConfiguration], keyFile: String? = nil,
         mode: SchedulingMode = .duplicate, probeInterval: TimeSpan = Defaults.probeInterval,
         reorderWindow: ReorderWindow = .off, statusSocket: String? = nil, metricsPort: UInt16? = nil,
-        fastestCopies: FastestCopies = .auto
+        fastestCopies: FastestCopies = .auto,
+        fec: FECSettings = FECSettings(dataShards: Defaults.fecDataShards, parityShards: Defaults.fecParityShards)
     ) {
+        self.fec = fec
         self.fastestCopies = fastestCopies
         self.listen = listen
         self.paths = paths

@@ -43,6 +43,8 @@ extension ClientSession {
         switch header.type {
         case .probeEcho: return echo(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
         case .serverReport: return report(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), now: now)
+        case .downstreamParity:
+            return receiveParity(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), now: now)
         default: return deliver(header, body: body, in: UnsafeRawBufferPointer(frame), path: path, now: now)
         }
     }
@@ -155,6 +157,7 @@ extension ClientSession {
             return drop(.unknownFlow)
         }
         payloadsDelivered &+= 1
+        keepForParity(UnsafeRawBufferPointer(rebasing: frame[body]), sequence: header.sequence)
         if reorder != nil {
             let payload = UnsafeRawBufferPointer(rebasing: frame[body])
             let deliversNow = reorder?.admit(
@@ -173,7 +176,7 @@ extension ClientSession {
 
     /// A fresh frame without a payload for the application still takes its sequence number:
     /// the reorder buffer must not wait for it.
-    private func skipInReorder(_ sequence: UInt64, now: Timestamp) {
+    func skipInReorder(_ sequence: UInt64, now: Timestamp) {
         guard reorder != nil else { return }
         _ = reorder?.admit(
             sequence: sequence, isPayload: false, payload: UnsafeRawBufferPointer(start: nil, count: 0), address: nil,

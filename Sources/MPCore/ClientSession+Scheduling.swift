@@ -29,10 +29,18 @@ extension ClientSession {
     ///   arrive first, given each path's estimated capacity, the queue this side has put on
     ///   it and its one-way delay (``LoadBalancer``). With every path down it returns them
     ///   all, like duplicate mode.
+    /// - ``SchedulingMode/fec`` returns one: the candidate whose turn the payload's shard
+    ///   index is (``fecPath(shard:among:)``); a payload in no group goes on every candidate.
     public func pathsFor(now: Timestamp, bytes: Int = 0) -> PathSet {
         let usable = usablePaths(now: now)
-        guard !usable.isEmpty else { return .first(paths.count) }
+        let shard = fecShard
+        fecShard = nil
+        guard !usable.isEmpty else {
+            if let shard { return PathSet(path: fecPath(shard: shard, among: .first(paths.count))) }
+            return .first(paths.count)
+        }
         let candidates = candidates(among: usable, now: now)
+        if let shard { return PathSet(path: fecPath(shard: shard, among: candidates)) }
         // Read through `self.loads`, never a local copy: the copy would make the mutation
         // below copy every path's log.
         guard loads != nil else { return candidates }

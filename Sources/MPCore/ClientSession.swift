@@ -60,6 +60,12 @@ public final class ClientSession<Address: Hashable> {
     public let backupPaths: PathSet
     /// Balance mode's scheduler and per-path capacity estimates; `nil` in duplicate mode.
     public internal(set) var loads: LoadBalancer?
+    /// `mode fec`: the upstream groups and their parity; `nil` in the other modes.
+    var fecSender: FECSender?
+    /// The downstream groups mpserver's parity names; made at its first parity frame.
+    var fecReceiver: FECReceiver?
+    /// `mode fec`: the shard index of the payload just framed, for ``pathsFor(now:bytes:)``.
+    var fecShard: Int?
     /// The reorder buffer of the downstream payloads; `nil` when `reorder-window` is off.
     public internal(set) var reorder: ReorderBuffer<Address>?
     /// The up paths as last reported by ``updateHealth(now:)``.
@@ -102,11 +108,12 @@ public final class ClientSession<Address: Hashable> {
     /// duplicate mode `fastestCopies` copies on the fastest of them. Unless
     /// `reorderWindow` is off, payloads ahead of a gap wait as it says (``ReorderBuffer``).
     /// In balance mode, `rateCaps` caps each path's estimated capacity (`nil` or missing: no cap).
+    /// In fec mode, `fec` gives K, M and the timeout (default `fec 4:2`).
     public init(
         sessionID: UInt64, pathCount: Int, probeInterval: TimeSpan = Defaults.probeInterval,
         maximumFlows: Int = Defaults.maximumFlowsPerSession, keyring: Keyring = .keyless,
         mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: ReorderWindow = .off,
-        fastestCopies: FastestCopies = .fixed(1), rateCaps: [RateCap?] = []
+        fastestCopies: FastestCopies = .fixed(1), rateCaps: [RateCap?] = [], fec: FECSettings? = nil
     ) {
         self.fastestCopies = fastestCopies
         let count = min(max(pathCount, 1), Defaults.maximumPaths)
@@ -118,6 +125,7 @@ public final class ClientSession<Address: Hashable> {
         self.loads =
             mode == .balance
             ? LoadBalancer(caps: (0..<count).map { $0 < rateCaps.count ? rateCaps[$0] : nil }) : nil
+        self.fecSender = mode == .fec ? FECSender(settings: fec ?? FECSettings(dataShards: 4, parityShards: 2)) : nil
         self.reportedUp = .first(count)
         self.reorder = reorderWindow == .off ? nil : ReorderBuffer(window: reorderWindow)
         self.probeInterval = probeInterval
@@ -161,7 +169,13 @@ public final class ClientSession<Address: Hashable> {
                 now: now)
             return .held
         }
-        return .send(frameLength: seal(.upstreamData, flowID: flowID, bodyLength: payloadLength, in: frame))
+        if let fecSender {
+            let payload = UnsafeRawBufferPointer(rebasing: frame[FrameLayout.headerSize...].prefix(payloadLength))
+            fecShard = fecSender.add(payload, sequence: nextSequence, flowID: flowID, now: now)
+        }
+        let length = seal(.upstreamData, flowID: flowID, bodyLength: payloadLength, in: frame)
+        if fecShard != nil { fecSender?.recordDataFrame(bytes: length) }
+        return .send(frameLength: length)
     }
 
     /// Writes the frame of a probe for path `path` into `frame` if one is due at `now`,

@@ -60,6 +60,8 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidRate(String)
         /// A `rate` value outside 8kbit-100gbit or 1-10000000/s; carries it as written.
         case rateOutOfRange(String)
+        /// `mode fec K:M` with K or M not a number in range.
+        case invalidFECShards(String)
     }
 
     /// Creates an error of `kind` on line `lineNumber` (`nil` for the whole file).
@@ -98,7 +100,8 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
         case .noPaths: "no path: add a line `HOST PORT'"
         case .missingValue(let name):
             switch name {
-            case ConfigParser.modeDirective: "`mode' needs a value: expected `mode duplicate' or `mode balance'"
+            case ConfigParser.modeDirective:
+                "`mode' needs a value: expected `mode duplicate', `mode balance' or `mode fec K:M'"
             case ConfigParser.metricsPortDirective: "`metrics-port' needs a value: expected `metrics-port PORT'"
             case ConfigParser.fastestCopiesDirective:
                 "`fastest-copies' needs a value: expected `fastest-copies auto' or `fastest-copies 2'"
@@ -106,7 +109,9 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
                 "`reorder-window' needs a value: expected `reorder-window auto', `off' or `reorder-window MS'"
             default: "\(quote(name)) needs a value: expected `\(name) MS'"
             }
-        case .invalidMode(let text): "invalid mode \(quote(text)): expected `duplicate' or `balance'"
+        case .invalidMode(let text): "invalid mode \(quote(text)): expected `duplicate', `balance' or `fec K:M'"
+        case .invalidFECShards(let text):
+            "invalid `fec' shards \(quote(text)): expected K:M, K 1-\(Defaults.maximumFECDataShards) and M 1-\(Defaults.maximumFECParityShards) (`fec 4:2')"
         case .invalidFastestCopies(let text):
             "invalid `fastest-copies' value \(quote(text)): expected `auto' or a whole number 1-\(Defaults.maximumFastestCopies)"
         case .invalidReorderWindow(let text):

@@ -3,17 +3,46 @@
 // port.
 
 extension ConfigParser {
-    /// `mode duplicate|balance` (the value matches case-insensitively).
+    /// `mode duplicate|balance|fec [K:M]` (the words match case-insensitively; `fec` alone is
+    /// `fec 4:2`).
     mutating func feedMode(_ words: [String], lineNumber: Int) throws(ConfigError) {
         guard words.count >= 2 else {
             throw ConfigError(lineNumber: lineNumber, kind: .missingValue(Self.modeDirective))
         }
-        if words.count > 2 { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[2])) }
         guard let value = SchedulingMode(rawValue: Self.lowercasedASCII(words[1])) else {
             throw ConfigError(lineNumber: lineNumber, kind: .invalidMode(words[1]))
         }
+        var shards: (Int, Int)?
+        if value == .fec, words.count > 2 { shards = try Self.fecShards(words[2], lineNumber: lineNumber) }
+        let extra = value == .fec ? 3 : 2
+        if words.count > extra { throw ConfigError(lineNumber: lineNumber, kind: .unexpectedToken(words[extra])) }
         guard mode == nil else { throw duplicate(Self.modeDirective, lineNumber) }
         mode = value
+        fecShards = shards
+    }
+
+    /// `K:M` of `mode fec`: K 1-``Defaults/maximumFECDataShards``, M 1-``Defaults/maximumFECParityShards``.
+    static func fecShards(_ word: String, lineNumber: Int) throws(ConfigError) -> (Int, Int) {
+        let parts = word.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 2 && $0.utf8.allSatisfy(isDigit) }),
+            let dataShards = Int(parts[0]), let parityShards = Int(parts[1]),
+            (1...Defaults.maximumFECDataShards).contains(dataShards),
+            (1...Defaults.maximumFECParityShards).contains(parityShards)
+        else { throw ConfigError(lineNumber: lineNumber, kind: .invalidFECShards(word)) }
+        return (dataShards, parityShards)
+    }
+
+    /// `fec-timeout MS`: 1 to ``Defaults/maximumFECTimeout``.
+    mutating func feedFECTimeout(_ words: [String], lineNumber: Int) throws(ConfigError) {
+        let value = try Self.milliseconds(words, minimum: 1, lineNumber: lineNumber)
+        let maximum = Int(Defaults.maximumFECTimeout.nanoseconds / 1_000_000)
+        guard value <= Defaults.maximumFECTimeout else {
+            throw ConfigError(
+                lineNumber: lineNumber,
+                kind: .millisecondsOutOfRange(Self.fecTimeoutDirective, words[1], minimum: 1, maximum: maximum))
+        }
+        guard fecTimeout == nil else { throw duplicate(Self.fecTimeoutDirective, lineNumber) }
+        fecTimeout = value
     }
 
     /// `reorder-window auto|off|MS` (the words match case-insensitively).

@@ -57,6 +57,8 @@ public struct ConfigParser: Sendable {
     static let metricsPortDirective = "metrics-port"
     /// `fastest-copies N`.
     static let fastestCopiesDirective = "fastest-copies"
+    /// `fec-timeout MS`: how long a `mode fec` group that is not full waits for its parity.
+    static let fecTimeoutDirective = "fec-timeout"
     /// The `backup` option after `HOST PORT`.
     static let backupOption = "backup"
     /// The `rate RATE` option after `HOST PORT`.
@@ -70,6 +72,8 @@ public struct ConfigParser: Sendable {
     var probeInterval: TimeSpan?
     var reorderWindow: ReorderWindow?
     var fastestCopies: FastestCopies?
+    var fecShards: (Int, Int)?
+    var fecTimeout: TimeSpan?
     var statusSocket: String?
     var metricsPort: UInt16?
     var paths: [PathConfiguration] = []
@@ -101,6 +105,8 @@ public struct ConfigParser: Sendable {
             try feedStatusSocket(words, lineNumber: lineNumber)
         } else if Self.isDirective(first, Self.fastestCopiesDirective) {
             try feedFastestCopies(words, lineNumber: lineNumber)
+        } else if Self.isDirective(first, Self.fecTimeoutDirective) {
+            try feedFECTimeout(words, lineNumber: lineNumber)
         } else if Self.isDirective(first, Self.metricsPortDirective) {
             try feedMetricsPort(words, lineNumber: lineNumber)
         } else if Self.isPathLine(words) {
@@ -118,7 +124,11 @@ public struct ConfigParser: Sendable {
             listen: listen ?? ClientConfiguration.defaultListen, paths: paths, keyFile: keyFile,
             mode: mode ?? .duplicate, probeInterval: probeInterval ?? Defaults.probeInterval,
             reorderWindow: reorderWindow ?? .off, statusSocket: statusSocket, metricsPort: metricsPort,
-            fastestCopies: fastestCopies ?? .auto)
+            fastestCopies: fastestCopies ?? .auto,
+            fec: FECSettings(
+                dataShards: fecShards?.0 ?? Defaults.fecDataShards,
+                parityShards: fecShards?.1 ?? Defaults.fecParityShards,
+                timeout: fecTimeout ?? Defaults.fecTimeout))
     }
 
     /// Parses a whole text: splits it on `\n` (a `\r` before it is tolerated), numbers the

@@ -44,14 +44,16 @@ extension FrameHeader {
 
     /// Receiver rule R6b: whether a body of `bodyLength` bytes and the flow id fit the
     /// frame's type. Data frames name a flow (nonzero); probes, echoes and acceptances name
-    /// none and carry exactly their 8-byte value. Checked after authentication, before the
-    /// frame can change any state.
+    /// none and carry exactly their 8-byte value; parity frames name none and carry at least
+    /// a parity header. Checked after authentication, before the frame can change any state.
     public func hasValidShape(bodyLength: Int) -> Bool {
         switch type {
         case .upstreamData, .downstreamData: flowID != 0
         case .probe, .probeEcho: flowID == 0 && bodyLength == FrameLayout.probeBodySize
         case .acceptance: flowID == 0 && bodyLength == FrameLayout.acceptanceBodySize
         case .clientReport, .serverReport: flowID == 0 && PathReport.isValidBodyLength(bodyLength)
+        // The rest of a parity body is checked by ParityHeader.decode (rule F1).
+        case .upstreamParity, .downstreamParity: flowID == 0 && bodyLength >= ParityHeader.Layout.fixedSize
         }
     }
 

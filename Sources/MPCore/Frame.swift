@@ -39,6 +39,8 @@ public enum FrameType: UInt8, Sendable {
     case probe = 0x02
     /// mpclient → mpserver: what mpclient received on each path (``PathReport``).
     case clientReport = 0x03
+    /// mpclient → mpserver: one parity shard of a `mode fec` group (``ParityHeader``).
+    case upstreamParity = 0x04
     /// mpserver → mpclient: one payload of one flow.
     case downstreamData = 0x81
     /// mpserver → mpclient: the echo of a probe, on the path it came on.
@@ -47,6 +49,8 @@ public enum FrameType: UInt8, Sendable {
     case acceptance = 0x83
     /// mpserver → mpclient: what mpserver received on each path (``PathReport``).
     case serverReport = 0x84
+    /// mpserver → mpclient: one parity shard of a `mode fec` group of replies.
+    case downstreamParity = 0x85
 
     /// True for the types that mpserver sends.
     public var isDownstream: Bool { rawValue & 0x80 != 0 }

@@ -50,3 +50,18 @@ public struct PathSet: OptionSet, Hashable, Sendable {
         }
     }
 }
+
+extension PathSet {
+    /// The member at `position` counting from the lowest, wrapping around: `position` modulo
+    /// ``count``. `nil` for an empty set.
+    public func member(turn position: Int) -> Int? {
+        guard count > 0 else { return nil }
+        var remaining = position % count
+        var bits = rawValue
+        while remaining > 0 {
+            bits &= bits - 1
+            remaining -= 1
+        }
+        return bits.trailingZeroBitCount
+    }
+}

@@ -141,7 +141,27 @@ extension PathCheckReport {
         let paths = rows.count == 1 ? "1 path" : "\(rows.count) paths"
         let title = "mpclient --check: \(paths), \(duration.nanoseconds / 1_000_000_000) s of probes, \(key)"
         let lines = Self.aligned([Self.titles] + rows.map(\.cells))
-        return ([title] + lines + [summary]).joined(separator: "\n") + "\n"
+        return ([title] + lines + [summary] + (modeAdvice.map { [$0] } ?? [])).joined(separator: "\n") + "\n"
+    }
+
+    /// Which `mode` fits the paths that work, or `nil` when fewer than two work: duplicate
+    /// survives any path failing at N times the traffic; balance adds their capacities and
+    /// loses what a failing path carried; `fec K:M` survives one failing (and scattered
+    /// loss) at (K + M) / K times, which takes three paths or more.
+    public var modeAdvice: String? {
+        let working = rows.filter(\.verdict.works).count
+        guard working >= 2 else { return nil }
+        let duplicate = "mode duplicate survives a path failing at \(working)x the traffic"
+        let balance = "mode balance adds the paths' capacities (what a failing path carries is lost)"
+        guard working >= 3 else {
+            return "mode: \(duplicate); \(balance); fec needs 3 paths or more to survive one failing"
+        }
+        // fec K:2 with K = 2 (N - 1): at most 2 of a group's K + 2 shards on each of N paths.
+        let dataShards = min(2 * (working - 1), Defaults.maximumFECDataShards)
+        let traffic = Double(dataShards + 2) / Double(dataShards)
+        let cost = (traffic * 100).rounded() / 100
+        return "mode: \(duplicate); \(balance); mode fec \(dataShards):2 survives a path failing and "
+            + "rebuilds scattered loss at \(cost)x, carrying up to \(working - 1)x duplicate's payloads"
     }
 
     /// The rows of `table` as lines: each column but the last padded to its widest cell, two

@@ -7,4 +7,9 @@ public enum SchedulingMode: String, Hashable, Sendable, CaseIterable {
     /// path's estimated capacity, queue and delay (``LoadBalancer``): the paths' capacities
     /// add up, and a path that goes down loses what was in flight on it.
     case balance
+    /// Each payload on one up primary path, in turn, and every K payloads M parity shards
+    /// (`mode fec K:M`, ``FECSettings``) spread over the paths so that no path carries more
+    /// than M shards of a group: any one path may die, or any M shards of a group be lost,
+    /// and every payload arrives, for (K + M) / K times the traffic.
+    case fec
 }

@@ -103,6 +103,13 @@ extension ServerEngine {
             }
             return .consumed
         }
+        if header.type == .upstreamParity {
+            guard
+                session.receiveParity(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
+            else { return drop(.malformed) }
+            noteRebuilt(session)
+            return .consumed
+        }
         if header.type == .probe {
             // R19: echoed only to the path's address; a probe from an address the path has
             // not moved to (R18b) is answered when it moves, so a sender that copies a path's
@@ -115,6 +122,8 @@ extension ServerEngine {
         session.payloadsDelivered &+= 1
         session.mirror.recordData(path: path, fresh: true, now: now)
         let payload = UnsafeRawBufferPointer(rebasing: frame[body])
+        session.keepForParity(payload, sequence: header.sequence)
+        noteRebuilt(session)
         guard admitInOrder(header, payload: payload, session: session, path: path, now: now) else { return .consumed }
         return .deliver(payload: body, session: session, flowID: header.flowID)
     }

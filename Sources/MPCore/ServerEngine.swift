@@ -36,6 +36,9 @@ public final class ServerEngine<Address: Hashable> {
     public let reorderWindow: ReorderWindow
     /// The sessions whose reorder buffer holds frames: ``releaseHeld(now:_:)`` visits only these.
     public private(set) var holding: [ServerSession<Address>] = []
+    /// Sessions with upstream payloads rebuilt from parity, waiting for
+    /// ``releaseRebuilt(now:_:)``.
+    public internal(set) var rebuilding: [ServerSession<Address>] = []
     /// Whether a keyed engine applies the session-id check (R14a). Only tests turn it off,
     /// to seal frames of any session id under a foreign key as an attacker's own build would.
     var checksSessionIDs = true
@@ -104,14 +107,20 @@ public final class ServerEngine<Address: Hashable> {
     /// the path id), or `nil` when the payload is too large (counted).
     public func encodePayload(
         length payloadLength: Int, session: ServerSession<Address>, flowID: UInt32,
-        in frame: UnsafeMutableRawBufferPointer
+        now: Timestamp = Timestamp(nanoseconds: 0), in frame: UnsafeMutableRawBufferPointer
     ) -> Int? {
         guard payloadLength <= Defaults.maximumPayload, frame.count >= payloadLength + FrameLayout.maximumOverhead
         else {
             drops.record(.oversized)
             return nil
         }
-        return session.seal(.downstreamData, flowID: flowID, bodyLength: payloadLength, in: frame)
+        if session.isMirroringFEC(now: now), let sender = session.fecSender {
+            let payload = UnsafeRawBufferPointer(rebasing: frame[FrameLayout.headerSize...].prefix(payloadLength))
+            session.fecShard = sender.add(payload, sequence: session.nextSequence, flowID: flowID, now: now)
+        }
+        let length = session.seal(.downstreamData, flowID: flowID, bodyLength: payloadLength, in: frame)
+        if session.fecShard != nil { session.fecSender?.recordDataFrame(bytes: length) }
+        return length
     }
 
     /// Writes a receiver report for `session` (``PathReport``: what arrived on each path id)

@@ -26,6 +26,14 @@ public final class ServerSession<Address: Hashable> {
     public internal(set) var mirror = ReplyMirror()
 
     var receiveWindow = ReplayWindow()
+    /// `mode fec` mirrored for the replies (R21b): the downstream groups and their parity,
+    /// made at the session's first upstream parity frame, and when parity last came.
+    var fecSender: FECSender?
+    var lastParityReceived: Timestamp?
+    /// The shard index of the reply just framed, for ``replyPaths(now:bytes:)``.
+    var fecShard: Int?
+    /// The upstream groups mpclient's parity names.
+    var fecReceiver: FECReceiver?
     /// Puts the upstream payloads back in sequence order before the target (`nil`: off);
     /// addressed by flow id.
     public internal(set) var reorder: ReorderBuffer<UInt32>?
@@ -149,6 +157,9 @@ public final class ServerSession<Address: Hashable> {
     /// (``LoadBalancer``), each direction's capacities estimated on their own.
     public func replyPaths(now: Timestamp, bytes: Int = 0) -> PathSet {
         let recent = mirror.dataPaths(heard: heardPaths, now: now)
+        let shard = fecShard
+        fecShard = nil
+        if let shard, let path = fecPath(shard: shard, among: recent) { return PathSet(path: path) }
         guard mirror.isBalanced else { return recent }
         guard let path = earliestPath(among: recent, bytes: bytes, now: now) else { return recent }
         loads?.recordSend(path: path, sequence: nextSequence - 1, bytes: bytes, now: now, payload: true)

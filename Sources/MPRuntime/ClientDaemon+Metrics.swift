@@ -72,32 +72,61 @@ extension ClientDaemon {
         perPath("mptunnel_client_path_last_heard_seconds", "gauge", "Seconds since the path's last frame.") {
             session.paths[$0.index].lastReceive.map { seconds(now - $0) }
         }
-        let summary: [(String, String, String, Double)] = [
-            (
-                "mptunnel_client_session_accepted", "gauge", "1 once mpserver accepted the session.",
-                session.isAccepted ? 1 : 0
-            ),
-            ("mptunnel_client_paths_up", "gauge", "Paths up.", Double(session.upPaths.count)),
-            ("mptunnel_client_flows", "gauge", "Application addresses with a flow.", Double(session.flowCount)),
-            (
-                "mptunnel_client_payloads_delivered_total", "counter", "Payloads delivered to applications.",
-                Double(session.payloadsDelivered)
-            ),
-            (
-                "mptunnel_client_dropped_total", "counter", "Frames dropped, duplicates included.",
-                Double(session.drops.total)
-            ),
-            (
-                "mptunnel_client_application_send_failures_total", "counter", "Sends to applications refused.",
-                Double(applicationSendFailures)
-            ),
-        ]
+        let summary: [(String, String, String, Double)] =
+            [
+                (
+                    "mptunnel_client_session_accepted", "gauge", "1 once mpserver accepted the session.",
+                    session.isAccepted ? 1 : 0
+                ),
+                ("mptunnel_client_paths_up", "gauge", "Paths up.", Double(session.upPaths.count)),
+                ("mptunnel_client_flows", "gauge", "Application addresses with a flow.", Double(session.flowCount)),
+                (
+                    "mptunnel_client_payloads_delivered_total", "counter", "Payloads delivered to applications.",
+                    Double(session.payloadsDelivered)
+                ),
+                (
+                    "mptunnel_client_dropped_total", "counter", "Frames dropped, duplicates included.",
+                    Double(session.drops.total)
+                ),
+                (
+                    "mptunnel_client_application_send_failures_total", "counter", "Sends to applications refused.",
+                    Double(applicationSendFailures)
+                ),
+            ] + fecMetrics(session.fecStatistics)
         for (name, type, help, value) in summary {
             page.metric(name, type, help: help)
             page.sample(name, value)
         }
         return page.text
     }
+}
+
+/// `mode fec`'s counters (zero in the other modes): parity overhead is
+/// `parity_bytes_sent / data_bytes_sent`.
+func fecMetrics(_ statistics: FECStatistics) -> [(String, String, String, Double)] {
+    [
+        ("mptunnel_client_fec_groups_sent_total", "counter", "Groups whose parity went out.", statistics.groupsSent),
+        (
+            "mptunnel_client_fec_parity_bytes_sent_total", "counter", "Bytes of the parity frames sent.",
+            statistics.parityBytesSent
+        ),
+        (
+            "mptunnel_client_fec_data_bytes_sent_total", "counter", "Bytes of the payload frames sent in groups.",
+            statistics.dataBytesSent
+        ),
+        (
+            "mptunnel_client_fec_groups_complete_total", "counter",
+            "mpserver's groups whose every payload arrived or was rebuilt.", statistics.groupsComplete
+        ),
+        (
+            "mptunnel_client_fec_payloads_rebuilt_total", "counter", "Payloads rebuilt from mpserver's parity.",
+            statistics.payloadsRebuilt
+        ),
+        (
+            "mptunnel_client_fec_groups_lost_total", "counter", "mpserver's groups given up with payloads missing.",
+            statistics.groupsLost
+        ),
+    ].map { ($0.0, $0.1, $0.2, Double($0.3)) }
 }
 
 /// A span in seconds, as Prometheus wants durations.

@@ -44,6 +44,13 @@ extension ClientDaemon {
             feedback.start()
             watchers.append(feedback)
         }
+        if session.mode == .fec {
+            let parity = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
+                sendDueParity(now: MonotonicClock.now())
+            }
+            parityTimer = parity
+            watchers.append(parity)
+        }
         if session.reorder != nil {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
                 releaseHeldPayloads(now: MonotonicClock.now())
@@ -67,6 +74,7 @@ extension ClientDaemon {
                 let now = MonotonicClock.now()
                 for index in 0..<count { schedulePayloads(index, now: now) }
                 sendScheduledFrames()
+                if parityTimer != nil { sendDueParity(now: now) }
                 if count < payloads.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1
@@ -89,6 +97,8 @@ extension ClientDaemon {
                     ScheduledFrame(
                         bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<frameLength]), paths: paths,
                         fastestPath: fastest?.path ?? -1, fastestCopies: fastest?.copies ?? 1))
+                // A full group's parity goes out behind its payloads, before the next group's.
+                if parityTimer != nil, session.isParityDue(now: now) { scheduleParity(now: now) }
             case .held: break
             case .dropped(let reason): dropLog.record(reason, firstByte: nil, source: source, now: now)
             }
@@ -111,6 +121,29 @@ extension ClientDaemon {
             sendOutgoing(on: pathIndex)
         }
         scheduled.removeAll(keepingCapacity: true)
+        parityFrames.reset()
+    }
+
+    /// `mode fec`: writes the due parity frames into the parity slab and schedules each on
+    /// its path, behind the payloads of the batch; when the slab is full or a frame too
+    /// large for it, sends the batch first and the rest of the parity on its own.
+    private func scheduleParity(now: Timestamp) {
+        // Bounded: a group has at most 16 parity frames, and one more call closes it.
+        for _ in 0...(Defaults.maximumFECParityShards + 1) {
+            guard let length = session.parityFrameLength, let slot = parityFrames.next(length: length) else {
+                sendScheduledFrames()
+                sendDueParity(now: now)
+                return
+            }
+            guard let (frameLength, path) = session.parity(now: now, into: slot) else {
+                parityFrames.giveBack()
+                return
+            }
+            scheduled.append(
+                ScheduledFrame(
+                    bytes: UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), paths: PathSet(path: path),
+                    fastestPath: -1, fastestCopies: 1))
+        }
     }
 
     private func sendOutgoing(on pathIndex: Int) {
@@ -136,6 +169,7 @@ extension ClientDaemon {
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, path: path, now: now) }
                 sendToApplication()
+                if session.hasRebuilt { releaseRebuiltPayloads(now: now) }
                 if count < frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1  // ICMP from an earlier send: the bridge or mpserver is not there yet
@@ -169,6 +203,36 @@ extension ClientDaemon {
         case .consumed: releaseHeldPayloads(now: now)
         case .dropped(let reason):
             dropLog.record(reason, firstByte: frame.isEmpty ? nil : frame[0], source: path.endpoint, now: now)
+        }
+    }
+
+    /// Sends the application the payloads rebuilt from mpserver's parity after a batch of
+    /// frames (a payload whose own frame came in the batch is not rebuilt), together, after
+    /// those delivered before them: their bytes lie in the session's kept payloads until the
+    /// next frame.
+    private func releaseRebuiltPayloads(now: Timestamp) {
+        session.releaseRebuilt(now: now) { payload, address in
+            if toApplication.isFull { sendToApplication() }
+            toApplication.append(datagram: payload, to: address)
+        }
+        sendToApplication()
+        releaseHeldPayloads(now: now)
+    }
+
+    /// `mode fec`: sends the open group's parity frames if they are due (the group is full or
+    /// its `fec-timeout` ended), each on its one path, and sets the timer for the next
+    /// group's timeout.
+    func sendDueParity(now: Timestamp) {
+        while let (length, index) = session.parity(now: now, into: outbound.bytes) {
+            guard index < paths.count else { continue }
+            let frame = outbound.prefix(length)
+            FrameHeader.setPathID(UInt8(index), in: frame)
+            send(frame, on: paths[index])
+        }
+        // Set once per group: the deadline moves only when a new group opens.
+        if let deadline = session.fecDeadline, deadline != parityDeadline {
+            parityDeadline = deadline
+            parityTimer?.reschedule(after: Self.drainDelay(deadline - now))
         }
     }
 

@@ -45,6 +45,7 @@ extension ClientDaemon {
                         among: session.candidatePaths(now: MonotonicClock.now()), now: MonotonicClock.now()))
             ),
         ] + reorderSummary(session.reorder, now: MonotonicClock.now())
+            + fecSummary(session.mode == .fec ? session.fecStatistics : nil)
     }
 
     /// The table `mpclient --status` prints.
@@ -94,6 +95,21 @@ func reorderSummary<Address>(_ buffer: ReorderBuffer<Address>?, now: Timestamp) 
         ("reorder-hold", "\((hold * 10).rounded() / 10)ms"), ("held", "\(buffer.heldCount)"),
         ("gaps-filled", "\(buffer.gapsFilled)"), ("gaps-passed", "\(buffer.gapsPassed)"),
         ("gaps-timed-out", "\(buffer.gapsSkipped)"), ("late", "\(buffer.lateDeliveries)"),
+    ]
+}
+
+/// Forward error correction for a status summary (`mode fec`): groups sent and the parity
+/// overhead (parity bytes over the payload frames' bytes sent in groups), and of the other
+/// side's groups those complete, the payloads rebuilt and the groups lost. Nothing outside
+/// fec mode.
+func fecSummary(_ statistics: FECStatistics?) -> [(String, String)] {
+    guard let statistics else { return [] }
+    return [
+        ("fec-groups-sent", "\(statistics.groupsSent)"),
+        ("fec-parity-overhead", statistics.parityOverhead.map(percentText) ?? "-"),
+        ("fec-groups-complete", "\(statistics.groupsComplete)"),
+        ("fec-rebuilt", "\(statistics.payloadsRebuilt)"), ("fec-groups-lost", "\(statistics.groupsLost)"),
+        ("fec-unprotected", "\(statistics.unprotectedPayloads)"),
     ]
 }
 

@@ -65,6 +65,8 @@ public final class ClientDaemon {
     let paths: [ClientPath]
     /// Probes, and frames held until the session is accepted.
     let outbound = FrameBuffer()
+    /// `mode fec`: parity frames sent with the batch of payloads they follow.
+    let parityFrames = ParitySlab()
     /// The application's payloads, a batch per receive, framed where they lie; a run of
     /// them (an application's offloaded send) is spread apart in its slot first.
     let payloads = ReceiveBatch(capacity: DataPath.batchSize, slotSize: ReceiveBatch.payloadRunSlotSize)
@@ -81,6 +83,11 @@ public final class ClientDaemon {
     var watchers: [AnyObject] = []
     /// Fires when the reorder buffer's first held payload is due; `nil` when it is off.
     var reorderDrain: TimerWatcher?
+    /// `mode fec`: fires when the open group's `fec-timeout` ends, for its parity.
+    var parityTimer: TimerWatcher?
+    var parityDeadline: Timestamp?
+    /// Parity frames that could not be sent (their path's send failed).
+    var paritySendFailures = 0
     var applicationSendFailures = 0
     /// Receives from the application that held a coalesced run.
     var applicationRuns = 0
@@ -126,7 +133,7 @@ public final class ClientDaemon {
             sessionID: sessionID, pathCount: paths.count, probeInterval: configuration.probeInterval, keyring: keyring,
             mode: configuration.mode, backupPaths: configuration.backupPaths,
             reorderWindow: configuration.reorderWindow,
-            fastestCopies: configuration.fastestCopies, rateCaps: configuration.rateCaps
+            fastestCopies: configuration.fastestCopies, rateCaps: configuration.rateCaps, fec: configuration.fec
         )
         replyMonitor = ReplyMonitor(now: MonotonicClock.now())
         recovery = PathRecovery(pathCount: paths.count, probeInterval: configuration.probeInterval)

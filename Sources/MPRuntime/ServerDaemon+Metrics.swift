@@ -200,6 +200,28 @@ extension ServerDaemon {
                 "mptunnel_server_sessions_duplicates", "gauge", "Copies dropped as duplicates, all sessions.",
                 Double(totals.duplicatesReceived)
             ),
+            (
+                "mptunnel_server_sessions_fec_groups_complete", "gauge",
+                "Mirrored fec: mpclient's groups whose every payload arrived or was rebuilt, all sessions.",
+                Double(report.fec.groupsComplete)
+            ),
+            (
+                "mptunnel_server_sessions_fec_payloads_rebuilt", "gauge",
+                "Payloads rebuilt from mpclient's parity, all sessions.", Double(report.fec.payloadsRebuilt)
+            ),
+            (
+                "mptunnel_server_sessions_fec_groups_lost", "gauge",
+                "mpclient's groups given up with payloads missing, all sessions.", Double(report.fec.groupsLost)
+            ),
+            (
+                "mptunnel_server_sessions_fec_parity_bytes_sent", "gauge",
+                "Bytes of reply parity frames, all sessions.",
+                Double(report.fec.parityBytesSent)
+            ),
+            (
+                "mptunnel_server_sessions_fec_data_bytes_sent", "gauge",
+                "Bytes of reply frames sent in groups, all sessions.", Double(report.fec.dataBytesSent)
+            ),
         ]
     }
 }

@@ -12,6 +12,8 @@ struct SessionReport {
     var totals = PathStatistics()
     /// Payloads delivered to the target, summed over every session.
     var payloadsDelivered = 0
+    /// Forward error correction summed over the sessions that code (mirrored `mode fec`).
+    var fec = FECStatistics()
     /// At most ``Defaults/maximumReportedSessions`` sessions, the most traffic first.
     var listed: [ServerSession<SocketAddress>] = []
 
@@ -63,6 +65,7 @@ struct SessionReportBuilder {
             report.totals.add(totals)
             report.payloadsDelivered &+= session.payloadsDelivered
             report.sessionCount += 1
+            if session.codesReplies || session.hasFECReceiver { report.fec.add(session.fecStatistics) }
             busiest.offer(
                 session, traffic: totals.bytesReceived &+ totals.bytesSent,
                 lastReceive: totals.lastReceive?.nanoseconds ?? 0)

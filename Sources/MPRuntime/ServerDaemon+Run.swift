@@ -24,7 +24,11 @@ extension ServerDaemon {
             sendReports()
         }
         reports.start()
-        watchers = [listenWatcher, timer, reports]
+        let parity = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
+            parityTimerFired()
+        }
+        parityTimer = parity
+        watchers = [listenWatcher, timer, reports, parity]
         if engine.reorderWindow != .off {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
                 releaseHeldPayloads(now: MonotonicClock.now())
@@ -46,6 +50,7 @@ extension ServerDaemon {
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, now: now) }
                 sendToTarget()
+                if !engine.rebuilding.isEmpty { releaseRebuiltPayloads(now: now) }
                 if count < frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1
@@ -101,6 +106,55 @@ extension ServerDaemon {
         }
         if let due = engine.nextReleaseDeadline(now: now) {
             reorderDrain?.reschedule(after: ClientDaemon.drainDelay(due))
+        }
+    }
+
+    /// Sends the target the upstream payloads rebuilt from mpclient's parity after a batch
+    /// of frames (a payload whose own frame came in the batch is not rebuilt), consecutive
+    /// ones of a flow together: their bytes lie in the session's kept payloads until the
+    /// next frame.
+    private func releaseRebuiltPayloads(now: Timestamp) {
+        engine.releaseRebuilt(now: now) { payload, session, flowID in
+            forward(payload, session: session, flowID: flowID, now: now)
+        }
+        sendToTarget()
+    }
+
+    /// Mirrored `mode fec`: sends `session`'s reply parity frames if due (the group is full
+    /// or its timeout ended), each to its path's address, and keeps the session on the
+    /// timer while a group waits.
+    func sendDueParity(for session: ServerSession<SocketAddress>, now: Timestamp) {
+        while let (length, path) = engine.parity(for: session, now: now, into: parityFrame.bytes) {
+            guard let address = session.pathAddresses[path] else { continue }
+            if listenSocket.send(UnsafeRawBufferPointer(parityFrame.prefix(length)), to: address) == .sent {
+                session.recordSend(path: path, bytes: length)
+            } else {
+                counters.pathSendFailures += 1
+            }
+        }
+        guard let deadline = session.fecDeadline else { return }
+        if !isWaitingForParity(session) { parityWaiting.append(session) }
+        if parityDeadline.map({ deadline < $0 }) ?? true {
+            parityDeadline = deadline
+            parityTimer?.reschedule(after: ClientDaemon.drainDelay(deadline - now))
+        }
+    }
+
+    /// By index: a generic search allocates per call in unoptimized builds.
+    private func isWaitingForParity(_ session: ServerSession<SocketAddress>) -> Bool {
+        for index in 0..<parityWaiting.count where parityWaiting[index] === session { return true }
+        return false
+    }
+
+    /// The earliest waiting group's timeout ended: sends every parity now due, and sets the
+    /// timer for the next.
+    private func parityTimerFired() {
+        let now = MonotonicClock.now()
+        parityDeadline = nil
+        let waiting = parityWaiting
+        parityWaiting.removeAll(keepingCapacity: true)
+        for session in waiting where engine.sessions[session.sessionID] === session {
+            sendDueParity(for: session, now: now)
         }
     }
 
@@ -180,6 +234,7 @@ extension ServerDaemon {
                     for _ in 0..<lost { dropLog.record(.oversized, firstByte: nil, source: "target", now: now) }
                 }
                 sendQueuedReplies(session: flow.session)
+                if flow.session.codesReplies { sendDueParity(for: flow.session, now: now) }
                 if count < payloads.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1  // ICMP: the target is not listening (yet); the payload is lost
@@ -194,7 +249,7 @@ extension ServerDaemon {
     private func queueReply(_ buffer: UnsafeMutableRawBufferPointer, length: Int, flow: TargetFlow, now: Timestamp) {
         guard
             let frameLength = engine.encodePayload(
-                length: length, session: flow.session, flowID: flow.key.flowID, in: buffer)
+                length: length, session: flow.session, flowID: flow.key.flowID, now: now, in: buffer)
         else {
             dropLog.record(.oversized, firstByte: nil, source: "target", now: now)
             return
@@ -209,6 +264,30 @@ extension ServerDaemon {
                 replies.append(frame, path: path, to: address)
             }
         }
+        // A full group's parity goes out behind its replies, before the next group's.
+        if session.codesReplies, session.isParityDue(now: now) { queueParity(session: session, now: now) }
+    }
+
+    /// Mirrored `mode fec`: writes the due parity frames of `session` into the parity slab
+    /// and queues each for its path's address, behind the replies of the batch; when the
+    /// slab is full or a frame too large for it, sends the batch first and the rest on its own.
+    private func queueParity(session: ServerSession<SocketAddress>, now: Timestamp) {
+        // Bounded: a group has at most 16 parity frames, and one more call closes it.
+        for _ in 0...(Defaults.maximumFECParityShards + 1) {
+            // Before taking a slot: sending the batch frees every slot.
+            if replies.isFull { sendQueuedReplies(session: session) }
+            guard let length = session.parityFrameLength, let slot = parityFrames.next(length: length) else {
+                sendQueuedReplies(session: session)
+                sendDueParity(for: session, now: now)
+                return
+            }
+            guard let (frameLength, path) = engine.parity(for: session, now: now, into: slot) else {
+                parityFrames.giveBack()
+                return
+            }
+            guard let address = session.pathAddresses[path] else { continue }
+            replies.append(UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), path: path, to: address)
+        }
     }
 
     private func sendQueuedReplies(session: ServerSession<SocketAddress>) {
@@ -221,6 +300,7 @@ extension ServerDaemon {
             }
         }
         replies.removeAll()
+        parityFrames.reset()
     }
 
     func tick() {

@@ -28,9 +28,10 @@ extension ServerDaemon {
             ("flows", "\(flowCounts[session.sessionID, default: 0])"),
             ("delivered", "\(session.payloadsDelivered)"),
             ("last-heard", "\(secondsText(now - session.lastReceive))s ago"),
-            ("mode", session.mirror.isBalanced ? "balance" : "duplicate"),
+            ("mode", session.isMirroringFEC(now: now) ? "fec" : session.mirror.isBalanced ? "balance" : "duplicate"),
             ("fastest-copies", fastestCopiesText(session.mirror.repeatPath.map { ($0, session.mirror.repeatCopies) })),
         ] + reorderSummary(session.reorder, now: now)
+            + fecSummary(session.codesReplies || session.hasFECReceiver ? session.fecStatistics : nil)
     }
 
     func pathRow(_ path: Int, of session: ServerSession<SocketAddress>, now: Timestamp) -> [String] {

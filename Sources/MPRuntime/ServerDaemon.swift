@@ -77,6 +77,10 @@ public final class ServerDaemon {
     var pendingFlow: TargetFlow?
     /// Answers to probes and hellos.
     let reply = FrameBuffer()
+    /// Mirrored `mode fec`: the reply parity frames, written and sent one at a time.
+    let parityFrame = FrameBuffer()
+    /// Mirrored `mode fec`: parity frames sent with the batch of replies they follow.
+    let parityFrames = ParitySlab()
     var flows: [FlowKey: TargetFlow] = [:]
     var flowCounts: [UInt64: Int] = [:]
     var random = SystemRandomNumberGenerator()
@@ -84,6 +88,11 @@ public final class ServerDaemon {
     var watchers: [AnyObject] = []
     /// Fires when the first payload a reorder buffer holds is due; `nil` when they are off.
     var reorderDrain: TimerWatcher?
+    /// Mirrored `mode fec`: fires at the earliest `fec-timeout` of the sessions whose reply
+    /// group waits (``parityWaiting``), for their parity.
+    var parityTimer: TimerWatcher?
+    var parityWaiting: [ServerSession<SocketAddress>] = []
+    var parityDeadline: Timestamp?
     var counters = ServerCounters()
     /// Answers `mpserver --status`; `nil` when there is none.
     var controlSocket: ControlSocket?

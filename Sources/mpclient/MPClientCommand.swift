@@ -20,8 +20,11 @@ struct MPClientCommand: ParsableCommand {
             plus optional `listen HOST PORT` (default \(Defaults.listenHost) \(Defaults.listenPort)), \
             where the application (an OpenVPN or WireGuard client) sends its datagrams, and \
             optional `key-file PATH` (relative to the config's folder; --key-file overrides it), \
-            `mode duplicate|balance` (default duplicate: every datagram on every up path; balance: \
-            each on one path, weighted by loss and RTT), `fastest-copies auto|N` (duplicate mode: \
+            `mode duplicate|balance|fec K:M` (default duplicate: every datagram on every up path; balance: \
+            each on one path, weighted by loss and RTT; fec K:M: each on one path, and every K datagrams M \
+            parity datagrams spread over the paths, so any one of 3 or more paths may fail, for (K+M)/K \
+            times the traffic), `fec-timeout MS` (fec: parity of a group not full after MS, default \
+            \(Defaults.fecTimeout.nanoseconds / 1_000_000)), `fastest-copies auto|N` (duplicate mode: \
             copies on the fastest path; auto, the default, sends 2 while it loses 1% or more), \
             `HOST PORT backup` (a path used only while \
             no other is up), `probe-interval MS` (default \(Defaults.probeInterval.nanoseconds / 1_000_000)) \

@@ -58,6 +58,14 @@ final class DemoRun {
         relays[index].setRate(rate)
     }
 
+    /// Makes relay `index` drop everything both ways from now on.
+    func kill(relay index: Int) {
+        relays[index].kill()
+    }
+
+    /// The daemons' names and process ids, for their CPU time.
+    var daemons: [(name: String, pid: pid_t)] { children.children.map { ($0.name, $0.pid) } }
+
     /// Starts the relays and daemons and waits until a probe comes back through the tunnel.
     /// Returns the seconds that took.
     func start(timeout: Double) throws -> Double {

@@ -13,12 +13,14 @@ struct DirectionCounters {
     var failed = 0
     /// Dropped because the --rate queue was full (drop-tail: the link was saturated).
     var overflowed = 0
+    /// Bytes of the datagrams received (what the path carried into the relay).
+    var bytesReceived = 0
 
     static func - (lhs: DirectionCounters, rhs: DirectionCounters) -> DirectionCounters {
         DirectionCounters(
             received: lhs.received - rhs.received, forwarded: lhs.forwarded - rhs.forwarded,
             dropped: lhs.dropped - rhs.dropped, failed: lhs.failed - rhs.failed,
-            overflowed: lhs.overflowed - rhs.overflowed)
+            overflowed: lhs.overflowed - rhs.overflowed, bytesReceived: lhs.bytesReceived - rhs.bytesReceived)
     }
 
     var json: JSONValue {

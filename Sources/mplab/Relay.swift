@@ -147,6 +147,12 @@ final class Relay {
         downLink = makeLink(settings.down)
     }
 
+    /// Drops every datagram both ways from now on: the link died (`mplab fec`'s kill row).
+    func kill() {
+        upDrops = DropDecider(probability: 1, seed: settings.seed)
+        downDrops = DropDecider(probability: 1, seed: settings.seed)
+    }
+
     func start() {
         listenWatcher = IOWatcher(loop: lab.loop, fd: listenSocket.fd) { [unowned self] in drainClients() }
         listenWatcher?.start()
@@ -210,10 +216,12 @@ final class Relay {
             switch direction {
             case .up:
                 up.received += 1
+                up.bytesReceived += datagram.count
                 dropped = truncated || upDrops.shouldDrop()
                 if dropped { up.dropped += 1 }
             case .down:
                 down.received += 1
+                down.bytesReceived += datagram.count
                 dropped = truncated || downDrops.shouldDrop()
                 if dropped { down.dropped += 1 }
             }

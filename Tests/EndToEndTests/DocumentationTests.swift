@@ -64,13 +64,13 @@ struct DocumentationTests {
         return result
     }
 
-    @Test("the document holds the four test vectors V1–V4")
+    @Test("the document holds the five test vectors V1–V5")
     func vectorCount() throws {
         let section = try Self.testVectorSection().joined(separator: "\n")
-        for name in ["V1", "V2", "V3", "V4"] {
+        for name in ["V1", "V2", "V3", "V4", "V5"] {
             #expect(section.contains("### \(name) "), "\(name) missing")
         }
-        #expect(try Self.vectorBlocks().count == 4)
+        #expect(try Self.vectorBlocks().count == 5)
     }
 
     @Test("every test vector decodes and re-encodes byte for byte")
@@ -126,6 +126,12 @@ struct DocumentationTests {
         ("replySilenceWarning", seconds(Defaults.replySilenceWarning)),
         ("reportInterval", "\(grouped(Defaults.reportInterval.nanoseconds / 1_000_000)) ms"),
         ("warningInterval", seconds(Defaults.warningInterval)),
+        ("maximumFECDataShards", grouped(Defaults.maximumFECDataShards)),
+        ("maximumFECParityShards", grouped(Defaults.maximumFECParityShards)),
+        ("fecTimeout", "\(grouped(Defaults.fecTimeout.nanoseconds / 1_000_000)) ms"),
+        ("maximumFECGroups", grouped(Defaults.maximumFECGroups)),
+        ("fecGroupLifetime", "\(grouped(Defaults.fecGroupLifetime.nanoseconds / 1_000_000)) ms"),
+        ("fecPayloadsKept", grouped(Defaults.fecPayloadsKept)),
         ("ReplayWindow.size", "\(grouped(ReplayWindow.size)) sequence numbers"),
     ]
 

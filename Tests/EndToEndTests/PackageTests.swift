@@ -62,7 +62,7 @@ struct PackageTests {
     func contents() throws {
         let package = try InstalledPackage.shared.get()
         let depends = try package.field("Depends")
-        for name in ["libc6", "libev4"] {
+        for name in ["libc6", "libev4", "libssl3", "libisal2"] {
             #expect(depends.contains(name), "\(depends)")
         }
         #expect(try package.control("conffiles").contains("/etc/mptunnel/mpclient.conf"))

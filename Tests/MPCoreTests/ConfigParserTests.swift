@@ -211,6 +211,22 @@ private let invalidCases: [ConfigCase<ConfigError>] = [
     ConfigCase(number: 92, text: "a 1 rate 1mbit rate 2mbit", expected: error(1, .duplicateOption("rate"))),
     ConfigCase(number: 93, text: "a 1 rate 1mbit backup backup", expected: error(1, .duplicateOption("backup"))),
     ConfigCase(number: 94, text: "a 1 rate 1mbit fast", expected: error(1, .unknownOption("fast"))),
+    ConfigCase(number: 95, text: "mode fec 4\na 1", expected: error(1, .invalidFECShards("4"))),
+    ConfigCase(number: 96, text: "mode fec 0:2\na 1", expected: error(1, .invalidFECShards("0:2"))),
+    ConfigCase(number: 97, text: "mode fec 33:2\na 1", expected: error(1, .invalidFECShards("33:2"))),
+    ConfigCase(number: 98, text: "mode fec 4:17\na 1", expected: error(1, .invalidFECShards("4:17"))),
+    ConfigCase(number: 99, text: "mode fec 4:-2\na 1", expected: error(1, .invalidFECShards("4:-2"))),
+    ConfigCase(number: 100, text: "mode fec 4:2:1\na 1", expected: error(1, .invalidFECShards("4:2:1"))),
+    ConfigCase(number: 101, text: "mode fec 4:2 x\na 1", expected: error(1, .unexpectedToken("x"))),
+    ConfigCase(number: 102, text: "mode balance 4:2\na 1", expected: error(1, .unexpectedToken("4:2"))),
+    ConfigCase(
+        number: 103, text: "fec-timeout 1001\na 1",
+        expected: error(1, .millisecondsOutOfRange("fec-timeout", "1001", minimum: 1, maximum: 1_000))),
+    ConfigCase(
+        number: 104, text: "fec-timeout 0\na 1",
+        expected: error(1, .millisecondsOutOfRange("fec-timeout", "0", minimum: 1, maximum: 60_000))),
+    ConfigCase(
+        number: 105, text: "fec-timeout 5\nfec-timeout 5\na 1", expected: error(2, .duplicateDirective("fec-timeout"))),
     ConfigCase(
         number: 82, text: "fastest-copies 2\nfastest-copies 3\na 1",
         expected: error(2, .duplicateDirective("fastest-copies"))),
@@ -262,6 +278,16 @@ private let settingsCases: [ConfigCase<ClientConfiguration>] = [
         expected: ClientConfiguration(
             paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 2, isBackup: true)],
             reorderWindow: .auto)),
+    ConfigCase(
+        number: 6, text: "MODE FEC 8:4\nfec-timeout 20\na 1 backup",
+        expected: ClientConfiguration(
+            paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 3, isBackup: true)],
+            mode: .fec, fec: FECSettings(dataShards: 8, parityShards: 4, timeout: .milliseconds(20)))),
+    ConfigCase(
+        number: 7, text: "mode fec\na 1 backup",
+        expected: ClientConfiguration(
+            paths: [PathConfiguration(endpoint: Endpoint(host: "a", port: 1), lineNumber: 2, isBackup: true)],
+            mode: .fec, fec: FECSettings(dataShards: 4, parityShards: 2, timeout: .milliseconds(5)))),
 ]
 
 @Suite("mpclient.conf parser")
@@ -318,7 +344,7 @@ struct ConfigParserTests {
         let file = "mpclient.conf"
         #expect(
             error(2, .invalidMode("fast")).message(fileName: file)
-                == "mpclient.conf:2: invalid mode `fast': expected `duplicate' or `balance'")
+                == "mpclient.conf:2: invalid mode `fast': expected `duplicate', `balance' or `fec K:M'")
         #expect(
             error(3, .millisecondsOutOfRange("probe-interval", "5", minimum: 10, maximum: 60_000)).message(
                 fileName: file)
@@ -335,7 +361,7 @@ struct ConfigParserTests {
         #expect(error(5, .duplicateDirective("mode")).reason == "second `mode' line: it may appear once")
         #expect(
             error(1, .missingValue("mode")).reason
-                == "`mode' needs a value: expected `mode duplicate' or `mode balance'")
+                == "`mode' needs a value: expected `mode duplicate', `mode balance' or `mode fec K:M'")
         #expect(
             error(1, .missingValue("metrics-port")).reason
                 == "`metrics-port' needs a value: expected `metrics-port PORT'")

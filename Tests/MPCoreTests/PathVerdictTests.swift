@@ -150,6 +150,14 @@ struct PathVerdictTests {
             2 of 3 paths fail (1: [::1]:4002, 2: nowhere:9): see the hints; mpserver answers on the other paths
 
             """
+        let three = PathCheckReport(
+            rows: (0..<3).map { PathCheckReport.Row(path: $0, endpoint: Self.endpoint, counts: Self.fine) },
+            keyed: true, duration: .seconds(3))
+        #expect(
+            three.modeAdvice
+                == "mode: mode duplicate survives a path failing at 3x the traffic; mode balance adds the paths' "
+                + "capacities (what a failing path carries is lost); mode fec 4:2 survives a path failing and "
+                + "rebuilds scattered loss at 1.5x, carrying up to 2x duplicate's payloads")
         #expect(text == expected, "\(text)")
         #expect(millisecondsText(.microseconds(20)) == "<0.1 ms")
         #expect(millisecondsText(.milliseconds(1_234)) == "1234.0 ms")

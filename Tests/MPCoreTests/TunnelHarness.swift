@@ -37,11 +37,14 @@ final class TunnelHarness {
     var downstreamFrames: [Int]
     /// Upstream data frames mpclient sent, per path.
     var upstreamDataFrames: [Int]
+    /// Parity frames each side sent.
+    var upstreamParityFrames = 0
+    var downstreamParityFrames = 0
 
     init(
         paths: Int, loss: Double = 0, seed: UInt64 = 1, sessionID: UInt64 = 0xC11E_0001, keyring: Keyring = .keyless,
         mode: SchedulingMode = .duplicate, backupPaths: PathSet = [], reorderWindow: ReorderWindow = .off,
-        serverReorderWindow: ReorderWindow = .off, fastestCopies: FastestCopies = .fixed(1)
+        serverReorderWindow: ReorderWindow = .off, fastestCopies: FastestCopies = .fixed(1), fec: FECSettings? = nil
     ) {
         pathCount = paths
         lossRates = Array(repeating: loss, count: paths)
@@ -52,7 +55,7 @@ final class TunnelHarness {
         client = ClientSession(
             sessionID: keyring.checkedSessionID(sessionID), pathCount: paths, keyring: keyring, mode: mode,
             backupPaths: backupPaths,
-            reorderWindow: reorderWindow, fastestCopies: fastestCopies)
+            reorderWindow: reorderWindow, fastestCopies: fastestCopies, fec: fec)
         self.serverReorderWindow = serverReorderWindow
         server = ServerEngine(keyring: keyring, reorderWindow: serverReorderWindow)
     }
@@ -115,6 +118,7 @@ final class TunnelHarness {
             now = now + step
             elapsed = TimeSpan(nanoseconds: elapsed.nanoseconds + step.nanoseconds)
             tick()
+            sendDueParity()
         }
     }
 
@@ -132,6 +136,25 @@ final class TunnelHarness {
         }
         for path in paths { upstreamDataFrames[path] += 1 }
         sendUpstream(Array(buffer[..<length]), paths: paths)
+        sendDueParity()
+    }
+
+    /// Sends the parity frames due now, each side's, as the runtimes do after each payload
+    /// and at the groups' deadlines.
+    func sendDueParity() {
+        while let (length, path) = buffer.withUnsafeMutableBytes({ client.parity(now: now, into: $0) }) {
+            upstreamParityFrames += 1
+            sendUpstream(Array(buffer[..<length]), paths: [path])
+        }
+        for session in server.sessions.values {
+            while let (length, path) = buffer.withUnsafeMutableBytes({
+                server.parity(for: session, now: now, into: $0)
+            }) {
+                downstreamParityFrames += 1
+                guard let address = session.pathAddresses[path], let bridge = bridgePath(address) else { continue }
+                if !lost(on: bridge) { deliverDownstream(Array(buffer[..<length]), path: bridge) }
+            }
+        }
     }
 
     /// mpserver's target replies on flow `flow` of session `session`.
@@ -139,9 +162,10 @@ final class TunnelHarness {
         guard let session = server.sessions[sessionID ?? client.sessionID] else { return }
         let length = buffer.withUnsafeMutableBytes { frame in
             UnsafeMutableRawBufferPointer(rebasing: frame[FrameLayout.headerSize...]).copyBytes(from: payload)
-            return server.encodePayload(length: payload.count, session: session, flowID: flow, in: frame)
+            return server.encodePayload(length: payload.count, session: session, flowID: flow, now: now, in: frame)
         }
         guard let length else { return }
+        defer { sendDueParity() }
         let replyPaths = session.replyPaths(now: now).members.flatMap {
             Array(repeating: $0, count: session.mirror.copies(onPath: $0))
         }
@@ -195,6 +219,9 @@ final class TunnelHarness {
         server.releaseHeld(now: now) { payload, session, flow in
             toTarget.append((flow, session.sessionID, Array(payload)))
         }
+        server.releaseRebuilt(now: now) { payload, session, flow in
+            toTarget.append((flow, session.sessionID, Array(payload)))
+        }
     }
 
     /// A frame reaches mpclient on `path`.
@@ -211,6 +238,9 @@ final class TunnelHarness {
             sendDueProbes()
             flushHeld()
         default: break
+        }
+        client.releaseRebuilt(now: now) { payload, address in
+            toApplication.append(Delivery(address: address, payload: Array(payload)))
         }
         while client.releaseHeld(
             now: now, { payload, address in toApplication.append(Delivery(address: address, payload: Array(payload))) })

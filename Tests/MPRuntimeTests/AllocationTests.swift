@@ -59,6 +59,15 @@ struct AllocationTests {
         #expect(allocations < Self.allowance, "run with MPTUNNEL_TRACE_ALLOCATIONS=200 to see where they come from")
     }
 
+    /// Fec mode: groups, parity and the kept payloads live in buffers allocated once (grown
+    /// only for a longer payload than any before), and the replies are coded too, with a
+    /// key so that every shard is sealed and opened.
+    @Test func fecForwardingAllocatesNothingPerDatagram() throws {
+        let key = try PreSharedKey(bytes: (0..<32).map { UInt8($0) })
+        let allocations = try Self.countAllocations(keyring: Keyring(key: key), mode: .fec)
+        #expect(allocations < Self.allowance, "run with MPTUNNEL_TRACE_ALLOCATIONS=200 to see where they come from")
+    }
+
     /// Sealing and opening run in libcrypto cipher contexts kept per session key, in place:
     /// nothing per frame, with either cipher, encrypted or authenticated only.
     @Test(arguments: Cipher.allCases, [true, false])
@@ -80,6 +89,11 @@ struct AllocationTests {
         #expect(runLoop(loop, timeout: .seconds(120)), "round trips stalled after \(driver.completed)")
         mp_allocations_stop()
         #expect(tunnel.client.session.isAccepted)
+        if mode == .fec {
+            // Both directions coded: parity went up, and mpserver's parity completed groups here.
+            let statistics = tunnel.client.session.fecStatistics
+            #expect(statistics.groupsSent > countedRoundTrips / 8 && statistics.groupsComplete > countedRoundTrips / 8)
+        }
         guard let allocations = driver.allocations else { return .max }
         let perRoundTrip = Double(allocations) / Double(countedRoundTrips)
         print(
