@@ -1,3 +1,4 @@
+import MPLabSupport
 import Testing
 
 @testable import MPCore
@@ -431,20 +432,6 @@ struct ConfigParserTests {
     }
 }
 
-/// SplitMix64, seeded, so the sweep is the same on every run. (The test target's shared
-/// helpers have a `SplitMix64` too; this one is private so the sweep does not depend on them.)
-private struct SweepGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Pieces a sweep line is built from: the grammar's words, near misses, separators and
 /// hostile scalars (controls, a combining mark, a byte order mark, a lone `\r`).
 private let sweepFragments: [String] = [
@@ -454,7 +441,7 @@ private let sweepFragments: [String] = [
     "\u{7F}", "\u{202E}", "🦆", String(repeating: "a", count: 70), String(repeating: "b.", count: 130),
 ]
 
-private func sweepLine(using random: inout SweepGenerator) -> String {
+private func sweepLine(using random: inout SplitMix64) -> String {
     var line = ""
     for _ in 0..<Int.random(in: 0...7, using: &random) {
         if Bool.random(using: &random) {
@@ -473,7 +460,7 @@ extension ConfigParserTests {
     /// ConfigError (never a trap), every message is one printable line, and every accepted
     /// configuration keeps the parser's promises.
     @Test func pseudoRandomLinesNeverCrash() {
-        var random = SweepGenerator(state: 0x6D70_7475_6E6E_656C)
+        var random = SplitMix64(seed: 0x6D70_7475_6E6E_656C)
         var accepted = 0
         var rejected = 0
         for _ in 0..<300 {
@@ -500,7 +487,7 @@ extension ConfigParserTests {
 
     /// Whole pseudo-random texts through `parse`, which also splits lines.
     @Test func pseudoRandomTextsNeverCrash() {
-        var random = SweepGenerator(state: 42)
+        var random = SplitMix64(seed: 42)
         for _ in 0..<200 {
             let text = (0..<Int.random(in: 0...5, using: &random)).map { _ in sweepLine(using: &random) }
                 .joined(separator: Bool.random(using: &random) ? "\n" : "\r\n")
