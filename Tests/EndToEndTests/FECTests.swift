@@ -33,7 +33,7 @@ struct FECTests {
     @Test("three clean links, one killed halfway, fec 4:2: no payload lost either way")
     func killedLink() throws {
         let result = try retryingAfterAHostPause("fec kill") {
-            try Self.measure("kill", seconds: 6)
+            try Self.measure("kill", seconds: 4)
         } passes: {
             $0.lostUp == 0 && $0.lostDown == 0
         }
@@ -44,7 +44,7 @@ struct FECTests {
     @Test("three links of 500/s, 1,000/s offered, fec 4:2: at least 900/s delivered, under 1% lost")
     func rateLimited() throws {
         let result = try retryingAfterAHostPause("fec rate") {
-            try Self.measure("rate", seconds: 5)
+            try Self.measure("rate", seconds: 3)
         } passes: {
             $0.deliveredUp >= 900 && $0.lostUp < 0.01 && $0.lostDown < 0.01
         }
@@ -53,12 +53,12 @@ struct FECTests {
     }
 
     /// 4:2 loses a payload only when 3 or more of its group's 6 shards are lost: about 0.8%
-    /// of payloads at 10% loss per link. Over 5,000 payloads that is 40 ± 9; 1.5% is far
+    /// of payloads at 10% loss per link. Over 4,000 payloads that is 32 ± 8; 1.5% is far
     /// outside chance, and duplicate mode's traffic (3 copies) is twice the 1.5 measured here.
     @Test("three links dropping 10% each way, fec 4:2: under 1.5% lost each way at 1.5x the bytes")
     func lossyLinks() throws {
         let result = try retryingAfterAHostPause("fec lossy") {
-            try Self.measure("lossy", seconds: 5)
+            try Self.measure("lossy", seconds: 4)
         } passes: {
             $0.lostUp < 0.015 && $0.lostDown < 0.015
         }
