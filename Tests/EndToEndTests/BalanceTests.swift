@@ -31,7 +31,7 @@ struct BalanceTests {
         "1,000 + 100/s at 1,050/s, 95% of the sum: under 2% lost each way, at least 1,029/s delivered", .tags(.timing))
     func nearlyFull() throws {
         let result = try retryingAfterAHostPause("balance nearly-full") {
-            try Self.measure("nearly-full", seconds: 5)
+            try Self.measure("nearly-full", seconds: 4)
         } passes: {
             $0.lostUp < 0.02 && $0.lostDown < 0.02 && $0.deliveredUp >= 1_029
         }
@@ -43,7 +43,7 @@ struct BalanceTests {
     @Test("1,000 up/100 down beside 100 up/1,000 down, 900/s each way: under 1% lost each way", .tags(.timing))
     func asymmetric() throws {
         let result = try retryingAfterAHostPause("balance asymmetric") {
-            try Self.measure("asymmetric", seconds: 5)
+            try Self.measure("asymmetric", seconds: 4)
         } passes: {
             $0.lostUp < 0.01 && $0.lostDown < 0.01
         }

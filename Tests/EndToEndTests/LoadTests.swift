@@ -108,10 +108,10 @@ struct LoadTests {
     /// losing 20% (within the first 500 frames), it carries two copies, and a payload is lost
     /// only when all four are: 0.2^4 = 0.16% each way instead of 0.8%. mpserver mirrors the
     /// copies after two 1 s epochs, so the first 2 s lose more: they run before the measured
-    /// load, which is the steady state the claim is about. 20,000 round trips at 2,000/s for
-    /// 10 s through the release build measured 0.24-0.34% in three runs and 0.51% in a
-    /// fourth with the warm-up counted, whose 2 s weigh a fifth of the run; the same count at
-    /// 1,000/s for 20 s through the debug daemons had measured 0.20-0.46%.
+    /// load, which is the steady state the claim is about: 20,000 round trips at 4,000/s for
+    /// 5 s through the release build. At 2,000/s for 10 s they measured 0.24-0.34% in three
+    /// runs and 0.51% in a fourth with the warm-up counted (its 2 s weighed a fifth of the
+    /// run), 0.24% without; at 1,000/s for 20 s through the debug daemons, 0.20-0.46%.
     @Test("three paths dropping 20% each way, fastest-copies auto: under 0.5% lost each way", .tags(.timing))
     func lossyPathsTwoCopies() throws {
         let tunnel = try TunnelFixture(
@@ -121,7 +121,7 @@ struct LoadTests {
         _ = try tunnel.load(rate: 2_000, size: 200, seconds: 2)
         let result = try #require(
             try retryingAfterAHostPause(
-                "20% paths, fastest-copies auto", { try tunnel.load(rate: 2_000, size: 200, seconds: 10) },
+                "20% paths, fastest-copies auto", { try tunnel.load(rate: 4_000, size: 200, seconds: 5) },
                 passes: { $0.map { $0.sent >= 20_000 && oneWay($0) < 0.005 } ?? false }))
         let oneWayLoss = oneWay(result)
         print("20% paths, fastest-copies auto: sent \(result.sent), one way \(oneWayLoss * 100)%")
