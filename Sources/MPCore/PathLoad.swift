@@ -48,8 +48,8 @@ public struct PathLoad: Sendable {
 
     /// 512 entries at least 0.5 ms apart: at least 256 ms of departures, more than a
     /// report's interval plus the round trip of most links, and every frame up to 2,000 a
-    /// second (a report naming a frame the log skipped gives no sample). 24 KB per path
-    /// that carries traffic, only in balance mode.
+    /// second (``departure(of:)`` dates the others). 24 KB per path that carries traffic,
+    /// only in balance mode.
     static let logCapacity = 512
     static let logSpacing = TimeSpan(nanoseconds: 500_000)
     /// The base delay is the lowest delay of the last 10 s (two windows of 5 s).

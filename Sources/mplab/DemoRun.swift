@@ -41,7 +41,7 @@ final class DemoRun {
         self.children = children
         self.lab = lab
         self.clientLines = clientLines
-        echo = try EchoServer(listen: .loopbackIPv4(port: 0), loop: lab.loop)
+        echo = try EchoServer(listen: .loopbackIPv4(port: 0), loop: lab.loop, tracksOrder: true)
         let serverPort = try DemoWorkspace.freeLoopbackPort()
         self.serverPort = serverPort
         relays = try links.enumerated().map { index, link in

@@ -59,7 +59,7 @@ final class RelayRateLimiter {
             burst = TimeSpan(nanoseconds: perDatagram.nanoseconds &* UInt64(length))
         case .bitsPerSecond(let bits):
             nanosecondsPerByte = 8e9 / bits
-            perDatagram = TimeSpan(nanoseconds: UInt64(Double(Self.headerBytes) * nanosecondsPerByte))
+            perDatagram = TimeSpan(nanoseconds: max(UInt64(Double(Self.headerBytes) * nanosecondsPerByte), 1))
             // 50 ms, or four full-size datagrams on a slow line; the queue holds that much of
             // the smallest datagrams.
             let fullSize = TimeSpan(nanoseconds: UInt64(Double(1_500) * nanosecondsPerByte))
