@@ -38,14 +38,7 @@ extension ClientSession {
     /// Forward error correction both ways: the upstream groups sent and their parity, and the
     /// downstream groups complete, rebuilt and lost.
     public var fecStatistics: FECStatistics {
-        var result = fecSender?.statistics ?? FECStatistics()
-        if let received = fecReceiver?.statistics {
-            result.groupsComplete = received.groupsComplete
-            result.payloadsRebuilt = received.payloadsRebuilt
-            result.groupsLost = received.groupsLost
-            result.inconsistentParity = received.inconsistentParity
-        }
-        return result
+        FECStatistics(sent: fecSender?.statistics, received: fecReceiver?.statistics)
     }
 
     /// True when payloads rebuilt from parity wait for ``releaseRebuilt(now:_:)``.

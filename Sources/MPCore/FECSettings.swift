@@ -42,6 +42,17 @@ public struct FECStatistics: Hashable, Sendable {
 
     public init() {}
 
+    /// One session's figures both ways: what its sender sent (`sent`) beside what its
+    /// receiver made of the other side's groups (`received`).
+    init(sent: FECStatistics?, received: FECStatistics?) {
+        self = sent ?? FECStatistics()
+        guard let received else { return }
+        groupsComplete = received.groupsComplete
+        payloadsRebuilt = received.payloadsRebuilt
+        groupsLost = received.groupsLost
+        inconsistentParity = received.inconsistentParity
+    }
+
     /// Adds `other`'s counts to these (totals over sessions).
     public mutating func add(_ other: FECStatistics) {
         groupsSent += other.groupsSent

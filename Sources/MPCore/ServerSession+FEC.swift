@@ -56,14 +56,7 @@ extension ServerSession {
     /// Forward error correction both ways: the reply groups sent and their parity, and the
     /// upstream groups complete, rebuilt and lost.
     public var fecStatistics: FECStatistics {
-        var result = fecSender?.statistics ?? FECStatistics()
-        if let received = fecReceiver?.statistics {
-            result.groupsComplete = received.groupsComplete
-            result.payloadsRebuilt = received.payloadsRebuilt
-            result.groupsLost = received.groupsLost
-            result.inconsistentParity = received.inconsistentParity
-        }
-        return result
+        FECStatistics(sent: fecSender?.statistics, received: fecReceiver?.statistics)
     }
 }
 
