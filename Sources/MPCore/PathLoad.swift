@@ -81,10 +81,13 @@ public struct PathLoad: Sendable {
     static let busyShare = 0.7
     /// The delivery rates of the last 2 s make the estimate (two windows of 1 s).
     static let rateWindow = TimeSpan.seconds(1)
-    /// Before any sample: 1 Mbit/s, or the user's cap if lower. Too high costs a feedback
+    /// Before any sample: 2 Mbit/s, or the user's cap if lower. Too high costs a feedback
     /// delay of overload on a slow line (measured: 1% of 20 s lost on a 100/s line with
-    /// 10 Mbit/s); too low costs a few samples while the corrections raise it.
-    public static let initialRate = 125_000.0
+    /// 10 Mbit/s; at 4 Mbit/s the line that slows to 300/s lost 1.0-1.3% after the drop
+    /// in two runs of three); too low spreads TCP's first bursts over every path, whose
+    /// reordering costs it its slow start (WireGuard's TCP over 20 + 10 + 2 Mbit/s lines
+    /// carried 9-10 Mbit/s in its first second at 1 Mbit/s, 19-21 at 2 or 4).
+    public static let initialRate = 250_000.0
     /// Frames of 512 bytes or more are payload-sized: their delay is a payload's.
     static let largeFrame = 512
     /// The IP and UDP headers of a frame (IPv4: 20 + 8 bytes): what a frame costs on a link

@@ -89,7 +89,7 @@ struct BalanceSimulationTests {
             rateCaps: [nil, .datagramsPerSecond(300)])
         lab.run(seconds: 12)
         let rate = lab.client.loads?.loads[1].rate ?? 0
-        #expect(rate <= 300 * 1_260 && rate > 250 * 1_260)
+        #expect(rate <= 300 * 1_260 && rate > 250 * 1_260, "\(rate)")
         #expect(lab.upstream.lossShare < 0.005, "\(Self.describe(lab))")
     }
 }
