@@ -119,6 +119,10 @@ public struct PathLoad: Sendable {
     var framesSent: UInt64 = 0
     /// The virtual queue, bytes, as of `backlogAt`.
     var backlog = 0.0
+    /// With a cap: the bytes put on the path drained at the cap alone, as of `backlogAt`,
+    /// never corrected by what the line does (a line faster than the cap must still carry
+    /// no more than the cap).
+    var capBacklog = 0.0
     /// The sum of the corrections made to the virtual queue, seconds.
     var corrections = 0.0
     var backlogAt: Timestamp?
@@ -155,6 +159,7 @@ public struct PathLoad: Sendable {
         drain(now: now)
         let wait = Float(backlog / drainRate)
         backlog += Double(bytes)
+        if cap != nil { capBacklog += Double(bytes) }
         bytesSent &+= UInt64(bytes)
         framesSent &+= 1
         if let last = log.isEmpty ? nil : log[(logNext + log.count - 1) % log.count], now - last.time < Self.logSpacing
@@ -179,7 +184,10 @@ public struct PathLoad: Sendable {
     /// payload after the queue, which is what the next payload waits for.
     func waitSeconds(now: Timestamp) -> Double {
         let rate = drainRate
-        return max(backlog - rate * (now - (backlogAt ?? now)).seconds, 0) / rate
+        let wait = max(backlog - rate * (now - (backlogAt ?? now)).seconds, 0) / rate
+        guard cap != nil else { return wait }
+        let capRate = capBytes
+        return max(wait, max(capBacklog - capRate * (now - (backlogAt ?? now)).seconds, 0) / capRate)
     }
 
     /// Takes a report's entry for the path: the last frame received on it was number
@@ -278,12 +286,13 @@ public struct PathLoad: Sendable {
     /// with it, 1.1%/1.6% without).
     var drainRate: Double {
         guard startup, queueDelay < Self.queueTolerance else { return rate }
-        return rate * Self.startupHeadroom
+        return min(rate * Self.startupHeadroom, capBytes)
     }
 
     private mutating func drain(now: Timestamp) {
         if let backlogAt, now > backlogAt {
             backlog = max(backlog - drainRate * (now - backlogAt).seconds, 0)
+            if cap != nil { capBacklog = max(capBacklog - capBytes * (now - backlogAt).seconds, 0) }
         }
         backlogAt = max(backlogAt ?? now, now)
     }
