@@ -101,16 +101,16 @@ struct BalanceCommand: ParsableCommand {
             if let change = row.change {
                 let seconds = change.after + 5
                 let load = LoadSettings(
-                    target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds), flows: 1,
-                    recordsArrivalOrder: true)
+                    target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds),
+                    flows: 1, recordsArrivalOrder: true)
                 let report = try run.measure(load, eventAfter: Double(change.after)) {
                     run.setRate(links.rate(change.rate, size: size), relay: change.relay)
                 }
                 result = BalanceResult(report: report, seconds: Double(seconds), measuredFrom: change.after)
             } else {
                 let load = LoadSettings(
-                    target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds), flows: 1,
-                    recordsArrivalOrder: true)
+                    target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds),
+                    flows: 1, recordsArrivalOrder: true)
                 result = BalanceResult(report: try run.measure(load), seconds: Double(seconds), measuredFrom: nil)
             }
             keepDirectory = false

@@ -35,7 +35,9 @@ final class EchoServer {
     /// The sender whose ``echoOrder`` grew the most since `before` (a run's counts per
     /// sender), and what it added.
     func echoOrderAdded(since before: [SocketAddress: Int]) -> [UInt64] {
-        let grown = echoOrder.max { $0.value.count - before[$0.key, default: 0] < $1.value.count - before[$1.key, default: 0] }
+        let grown = echoOrder.max {
+            $0.value.count - before[$0.key, default: 0] < $1.value.count - before[$1.key, default: 0]
+        }
         guard let grown else { return [] }
         return Array(grown.value[before[grown.key, default: 0]...])
     }
