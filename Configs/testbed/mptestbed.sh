@@ -360,8 +360,11 @@ start_mpclient() {
 start_wireguard() {   # start_wireguard ENDPOINT
     start wg-server "$NS_SERVER" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$WG_SERVER"
     start wg-client "$NS_CLIENT" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$WG_CLIENT"
-    wait_for 5 in_ns "$NS_SERVER" wg show "$WG_SERVER" >/dev/null 2>&1 || die "wireguard-go (server) did not start"
-    wait_for 5 in_ns "$NS_CLIENT" wg show "$WG_CLIENT" >/dev/null 2>&1 || die "wireguard-go (client) did not start"
+    # 10 s: on a busy shared host wireguard-go once took more than 5 s to come up.
+    wait_for 10 in_ns "$NS_SERVER" wg show "$WG_SERVER" >/dev/null 2>&1 \
+        || die "wireguard-go (server) did not start: $(cat "$LOGS/wg-server.log")"
+    wait_for 10 in_ns "$NS_CLIENT" wg show "$WG_CLIENT" >/dev/null 2>&1 \
+        || die "wireguard-go (client) did not start: $(cat "$LOGS/wg-client.log")"
     in_ns "$NS_SERVER" wg set "$WG_SERVER" private-key "$WORK/wg-server.key" listen-port 51820 \
         peer "$(cat "$WORK/wg-client.pub")" allowed-ips 10.9.0.2/32 || die "wg set (server) failed"
     in_ns "$NS_CLIENT" wg set "$WG_CLIENT" private-key "$WORK/wg-client.key" \
