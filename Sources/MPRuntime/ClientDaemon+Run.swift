@@ -49,7 +49,12 @@ extension ClientDaemon {
                 sendDueParity(now: MonotonicClock.now())
             }
             parityTimer = parity
-            watchers.append(parity)
+            let rebuild = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
+                rebuildDeadline = nil
+                releaseRebuiltPayloads(now: MonotonicClock.now())
+            }
+            rebuildTimer = rebuild
+            watchers.append(contentsOf: [parity, rebuild])
         }
         if session.reorder != nil {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
@@ -168,8 +173,12 @@ extension ClientDaemon {
                 taken += count
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, path: path, now: now) }
-                sendToApplication()
-                if session.hasRebuilt { releaseRebuiltPayloads(now: now) }
+                // Rebuilt payloads go in the same call as the batch's, after them.
+                if session.hasRebuilt || rebuildDeadline != nil {
+                    releaseRebuiltPayloads(now: now)
+                } else {
+                    sendToApplication()
+                }
                 if count < frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1  // ICMP from an earlier send: the bridge or mpserver is not there yet
@@ -206,10 +215,10 @@ extension ClientDaemon {
         }
     }
 
-    /// Sends the application the payloads rebuilt from mpserver's parity after a batch of
-    /// frames (a payload whose own frame came in the batch is not rebuilt), together, after
-    /// those delivered before them: their bytes lie in the session's kept payloads until the
-    /// next frame.
+    /// Sends the application the payloads of the batch, then those rebuilt from mpserver's
+    /// parity whose rebuilding is due (a payload whose own frame came in time is not
+    /// rebuilt), in one call: the rebuilt ones' bytes lie in the session's kept payloads
+    /// until the next frame. Sets the timer for the next group due.
     private func releaseRebuiltPayloads(now: Timestamp) {
         session.releaseRebuilt(now: now) { payload, address in
             if toApplication.isFull { sendToApplication() }
@@ -217,6 +226,16 @@ extension ClientDaemon {
         }
         sendToApplication()
         releaseHeldPayloads(now: now)
+        // Set once per group: the deadline moves only when another group waits. Stopped when
+        // none waits (its frames came in time), so it wakes nobody for nothing.
+        let deadline = session.rebuildDeadline
+        guard deadline != rebuildDeadline else { return }
+        rebuildDeadline = deadline
+        if let deadline {
+            rebuildTimer?.reschedule(after: Self.drainDelay(deadline - now))
+        } else {
+            rebuildTimer?.stop()
+        }
     }
 
     /// `mode fec`: sends the open group's parity frames if they are due (the group is full or

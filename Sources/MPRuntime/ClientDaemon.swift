@@ -86,6 +86,9 @@ public final class ClientDaemon {
     /// `mode fec`: fires when the open group's `fec-timeout` ends, for its parity.
     var parityTimer: TimerWatcher?
     var parityDeadline: Timestamp?
+    /// `mode fec`: fires when the first downstream group waiting to be rebuilt is due.
+    var rebuildTimer: TimerWatcher?
+    var rebuildDeadline: Timestamp?
     /// Parity frames that could not be sent (their path's send failed).
     var paritySendFailures = 0
     var applicationSendFailures = 0
