@@ -16,28 +16,12 @@
 /// Made at a session's first parity frame; buffers grow only for a longer shard than any
 /// before, so keeping, rebuilding and releasing allocate nothing. Not safe for concurrent use.
 final class FECReceiver {
-    struct Group {
-        var header: ParityHeader
-        /// Parity shards held (bit `index`).
-        var parity: UInt64 = 0
-        var firstAt: Timestamp
-        /// K shards are in and payloads missing: when the missing ones are rebuilt unless
-        /// their frames come first; `nil` before.
-        var rebuildAt: Timestamp?
-    }
-
-    /// A rebuilt payload waiting to be delivered: its slot in ``kept``.
-    struct Rebuilt {
-        var sequence: UInt64
-        var flowID: UInt32
-        var length: Int
-    }
-
     /// Received payloads' plaintext, slot `sequence % count`, and which sequence each holds.
     private let kept = ShardStore(count: Defaults.fecPayloadsKept)
-    private var keptSequence = [UInt64](repeating: 0, count: Defaults.fecPayloadsKept)
-    private var keptLength = [Int](repeating: 0, count: Defaults.fecPayloadsKept)
-    private var keptAt = [Timestamp](repeating: Timestamp(nanoseconds: 0), count: Defaults.fecPayloadsKept)
+    /// One array, not three: a payload kept is one write (one exclusivity check) of it.
+    private var keptPayloads = [KeptPayload](
+        repeating: KeptPayload(sequence: 0, length: 0, arrivedAt: Timestamp(nanoseconds: 0)),
+        count: Defaults.fecPayloadsKept)
     /// The groups still missing payloads, and their parity: group `g`'s parity shard `i` is
     /// in slot `g * maximumFECParityShards + (i - K)`.
     private var groups: [Group?] = Array(repeating: nil, count: Defaults.maximumFECGroups)
@@ -69,9 +53,7 @@ final class FECReceiver {
     func keep(_ payload: UnsafeRawBufferPointer, sequence: UInt64, now: Timestamp) {
         let slot = Int(sequence % UInt64(Defaults.fecPayloadsKept))
         kept.store(payload, in: slot)
-        keptSequence[slot] = sequence
-        keptLength[slot] = payload.count
-        keptAt[slot] = now
+        keptPayloads[slot] = KeptPayload(sequence: sequence, length: payload.count, arrivedAt: now)
     }
 
     /// After a fresh payload numbered `sequence` was kept at `now`: completes its group if
@@ -148,7 +130,7 @@ final class FECReceiver {
         while index < ready.count {
             let payload = ready[index]
             let slot = Int(payload.sequence % UInt64(Defaults.fecPayloadsKept))
-            if keptSequence[slot] == payload.sequence {
+            if keptPayloads[slot].sequence == payload.sequence {
                 body(
                     payload.sequence, payload.flowID,
                     UnsafeRawBufferPointer(start: kept.slot(slot), count: payload.length))
@@ -219,7 +201,8 @@ final class FECReceiver {
             let entry = entry(slot, position)
             let sequence = group.header.group + UInt64(entry.offset)
             let keptSlot = Int(sequence % UInt64(Defaults.fecPayloadsKept))
-            if keptSequence[keptSlot] == sequence, keptLength[keptSlot] == Int(entry.length) {
+            let kept = keptPayloads[keptSlot]
+            if kept.sequence == sequence, kept.length == Int(entry.length) {
                 available |= 1 << UInt64(position)
                 delivered += 1
             } else if isSeen(sequence) {
@@ -239,7 +222,7 @@ final class FECReceiver {
             }
             return
         }
-        rebuild(slot, group: group, available: available, isSeen: isSeen)
+        rebuild(slot, group: group, available: available, isSeen: isSeen, now: now)
     }
 
     /// When a group whose K-th shard came at `now` is rebuilt: once a missing payload is
@@ -260,7 +243,7 @@ final class FECReceiver {
                 continue
             }
             let sequence = group.header.group + UInt64(entry(slot, position).offset)
-            let arrived = keptAt[Int(sequence % UInt64(Defaults.fecPayloadsKept))]
+            let arrived = keptPayloads[Int(sequence % UInt64(Defaults.fecPayloadsKept))].arrivedAt
             if arrived < later { later = arrived }
             if arrived < first { first = arrived }
         }
@@ -269,7 +252,7 @@ final class FECReceiver {
         return at < now ? now : at
     }
 
-    private func rebuild(_ slot: Int, group: Group, available: UInt64, isSeen: (UInt64) -> Bool) {
+    private func rebuild(_ slot: Int, group: Group, available: UInt64, isSeen: (UInt64) -> Bool, now: Timestamp) {
         let header = group.header
         let coderIndex = (header.dataShards - 1) * Defaults.maximumFECParityShards + header.parityShards - 1
         if coders[coderIndex] == nil {
@@ -281,7 +264,7 @@ final class FECReceiver {
             let sequence = header.group + UInt64(entries[first + position].offset)
             let keptSlot = Int(sequence % UInt64(Defaults.fecPayloadsKept))
             if available & (1 << UInt64(position)) != 0 {
-                kept.zero(keptSlot, from: keptLength[keptSlot], to: header.shardLength)
+                kept.zero(keptSlot, from: keptPayloads[keptSlot].length, to: header.shardLength)
             }
         }
         let kept = self.kept
@@ -301,9 +284,8 @@ final class FECReceiver {
             let sequence = header.group + UInt64(entry.offset)
             guard !isSeen(sequence) else { continue }
             let keptSlot = Int(sequence % UInt64(Defaults.fecPayloadsKept))
-            keptSequence[keptSlot] = sequence
-            keptLength[keptSlot] = Int(entry.length)
-            ready.append(Rebuilt(sequence: sequence, flowID: entry.flowID, length: keptLength[keptSlot]))
+            keptPayloads[keptSlot] = KeptPayload(sequence: sequence, length: Int(entry.length), arrivedAt: now)
+            ready.append(Rebuilt(sequence: sequence, flowID: entry.flowID, length: Int(entry.length)))
         }
     }
 
