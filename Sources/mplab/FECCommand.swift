@@ -26,7 +26,8 @@ struct FECCommand: ParsableCommand {
             fec-timeout (5 ms) plus one path's delay one way, 25 ms a round trip with the delay \
             back
 
-            Modes (--modes): duplicate, fec-4-2, fec-8-4 (all by default). Each row starts new \
+            Modes (--modes): duplicate, fec-4-2, fec-8-4 (all by default), and balance on \
+            request. Each row starts new \
             daemons (found next to mplab, or in --binaries), waits until the tunnel answers, \
             sends 2 s of load so that mpserver mirrors the mode, then measures --seconds of load. \
             Loss up is what did not reach the echo target, loss down what it sent back that did \
@@ -144,6 +145,10 @@ struct FECMode: Sendable {
         FECMode(name: "fec-4-2", configLine: "mode fec 4:2"),
         FECMode(name: "fec-8-4", configLine: "mode fec 8:4"),
     ]
+
+    /// Also balance mode, on request: one path per payload like fec, without parity, so fec's
+    /// CPU over balance's is the coding's own cost.
+    static let known = all + [FECMode(name: "balance", configLine: "mode balance")]
 }
 
 /// One row of the table: three links and the load offered.
@@ -264,8 +269,8 @@ private func parseFECRows(_ text: String) throws -> [FECRow] {
 
 private func parseFECModes(_ text: String) throws -> [FECMode] {
     try text.split(separator: ",").map { name in
-        guard let mode = FECMode.all.first(where: { $0.name == name }) else {
-            throw LabError("unknown mode `\(name)': expected \(FECMode.all.map(\.name).joined(separator: ", "))")
+        guard let mode = FECMode.known.first(where: { $0.name == name }) else {
+            throw LabError("unknown mode `\(name)': expected \(FECMode.known.map(\.name).joined(separator: ", "))")
         }
         return mode
     }
