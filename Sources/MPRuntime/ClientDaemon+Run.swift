@@ -120,7 +120,7 @@ extension ClientDaemon {
                 let copies = scheduled[index].fastestPath == pathIndex ? scheduled[index].fastestCopies : 1
                 for _ in 0..<copies {
                     if outgoing.isFull { sendOutgoing(on: pathIndex) }
-                    outgoing.append(scheduled[index].bytes, path: pathIndex, to: nil)
+                    outgoing.append(scheduled[index].bytes, path: pathIndex, to: nil, leads: scheduled[index].isParity)
                 }
             }
             sendOutgoing(on: pathIndex)
@@ -147,7 +147,7 @@ extension ClientDaemon {
             scheduled.append(
                 ScheduledFrame(
                     bytes: UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), paths: PathSet(path: path),
-                    fastestPath: -1, fastestCopies: 1))
+                    fastestPath: -1, fastestCopies: 1, isParity: true))
         }
     }
 

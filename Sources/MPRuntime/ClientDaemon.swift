@@ -50,6 +50,9 @@ struct ScheduledFrame {
     /// The path that gets `fastestCopies` copies instead of one; -1 for none.
     let fastestPath: Int
     let fastestCopies: Int
+    /// `mode fec`'s parity, which may go ahead of the payload frames before it on its path
+    /// (``SendBatch/append(_:path:to:leads:)``).
+    var isParity = false
 }
 
 /// The mpclient daemon. Create it, then call ``run()``; it returns after SIGINT or SIGTERM.

@@ -305,7 +305,8 @@ extension ServerDaemon {
                 return
             }
             guard let address = session.pathAddresses[path] else { continue }
-            replies.append(UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), path: path, to: address)
+            replies.append(
+                UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), path: path, to: address, leads: true)
         }
     }
 
