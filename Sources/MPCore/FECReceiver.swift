@@ -236,7 +236,10 @@ final class FECReceiver {
         var first = group.firstAt
         var later = group.firstAt
         var due: Timestamp?
-        for position in (0..<group.header.dataShards).reversed() {
+        // Counting down by hand: a reversed range's iterator allocates in a debug build.
+        var position = group.header.dataShards
+        while position > 0 {
+            position -= 1
             guard available & (1 << UInt64(position)) != 0 else {
                 let overdue = later + Defaults.fecRebuildMargin
                 if due.map({ overdue < $0 }) ?? true { due = overdue }
