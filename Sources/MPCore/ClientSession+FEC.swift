@@ -41,19 +41,26 @@ extension ClientSession {
         FECStatistics(sent: fecSender?.statistics, received: fecReceiver?.statistics)
     }
 
-    /// True when payloads rebuilt from parity wait for ``releaseRebuilt(now:_:)``.
+    /// True when groups wait to be rebuilt from parity, or rebuilt payloads to be
+    /// delivered, by ``releaseRebuilt(now:_:)``.
     public var hasRebuilt: Bool { fecReceiver?.hasRebuilt ?? false }
 
-    /// Rebuilds the payloads of the groups that have K shards in (the runtime calls this
-    /// after each batch of frames, so a payload that came in the same batch as the parity is
-    /// not rebuilt), then calls `body` with each one that is fresh in the replay window
+    /// When the first group waiting to be rebuilt is due (``Defaults/fecRebuildMargin``
+    /// after its K-th shard came), or `nil`: the runtime sets a timer for it.
+    public var rebuildDeadline: Timestamp? { fecReceiver?.rebuildDeadline }
+
+    /// Rebuilds the payloads of the groups that have K shards in and whose rebuilding is due
+    /// at `now` (the runtime calls this after each batch of frames and at
+    /// ``rebuildDeadline``: a payload whose frame comes within the margin is not rebuilt),
+    /// then calls `body` with each one that is fresh in the replay window
     /// (rule F5: it takes its own sequence number, recorded now) and the application address
     /// of its flow; the bytes are valid until the next frame. With the reorder buffer on, a
     /// rebuilt payload goes there instead.
     public func releaseRebuilt(now: Timestamp, _ body: (UnsafeRawBufferPointer, Address) -> Void) {
         // Peeked through `self`: a copy of the window would be copied whole when the
         // release below records a sequence number.
-        fecReceiver?.releaseRebuilt(isSeen: { self.receiveWindow.peek($0) != .fresh }) { sequence, flowID, payload in
+        fecReceiver?.releaseRebuilt(now: now, isSeen: { self.receiveWindow.peek($0) != .fresh }) {
+            sequence, flowID, payload in
             guard receiveWindow.check(sequence) == .fresh else { return }
             guard let address = flows.address(of: flowID, now: now) else {
                 skipInReorder(sequence, now: now)
@@ -89,10 +96,10 @@ extension ClientSession {
     }
 
     /// Keeps a fresh downstream payload for its group's rebuilding, once mpserver sends parity.
-    func keepForParity(_ payload: UnsafeRawBufferPointer, sequence: UInt64) {
+    func keepForParity(_ payload: UnsafeRawBufferPointer, sequence: UInt64, now: Timestamp) {
         guard let fecReceiver else { return }
-        fecReceiver.keep(payload, sequence: sequence)
+        fecReceiver.keep(payload, sequence: sequence, now: now)
         let window = receiveWindow
-        fecReceiver.payloadArrived(sequence: sequence) { window.peek($0) != .fresh }
+        fecReceiver.payloadArrived(sequence: sequence, now: now) { window.peek($0) != .fresh }
     }
 }

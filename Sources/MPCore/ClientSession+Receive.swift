@@ -157,7 +157,7 @@ extension ClientSession {
             return drop(.unknownFlow)
         }
         payloadsDelivered &+= 1
-        keepForParity(UnsafeRawBufferPointer(rebasing: frame[body]), sequence: header.sequence)
+        keepForParity(UnsafeRawBufferPointer(rebasing: frame[body]), sequence: header.sequence, now: now)
         if reorder != nil {
             let payload = UnsafeRawBufferPointer(rebasing: frame[body])
             let deliversNow = reorder?.admit(

@@ -14,6 +14,14 @@ extension Defaults {
     /// delay, well below a TCP retransmission timeout (200 ms at least), while at 1,000
     /// payloads a second a 4-payload group fills before it expires.
     public static let fecTimeout = TimeSpan.milliseconds(5)
+    /// How long a receiver waits for a payload missing from a group that has K shards in,
+    /// after the first shard sent after it came, before rebuilding it: a frame on its way is
+    /// not missing. 1 ms: frames sent together on paths of equal delay arrive microseconds
+    /// apart (the parity sent with a group's last payload often overtakes it), and the wait
+    /// ends no later than ``fecTimeout`` after the group's first shard came. The receiver
+    /// judges that bound by the default `fec-timeout`: mpserver does not know the one in
+    /// mpclient.conf.
+    public static let fecRebuildMargin = TimeSpan.milliseconds(1)
     /// The longest `fec-timeout` a config may give: past 1 s a rebuilt payload is older than
     /// any retransmission it would spare.
     public static let maximumFECTimeout = TimeSpan.seconds(1)

@@ -3,34 +3,25 @@
 /// the parity of the groups still missing payloads (``Defaults/maximumFECGroups``, each for
 /// at most ``Defaults/fecGroupLifetime``). As soon as any K shards of a group are in, it
 /// rebuilds the missing payloads; the session delivers each through its replay window, under
-/// the payload's own sequence number (receiver rules F1–F6 of the protocol document). The
-/// rebuilding itself waits for ``releaseRebuilt(isSeen:_:)``, which the runtime calls after a
-/// batch of frames: a payload whose frame was in the same batch as the parity that made K
-/// is then delivered as it came, not rebuilt.
+/// the payload's own sequence number (receiver rules F1–F6 of the protocol document).
+///
+/// A payload whose frame is on its way is not missing: the rebuilding waits until a missing
+/// payload is ``Defaults/fecRebuildMargin`` overdue (bounded by ``Defaults/fecTimeout``
+/// after the group's first shard came), and the runtime asks for it with
+/// ``releaseRebuilt(now:isSeen:_:)`` after each batch of frames and at ``rebuildDeadline``.
+/// A data frame that comes within the margin completes its group as it came: on paths of
+/// equal delay the parity sent with a group's last payload often overtakes it by
+/// microseconds, and would otherwise rebuild a payload that needed nothing.
 ///
 /// Made at a session's first parity frame; buffers grow only for a longer shard than any
 /// before, so keeping, rebuilding and releasing allocate nothing. Not safe for concurrent use.
 final class FECReceiver {
-    struct Group {
-        var header: ParityHeader
-        /// Parity shards held (bit `index`).
-        var parity: UInt64 = 0
-        var firstAt: Timestamp
-        /// K shards are in and payloads missing: rebuilt at the next release.
-        var rebuildDue = false
-    }
-
-    /// A rebuilt payload waiting to be delivered: its slot in ``kept``.
-    struct Rebuilt {
-        var sequence: UInt64
-        var flowID: UInt32
-        var length: Int
-    }
-
     /// Received payloads' plaintext, slot `sequence % count`, and which sequence each holds.
     private let kept = ShardStore(count: Defaults.fecPayloadsKept)
-    private var keptSequence = [UInt64](repeating: 0, count: Defaults.fecPayloadsKept)
-    private var keptLength = [Int](repeating: 0, count: Defaults.fecPayloadsKept)
+    /// One array, not three: a payload kept is one write (one exclusivity check) of it.
+    private var keptPayloads = [KeptPayload](
+        repeating: KeptPayload(sequence: 0, length: 0, arrivedAt: Timestamp(nanoseconds: 0)),
+        count: Defaults.fecPayloadsKept)
     /// The groups still missing payloads, and their parity: group `g`'s parity shard `i` is
     /// in slot `g * maximumFECParityShards + (i - K)`.
     private var groups: [Group?] = Array(repeating: nil, count: Defaults.maximumFECGroups)
@@ -58,23 +49,23 @@ final class FECReceiver {
         ready.reserveCapacity(Defaults.maximumFECDataShards)
     }
 
-    /// Keeps the plaintext of a fresh payload numbered `sequence`.
-    func keep(_ payload: UnsafeRawBufferPointer, sequence: UInt64) {
+    /// Keeps the plaintext of a fresh payload numbered `sequence`, arrived at `now`.
+    func keep(_ payload: UnsafeRawBufferPointer, sequence: UInt64, now: Timestamp) {
         let slot = Int(sequence % UInt64(Defaults.fecPayloadsKept))
         kept.store(payload, in: slot)
-        keptSequence[slot] = sequence
-        keptLength[slot] = payload.count
+        keptPayloads[slot] = KeptPayload(sequence: sequence, length: payload.count, arrivedAt: now)
     }
 
-    /// After a fresh payload numbered `sequence` was kept: completes its group if that gave
-    /// the group its K-th shard. `isSeen` tells whether a sequence number was delivered.
-    func payloadArrived(sequence: UInt64, isSeen: (UInt64) -> Bool) {
+    /// After a fresh payload numbered `sequence` was kept at `now`: completes its group if
+    /// it was the last one missing, or counts it in. `isSeen` tells whether a sequence
+    /// number was delivered.
+    func payloadArrived(sequence: UInt64, now: Timestamp, isSeen: (UInt64) -> Bool) {
         guard openGroups > 0 else { return }
         for slot in groups.indices {
             guard let group = groups[slot], group.header.group <= sequence,
                 sequence - group.header.group <= UInt64(entry(slot, group.header.dataShards - 1).offset)
             else { continue }
-            complete(slot, isSeen: isSeen)
+            complete(slot, isSeen: isSeen, now: now)
         }
     }
 
@@ -95,7 +86,7 @@ final class FECReceiver {
         let store = slot * Defaults.maximumFECParityShards + parityIndex
         parity.store(UnsafeRawBufferPointer(rebasing: body[header.prefixLength...]), in: store)
         groups[slot]?.parity |= 1 << UInt64(header.index)
-        complete(slot, isSeen: isSeen)
+        complete(slot, isSeen: isSeen, now: now)
         return true
     }
 
@@ -108,23 +99,38 @@ final class FECReceiver {
         }
     }
 
-    /// True when payloads wait to be rebuilt or delivered (``releaseRebuilt(isSeen:_:)``).
+    /// True when groups wait to be rebuilt or payloads to be delivered
+    /// (``releaseRebuilt(now:isSeen:_:)``).
     var hasRebuilt: Bool { dueGroups > 0 || !ready.isEmpty }
 
-    /// Rebuilds the groups that have K shards in and still miss payloads, then calls `body`
-    /// with each rebuilt payload's sequence number, flow id and plaintext (valid until the
-    /// next ``keep(_:sequence:)``), and forgets them.
-    func releaseRebuilt(isSeen: (UInt64) -> Bool, _ body: (UInt64, UInt32, UnsafeRawBufferPointer) -> Void) {
+    /// When the first group waiting to be rebuilt is due, or `nil` when none waits.
+    var rebuildDeadline: Timestamp? {
+        guard dueGroups > 0 else { return nil }
+        var earliest: Timestamp?
+        for slot in groups.indices {
+            guard let at = groups[slot]?.rebuildAt else { continue }
+            if earliest.map({ at < $0 }) ?? true { earliest = at }
+        }
+        return earliest
+    }
+
+    /// Rebuilds the groups whose rebuilding is due at `now` and that still miss payloads,
+    /// then calls `body` with each rebuilt payload's sequence number, flow id and plaintext
+    /// (valid until the next ``keep(_:sequence:now:)``), and forgets them.
+    func releaseRebuilt(
+        now: Timestamp, isSeen: (UInt64) -> Bool, _ body: (UInt64, UInt32, UnsafeRawBufferPointer) -> Void
+    ) {
         if dueGroups > 0 {
-            for slot in groups.indices where groups[slot]?.rebuildDue == true {
-                complete(slot, isSeen: isSeen, rebuildNow: true)
+            for slot in groups.indices {
+                guard let at = groups[slot]?.rebuildAt, at <= now else { continue }
+                complete(slot, isSeen: isSeen, now: now, rebuildNow: true)
             }
         }
         var index = 0
         while index < ready.count {
             let payload = ready[index]
             let slot = Int(payload.sequence % UInt64(Defaults.fecPayloadsKept))
-            if keptSequence[slot] == payload.sequence {
+            if keptPayloads[slot].sequence == payload.sequence {
                 body(
                     payload.sequence, payload.flowID,
                     UnsafeRawBufferPointer(start: kept.slot(slot), count: payload.length))
@@ -183,9 +189,10 @@ final class FECReceiver {
         return oldest
     }
 
-    /// Counts the group's shards in; with K or more, rebuilds the payloads missing and
-    /// queues them for delivery, and forgets the group (complete).
-    private func complete(_ slot: Int, isSeen: (UInt64) -> Bool, rebuildNow: Bool = false) {
+    /// Counts the group's shards in: with every payload in, forgets the group (complete);
+    /// with K or more, sets when its missing payloads are rebuilt, or with `rebuildNow`
+    /// rebuilds them and queues them for delivery.
+    private func complete(_ slot: Int, isSeen: (UInt64) -> Bool, now: Timestamp, rebuildNow: Bool = false) {
         guard let group = groups[slot] else { return }
         let dataShards = group.header.dataShards
         var available = group.parity
@@ -194,7 +201,8 @@ final class FECReceiver {
             let entry = entry(slot, position)
             let sequence = group.header.group + UInt64(entry.offset)
             let keptSlot = Int(sequence % UInt64(Defaults.fecPayloadsKept))
-            if keptSequence[keptSlot] == sequence, keptLength[keptSlot] == Int(entry.length) {
+            let kept = keptPayloads[keptSlot]
+            if kept.sequence == sequence, kept.length == Int(entry.length) {
                 available |= 1 << UInt64(position)
                 delivered += 1
             } else if isSeen(sequence) {
@@ -208,16 +216,46 @@ final class FECReceiver {
         }
         guard available.nonzeroBitCount >= dataShards else { return }
         guard rebuildNow else {
-            if !group.rebuildDue {
-                groups[slot]?.rebuildDue = true
+            if group.rebuildAt == nil {
+                groups[slot]?.rebuildAt = rebuildTime(slot, group: group, available: available, now: now)
                 dueGroups += 1
             }
             return
         }
-        rebuild(slot, group: group, available: available, isSeen: isSeen)
+        rebuild(slot, group: group, available: available, isSeen: isSeen, now: now)
     }
 
-    private func rebuild(_ slot: Int, group: Group, available: UInt64, isSeen: (UInt64) -> Bool) {
+    /// When a group whose K-th shard came at `now` is rebuilt: once a missing payload is
+    /// overdue, ``Defaults/fecRebuildMargin`` after the first shard sent after it came (a
+    /// later data shard, or any parity: parity goes out after its group's payloads); but no
+    /// later than ``Defaults/fecTimeout`` after the group's first shard came, as a short
+    /// group's parity (sent at its timeout) would make it. A payload lost early in a group is
+    /// then rebuilt as soon as K shards are in; only the group's last payloads, which race
+    /// their parity, wait for the margin.
+    private func rebuildTime(_ slot: Int, group: Group, available: UInt64, now: Timestamp) -> Timestamp {
+        var first = group.firstAt
+        var later = group.firstAt
+        var due: Timestamp?
+        // Counting down by hand: a reversed range's iterator allocates in a debug build.
+        var position = group.header.dataShards
+        while position > 0 {
+            position -= 1
+            guard available & (1 << UInt64(position)) != 0 else {
+                let overdue = later + Defaults.fecRebuildMargin
+                if due.map({ overdue < $0 }) ?? true { due = overdue }
+                continue
+            }
+            let sequence = group.header.group + UInt64(entry(slot, position).offset)
+            let arrived = keptPayloads[Int(sequence % UInt64(Defaults.fecPayloadsKept))].arrivedAt
+            if arrived < later { later = arrived }
+            if arrived < first { first = arrived }
+        }
+        let bound = first + Defaults.fecTimeout
+        let at = min(due ?? now, bound)
+        return at < now ? now : at
+    }
+
+    private func rebuild(_ slot: Int, group: Group, available: UInt64, isSeen: (UInt64) -> Bool, now: Timestamp) {
         let header = group.header
         let coderIndex = (header.dataShards - 1) * Defaults.maximumFECParityShards + header.parityShards - 1
         if coders[coderIndex] == nil {
@@ -229,7 +267,7 @@ final class FECReceiver {
             let sequence = header.group + UInt64(entries[first + position].offset)
             let keptSlot = Int(sequence % UInt64(Defaults.fecPayloadsKept))
             if available & (1 << UInt64(position)) != 0 {
-                kept.zero(keptSlot, from: keptLength[keptSlot], to: header.shardLength)
+                kept.zero(keptSlot, from: keptPayloads[keptSlot].length, to: header.shardLength)
             }
         }
         let kept = self.kept
@@ -249,9 +287,8 @@ final class FECReceiver {
             let sequence = header.group + UInt64(entry.offset)
             guard !isSeen(sequence) else { continue }
             let keptSlot = Int(sequence % UInt64(Defaults.fecPayloadsKept))
-            keptSequence[keptSlot] = sequence
-            keptLength[keptSlot] = Int(entry.length)
-            ready.append(Rebuilt(sequence: sequence, flowID: entry.flowID, length: keptLength[keptSlot]))
+            keptPayloads[keptSlot] = KeptPayload(sequence: sequence, length: Int(entry.length), arrivedAt: now)
+            ready.append(Rebuilt(sequence: sequence, flowID: entry.flowID, length: Int(entry.length)))
         }
     }
 
@@ -264,7 +301,7 @@ final class FECReceiver {
     private func finish(_ slot: Int) {
         guard let group = groups[slot] else { return }
         openGroups -= 1
-        if group.rebuildDue { dueGroups -= 1 }
+        if group.rebuildAt != nil { dueGroups -= 1 }
         finished[finishedNext] = group.header.group
         finishedNext = (finishedNext + 1) % finished.count
         groups[slot] = nil

@@ -122,7 +122,7 @@ extension ServerEngine {
         session.payloadsDelivered &+= 1
         session.mirror.recordData(path: path, fresh: true, now: now)
         let payload = UnsafeRawBufferPointer(rebasing: frame[body])
-        session.keepForParity(payload, sequence: header.sequence)
+        session.keepForParity(payload, sequence: header.sequence, now: now)
         noteRebuilt(session)
         guard admitInOrder(header, payload: payload, session: session, path: path, now: now) else { return .consumed }
         return .deliver(payload: body, session: session, flowID: header.flowID)

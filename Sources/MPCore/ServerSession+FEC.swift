@@ -28,11 +28,11 @@ extension ServerSession {
     }
 
     /// Keeps a fresh upstream payload for its group's rebuilding, once mpclient sends parity.
-    func keepForParity(_ payload: UnsafeRawBufferPointer, sequence: UInt64) {
+    func keepForParity(_ payload: UnsafeRawBufferPointer, sequence: UInt64, now: Timestamp) {
         guard let fecReceiver else { return }
-        fecReceiver.keep(payload, sequence: sequence)
+        fecReceiver.keep(payload, sequence: sequence, now: now)
         let window = receiveWindow
-        fecReceiver.payloadArrived(sequence: sequence) { window.peek($0) != .fresh }
+        fecReceiver.payloadArrived(sequence: sequence, now: now) { window.peek($0) != .fresh }
     }
 
     /// True while mpclient's parity makes this session's replies coded (R21b).
@@ -41,7 +41,8 @@ extension ServerSession {
     /// True once mpclient sent parity: the session keeps its payloads for rebuilding.
     public var hasFECReceiver: Bool { fecReceiver != nil }
 
-    /// True when payloads rebuilt from parity wait for ``ServerEngine/releaseRebuilt(for:now:_:)``.
+    /// True when groups wait to be rebuilt from parity, or rebuilt payloads to be
+    /// delivered, by ``ServerEngine/releaseRebuilt(now:_:)``.
     public var hasRebuilt: Bool { fecReceiver?.hasRebuilt ?? false }
 
     /// The length of the open reply group's next parity frame (its room in a buffer), or `nil`.
@@ -61,25 +62,43 @@ extension ServerSession {
 }
 
 extension ServerEngine {
-    /// Rebuilds the payloads of the groups that have K shards in, then calls `body` with each
-    /// upstream payload rebuilt that is fresh in its session's replay window (rule F5), the
-    /// session and the flow id; the bytes are valid until the next frame. Rebuilt payloads
-    /// go to the target at once, past the reorder buffer. The runtime calls it after each
-    /// batch of frames while ``rebuilding`` is not empty.
+    /// Rebuilds the payloads of the groups that have K shards in and whose rebuilding is due
+    /// at `now`, then calls `body` with each upstream payload rebuilt that is fresh in its
+    /// session's replay window (rule F5), the session and the flow id; the bytes are valid
+    /// until the next frame. Rebuilt payloads go to the target at once, past the reorder
+    /// buffer. The runtime calls it after each batch of frames while ``rebuilding`` is not
+    /// empty, and at ``rebuildDeadline``; sessions whose groups still wait stay on the list.
     public func releaseRebuilt(
         now: Timestamp, _ body: (UnsafeRawBufferPointer, ServerSession<Address>, UInt32) -> Void
     ) {
         for index in rebuilding.indices {
             let session = rebuilding[index]
             let isSeen: (UInt64) -> Bool = { session.receiveWindow.peek($0) != .fresh }
-            session.fecReceiver?.releaseRebuilt(isSeen: isSeen) { sequence, flowID, payload in
+            session.fecReceiver?.releaseRebuilt(now: now, isSeen: isSeen) { sequence, flowID, payload in
                 guard session.receiveWindow.check(sequence) == .fresh else { return }
                 session.payloadsDelivered &+= 1
                 session.fecReceiver?.statistics.payloadsRebuilt += 1
                 body(payload, session, flowID)
             }
         }
-        rebuilding.removeAll(keepingCapacity: true)
+        // By index, in place: a generic removal allocates per call in unoptimized builds.
+        var kept = 0
+        for index in 0..<rebuilding.count where rebuilding[index].hasRebuilt {
+            rebuilding.swapAt(kept, index)
+            kept += 1
+        }
+        rebuilding.removeLast(rebuilding.count - kept)
+    }
+
+    /// When the first group of a session on ``rebuilding`` is due to be rebuilt, or `nil`:
+    /// the runtime sets a timer for it.
+    public var rebuildDeadline: Timestamp? {
+        var earliest: Timestamp?
+        for index in 0..<rebuilding.count {
+            guard let due = rebuilding[index].fecReceiver?.rebuildDeadline else { continue }
+            if earliest.map({ due < $0 }) ?? true { earliest = due }
+        }
+        return earliest
     }
 
     /// Puts `session` on ``rebuilding`` if its parity rebuilt payloads.

@@ -33,6 +33,10 @@ extension ClientDaemon {
             watcher.start()
             path.watcher = watcher
         }
+        // Payloads from every path read in one loop iteration go to the application together.
+        let flush = PrepareWatcher(loop: loop) { [unowned self] in sendToApplication() }
+        flush.start()
+        watchers.append(flush)
         let timer = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: true) { [unowned self] in tick() }
         timer.start()
         watchers.append(timer)
@@ -49,7 +53,12 @@ extension ClientDaemon {
                 sendDueParity(now: MonotonicClock.now())
             }
             parityTimer = parity
-            watchers.append(parity)
+            let rebuild = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
+                rebuildDeadline = nil
+                releaseRebuiltPayloads(now: MonotonicClock.now())
+            }
+            rebuildTimer = rebuild
+            watchers.append(contentsOf: [parity, rebuild])
         }
         if session.reorder != nil {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
@@ -115,7 +124,7 @@ extension ClientDaemon {
                 let copies = scheduled[index].fastestPath == pathIndex ? scheduled[index].fastestCopies : 1
                 for _ in 0..<copies {
                     if outgoing.isFull { sendOutgoing(on: pathIndex) }
-                    outgoing.append(scheduled[index].bytes, path: pathIndex, to: nil)
+                    outgoing.append(scheduled[index].bytes, path: pathIndex, to: nil, leads: scheduled[index].isParity)
                 }
             }
             sendOutgoing(on: pathIndex)
@@ -142,7 +151,7 @@ extension ClientDaemon {
             scheduled.append(
                 ScheduledFrame(
                     bytes: UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), paths: PathSet(path: path),
-                    fastestPath: -1, fastestCopies: 1))
+                    fastestPath: -1, fastestCopies: 1, isParity: true))
         }
     }
 
@@ -163,14 +172,17 @@ extension ClientDaemon {
     func pathReadable(_ path: ClientPath) {
         var taken = 0
         while taken < DataPath.receiveBatch {
-            switch path.socket.receive(into: frames) {
+            // The path's batch is about to be reused: what it delivered goes out first.
+            if taken > 0 { sendToApplication() }
+            switch path.socket.receive(into: path.frames) {
             case .received(let count):
                 taken += count
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, path: path, now: now) }
-                sendToApplication()
-                if session.hasRebuilt { releaseRebuiltPayloads(now: now) }
-                if count < frames.capacity { return }
+                // Rebuilt payloads go in the same call as the batch's, after them; the batch's
+                // own wait for the end of the loop iteration.
+                if session.hasRebuilt || rebuildDeadline != nil { releaseRebuiltPayloads(now: now) }
+                if count < path.frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1  // ICMP from an earlier send: the bridge or mpserver is not there yet
             }
@@ -179,11 +191,11 @@ extension ClientDaemon {
 
     /// Judges the frame in slot `index` of the batch, or each frame of a coalesced run.
     private func receivedDatagrams(_ index: Int, path: ClientPath, now: Timestamp) {
-        guard frames.length(index) < FrameBuffer.capacity else {
+        guard path.frames.length(index) < FrameBuffer.capacity else {
             dropLog.record(.oversized, firstByte: nil, source: path.endpoint, now: now)
             return
         }
-        frames.forEachDatagram(in: index) { receivedFrame($0, path: path, now: now) }
+        path.frames.forEachDatagram(in: index) { receivedFrame($0, path: path, now: now) }
     }
 
     private func receivedFrame(_ frame: UnsafeMutableRawBufferPointer, path: ClientPath, now: Timestamp) {
@@ -206,17 +218,29 @@ extension ClientDaemon {
         }
     }
 
-    /// Sends the application the payloads rebuilt from mpserver's parity after a batch of
-    /// frames (a payload whose own frame came in the batch is not rebuilt), together, after
-    /// those delivered before them: their bytes lie in the session's kept payloads until the
-    /// next frame.
+    /// Sends the application the payloads rebuilt from mpserver's parity whose rebuilding is
+    /// due (a payload whose own frame came in time is not rebuilt), behind those delivered
+    /// before them, in one call: the rebuilt ones' bytes lie in the session's kept payloads
+    /// only until the next frame. Sets the timer for the next group due.
     private func releaseRebuiltPayloads(now: Timestamp) {
+        var rebuilt = false
         session.releaseRebuilt(now: now) { payload, address in
             if toApplication.isFull { sendToApplication() }
             toApplication.append(datagram: payload, to: address)
+            rebuilt = true
         }
-        sendToApplication()
+        if rebuilt { sendToApplication() }
         releaseHeldPayloads(now: now)
+        // Set once per group: the deadline moves only when another group waits. Stopped when
+        // none waits (its frames came in time), so it wakes nobody for nothing.
+        let deadline = session.rebuildDeadline
+        guard deadline != rebuildDeadline else { return }
+        rebuildDeadline = deadline
+        if let deadline {
+            rebuildTimer?.reschedule(after: Self.drainDelay(deadline - now))
+        } else {
+            rebuildTimer?.stop()
+        }
     }
 
     /// `mode fec`: sends the open group's parity frames if they are due (the group is full or
@@ -237,7 +261,7 @@ extension ClientDaemon {
     }
 
     /// Sends the application the payloads delivered since the last call, in one call (they
-    /// lie in the batch of frames: before the next receive).
+    /// lie in their paths' batches of frames: before the next receive on any of those paths).
     func sendToApplication() {
         guard toApplication.count > 0 else { return }
         listenSocket.send(toApplication) { _, sent in

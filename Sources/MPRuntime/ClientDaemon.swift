@@ -13,6 +13,10 @@ final class ClientPath {
     private(set) var address: SocketAddress
     private(set) var socket: UDPSocket
     var watcher: IOWatcher?
+    /// Frames from mpserver on this path, a batch per receive. One per path: the payloads
+    /// delivered from it wait there until the end of the loop iteration, so that those of
+    /// every path that was readable go to the application in one call.
+    let frames = ReceiveBatch(capacity: DataPath.batchSize)
     var framesSent = 0
     var sendFailures = 0
     /// Times the path got a new socket.
@@ -50,6 +54,9 @@ struct ScheduledFrame {
     /// The path that gets `fastestCopies` copies instead of one; -1 for none.
     let fastestPath: Int
     let fastestCopies: Int
+    /// `mode fec`'s parity, which may go ahead of the payload frames before it on its path
+    /// (``SendBatch/append(_:path:to:leads:)``).
+    var isParity = false
 }
 
 /// The mpclient daemon. Create it, then call ``run()``; it returns after SIGINT or SIGTERM.
@@ -75,9 +82,8 @@ public final class ClientDaemon {
     var scheduled: [ScheduledFrame] = []
     /// Frames for one path, sent in one call: two runs of offloaded datagrams.
     let outgoing = SendBatch(capacity: 2 * SegmentPlan.maximumSegments, family: .ipv4)
-    /// Frames from mpserver, a batch per receive (one path's socket at a time).
-    let frames = ReceiveBatch(capacity: DataPath.batchSize)
-    /// Payloads for the application from the frames of one receive, sent in one call.
+    /// Payloads for the application from the frames of one loop iteration (each lies in its
+    /// path's batch), sent in one call when the loop is about to wait.
     let toApplication: SendBatch
     var dropLog: DropLog
     var watchers: [AnyObject] = []
@@ -86,6 +92,9 @@ public final class ClientDaemon {
     /// `mode fec`: fires when the open group's `fec-timeout` ends, for its parity.
     var parityTimer: TimerWatcher?
     var parityDeadline: Timestamp?
+    /// `mode fec`: fires when the first downstream group waiting to be rebuilt is due.
+    var rebuildTimer: TimerWatcher?
+    var rebuildDeadline: Timestamp?
     /// Parity frames that could not be sent (their path's send failed).
     var paritySendFailures = 0
     var applicationSendFailures = 0

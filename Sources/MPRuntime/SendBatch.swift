@@ -25,6 +25,8 @@ public final class SendBatch {
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
     private let nameLengths: UnsafeMutablePointer<socklen_t>
     private let pathIDs: UnsafeMutablePointer<Int>
+    /// Messages that may go ahead of earlier ones to their address (``append(_:path:to:leads:)``).
+    private let leaders: UnsafeMutablePointer<Bool>
     private let mapsToIPv6: Bool
     /// The messages regrouped for segmentation offload, made at the first send that can use it.
     private(set) lazy var segments = SegmentPlan(capacity: capacity)
@@ -46,6 +48,8 @@ public final class SendBatch {
         nameLengths.initialize(repeating: 0, count: self.capacity)
         pathIDs = .allocate(capacity: self.capacity)
         pathIDs.initialize(repeating: 0, count: self.capacity)
+        leaders = .allocate(capacity: self.capacity)
+        leaders.initialize(repeating: false, count: self.capacity)
     }
 
     deinit {
@@ -56,12 +60,16 @@ public final class SendBatch {
         addresses.deallocate()
         nameLengths.deallocate()
         pathIDs.deallocate()
+        leaders.deallocate()
     }
 
     public var isFull: Bool { count == capacity }
 
     /// The path of message `index` (-1 for a datagram that is not a frame).
     func path(_ index: Int) -> Int { pathIDs[index] }
+
+    /// True when message `index` may be sent ahead of earlier messages to its address.
+    func leads(_ index: Int) -> Bool { leaders[index] }
 
     /// The length of message `index` in bytes.
     func length(_ index: Int) -> Int {
@@ -89,8 +97,13 @@ public final class SendBatch {
     /// Adds `frame` (a whole frame, at least a header long, which must stay where it is until
     /// the send) with `path` as its path-id hint, for `address`, or for a connected socket's
     /// peer when `address` is nil. False, and nothing added, when the batch is full.
+    ///
+    /// A frame that `leads` (`mode fec`'s parity, longer than the payload frames of its
+    /// group) may go ahead of shorter frames queued before it for the same address: an
+    /// offloaded run starts with it and takes one of them as its shorter last datagram,
+    /// where the parity would otherwise break the run of payload frames in two.
     @discardableResult
-    func append(_ frame: UnsafeRawBufferPointer, path: Int, to address: SocketAddress?) -> Bool {
+    func append(_ frame: UnsafeRawBufferPointer, path: Int, to address: SocketAddress?, leads: Bool = false) -> Bool {
         guard count < capacity, frame.count >= FrameLayout.headerSize else { return false }
         let index = count
         let prefix = prefixes + index * Self.prefixSize
@@ -102,6 +115,7 @@ public final class SendBatch {
             iov_len: frame.count - Self.prefixSize)
         vectorCounts[index] = 2
         finishAppending(path: path, to: address)
+        leaders[index] = leads
         return true
     }
 
@@ -114,6 +128,7 @@ public final class SendBatch {
         vectors[2 * count] = iovec(
             iov_base: datagram.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }, iov_len: datagram.count)
         vectorCounts[count] = 1
+        leaders[count] = false
         finishAppending(path: -1, to: address)
         return true
     }

@@ -28,7 +28,12 @@ extension ServerDaemon {
             parityTimerFired()
         }
         parityTimer = parity
-        watchers = [listenWatcher, timer, reports, parity]
+        let rebuild = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
+            rebuildDeadline = nil
+            releaseRebuiltPayloads(now: MonotonicClock.now())
+        }
+        rebuildTimer = rebuild
+        watchers = [listenWatcher, timer, reports, parity, rebuild]
         if engine.reorderWindow != .off {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
                 releaseHeldPayloads(now: MonotonicClock.now())
@@ -49,8 +54,12 @@ extension ServerDaemon {
                 taken += count
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, now: now) }
-                sendToTarget()
-                if !engine.rebuilding.isEmpty { releaseRebuiltPayloads(now: now) }
+                // Rebuilt payloads of the batch's flow go in the same call, after its own.
+                if engine.rebuilding.isEmpty && rebuildDeadline == nil {
+                    sendToTarget()
+                } else {
+                    releaseRebuiltPayloads(now: now)
+                }
                 if count < frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1
@@ -109,15 +118,25 @@ extension ServerDaemon {
         }
     }
 
-    /// Sends the target the upstream payloads rebuilt from mpclient's parity after a batch
-    /// of frames (a payload whose own frame came in the batch is not rebuilt), consecutive
-    /// ones of a flow together: their bytes lie in the session's kept payloads until the
-    /// next frame.
+    /// Sends the target the payloads of the batch, then the upstream payloads rebuilt from
+    /// mpclient's parity whose rebuilding is due (a payload whose own frame came in time is
+    /// not rebuilt), consecutive ones of a flow together: their bytes lie in the session's
+    /// kept payloads until the next frame. Sets the timer for the next group due.
     private func releaseRebuiltPayloads(now: Timestamp) {
         engine.releaseRebuilt(now: now) { payload, session, flowID in
             forward(payload, session: session, flowID: flowID, now: now)
         }
         sendToTarget()
+        // Set once per group: the deadline moves only when another group waits. Stopped when
+        // none waits (its frames came in time), so it wakes nobody for nothing.
+        let deadline = engine.rebuildDeadline
+        guard deadline != rebuildDeadline else { return }
+        rebuildDeadline = deadline
+        if let deadline {
+            rebuildTimer?.reschedule(after: ClientDaemon.drainDelay(deadline - now))
+        } else {
+            rebuildTimer?.stop()
+        }
     }
 
     /// Mirrored `mode fec`: sends `session`'s reply parity frames if due (the group is full
@@ -286,7 +305,8 @@ extension ServerDaemon {
                 return
             }
             guard let address = session.pathAddresses[path] else { continue }
-            replies.append(UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), path: path, to: address)
+            replies.append(
+                UnsafeRawBufferPointer(rebasing: slot[0..<frameLength]), path: path, to: address, leads: true)
         }
     }
 

@@ -10,7 +10,9 @@ import MPCore
 
 /// The messages of a ``SendBatch`` regrouped into runs: each run is the messages to one
 /// address, in their order, of one length but for a shorter last one, sent as one message
-/// with a UDP_SEGMENT control message when it holds more than one.
+/// with a UDP_SEGMENT control message when it holds more than one. A longer message that
+/// leads (``SendBatch/append(_:path:to:leads:)``) starts the run of its address ahead of
+/// the messages before it.
 final class SegmentPlan {
     /// Datagrams per offloaded message: 64, what every kernel with UDP GSO takes (its
     /// UDP_MAX_SEGMENTS; newer kernels take 128, which receivers allow for, see
@@ -74,15 +76,18 @@ final class SegmentPlan {
         var placedCount = 0
         var vectorCount = 0
         var merged = false
-        for first in 0..<batch.count where !placed[first] {
+        for earliest in 0..<batch.count where !placed[earliest] {
+            // A longer leader to the same address starts the run, and the earliest message
+            // may end it as its shorter last one.
+            let first = leader(in: batch, from: earliest) ?? earliest
             let size = batch.length(first)
             firstMember[count] = placedCount
             segmentSizes[count] = size
             let firstVector = vectorCount
             var total = 0
             var next = first
-            // The run: later messages to the same address, while they are as long as the
-            // first; one shorter message may end it.
+            // The run: the leader, then later messages to the same address in their order,
+            // while they are as long as the first; one shorter message may end it.
             while true {
                 placed[next] = true
                 members[placedCount] = next
@@ -93,7 +98,7 @@ final class SegmentPlan {
                 total += batch.length(next)
                 guard size > 0, size <= segmentLimit, batch.length(next) == size,
                     placedCount - firstMember[count] < Self.maximumSegments,
-                    let candidate = nextCandidate(in: batch, after: next, like: first)
+                    let candidate = nextCandidate(in: batch, after: next == first ? earliest - 1 : next, like: first)
                 else { break }
                 let length = batch.length(candidate)
                 guard length > 0, length <= size, total + length <= Self.maximumBytes else { break }
@@ -108,6 +113,22 @@ final class SegmentPlan {
         }
         firstMember[count] = placedCount
         return merged
+    }
+
+    /// The first message from `earliest` on, not yet placed, that goes where `earliest`
+    /// goes, leads, and is longer than `earliest`; nil when there is none.
+    private func leader(in batch: SendBatch, from earliest: Int) -> Int? {
+        let size = batch.length(earliest)
+        var candidate = earliest + 1
+        while candidate < batch.count {
+            if !placed[candidate], batch.leads(candidate), batch.length(candidate) > size,
+                batch.sameDestination(earliest, candidate)
+            {
+                return candidate
+            }
+            candidate += 1
+        }
+        return nil
     }
 
     /// The first message after `index` not yet placed that goes where `first` goes.

@@ -20,8 +20,9 @@ final class DemoRun {
     /// Why a phase ended early (a child died), if it did.
     private var failure: String?
 
-    /// Lines added to mpclient.conf (`mode balance`).
+    /// Lines added to mpclient.conf (`mode balance`), and arguments added to mpserver's.
     private let clientLines: [String]
+    private let serverArguments: [String]
 
     /// One relay per entry of `drops`, each dropping that share both ways.
     convenience init(workspace: DemoWorkspace, children: ChildGroup, lab: LabLoop, drops: [Double]) throws {
@@ -35,12 +36,14 @@ final class DemoRun {
     /// into mpclient.conf.
     init(
         workspace: DemoWorkspace, children: ChildGroup, lab: LabLoop,
-        links: [(up: RelayLinkSettings, down: RelayLinkSettings)], clientLines: [String] = []
+        links: [(up: RelayLinkSettings, down: RelayLinkSettings)], clientLines: [String] = [],
+        serverArguments: [String] = []
     ) throws {
         self.workspace = workspace
         self.children = children
         self.lab = lab
         self.clientLines = clientLines
+        self.serverArguments = serverArguments
         echo = try EchoServer(listen: .loopbackIPv4(port: 0), loop: lab.loop, tracksOrder: true)
         let serverPort = try DemoWorkspace.freeLoopbackPort()
         self.serverPort = serverPort
@@ -74,7 +77,8 @@ final class DemoRun {
         children.add(
             try ChildProcess.spawn(
                 name: "mpserver", executable: workspace.serverBinary,
-                arguments: ["\(serverPort)", "127.0.0.1", "\(echo.address.port)", "--bind", "127.0.0.1"],
+                arguments: ["\(serverPort)", "127.0.0.1", "\(echo.address.port)", "--bind", "127.0.0.1"]
+                    + serverArguments,
                 logPath: workspace.serverLog))
         try workspace.writeClientConfig(
             listenPort: clientAddress.port, relays: relays.map(\.listenAddress), extraLines: clientLines)

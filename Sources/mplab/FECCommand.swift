@@ -1,8 +1,8 @@
 // `mplab fec`: forward error correction's figures on loopback (issue 17). Each row starts
 // three mplab relays as links, mpserver and an mpclient in the row's mode as children, and
 // sends the load through the tunnel to an echo target: what each direction lost, what was
-// delivered, the bytes the paths carried per payload, the round trip's percentiles and the
-// daemons' CPU time per payload.
+// delivered, the bytes the paths carried per payload, the payloads rebuilt from parity (the
+// daemons' status), the round trip's percentiles and the daemons' CPU time per payload.
 import ArgumentParser
 import Glibc
 import MPCore
@@ -19,13 +19,21 @@ struct FECCommand: ParsableCommand {
               rate     three links of 500/s each way, 1,000/s offered
               clean    three clean links, 1,000/s: the round trip of payloads never rebuilt
               cpu      three clean links, 5,000/s: the daemons' CPU time per payload
+              delay    three clean links of 10 ms each way, 1,000/s: the round trip to beat
+              rebuild  the same, but one link drops every upstream payload frame (parity, probes \
+            and reports pass): in fec mode a third of the payloads are rebuilt by mpserver, and \
+            the round trip (up rebuilt or not, down clean) shows what rebuilding adds: at most \
+            fec-timeout (5 ms) plus one path's delay one way, 25 ms a round trip with the delay \
+            back
 
-            Modes (--modes): duplicate, fec-4-2, fec-8-4 (all by default). Each row starts new \
+            Modes (--modes): duplicate, fec-4-2, fec-8-4 (all by default), and balance on \
+            request. Each row starts new \
             daemons (found next to mplab, or in --binaries), waits until the tunnel answers, \
             sends 2 s of load so that mpserver mirrors the mode, then measures --seconds of load. \
             Loss up is what did not reach the echo target, loss down what it sent back that did \
             not return; bytes per payload are what the three links received each way over the \
-            payloads sent. Progress goes to standard error, the table to standard output.
+            payloads sent; rebuilt is the share of payloads sent that the daemons' status counts \
+            rebuilt from parity. Progress goes to standard error, the table to standard output.
             """)
 
     @Option(help: "Rows to run, comma-separated (default: all).", transform: parseFECRows)
@@ -43,6 +51,13 @@ struct FECCommand: ParsableCommand {
     @Option(help: "Directory holding mpserver and mpclient (default: mplab's own directory).")
     var binaries: String?
 
+    @Option(
+        help: """
+            Rounds of every row and mode, one after the other; with more than one, each mode's CPU \
+            per payload over duplicate mode's of the same round follows the table.
+            """)
+    var rounds = 1
+
     @Flag(help: "Keep the temporary directory with mpclient.conf and the daemons' logs.")
     var keepLogs = false
 
@@ -51,23 +66,27 @@ struct FECCommand: ParsableCommand {
 
     func validate() throws {
         try check(seconds, in: 2...600, flag: "--seconds")
+        try check(rounds, in: 1...20, flag: "--rounds")
         try check(size, in: LoadPayload.timedSize...Defaults.maximumPayload, flag: "--size")
     }
 
     func run() throws {
         var results: [FECResult] = []
-        for row in rows {
-            for mode in modes {
-                warn("mplab fec: \(row.name), \(mode.name): \(row.title), \(row.offered)/s offered")
-                let result = try measure(row, mode: mode)
-                warn("mplab fec: \(row.name), \(mode.name): \(result.summary)")
-                results.append(result)
+        for round in 1...rounds {
+            for row in rows {
+                for mode in modes {
+                    warn("mplab fec: \(row.name), \(mode.name), round \(round): \(row.title), \(row.offered)/s offered")
+                    let result = try measure(row, mode: mode)
+                    warn("mplab fec: \(row.name), \(mode.name): \(result.summary)")
+                    results.append(result)
+                }
             }
         }
         if json {
             for result in results { emit(result.json) }
         } else {
             emit(FECResult.table(results))
+            if rounds > 1 { emit(FECResult.cpuRatios(results, rows: rows, modes: modes)) }
         }
     }
 
@@ -84,8 +103,11 @@ struct FECCommand: ParsableCommand {
             }
         }
         let lab = try LabLoop()
+        let sockets = FECStatusSockets(directory: workspace.directory)
         let run = try DemoRun(
-            workspace: workspace, children: children, lab: lab, links: row.links, clientLines: [mode.configLine])
+            workspace: workspace, children: children, lab: lab, links: row.links,
+            clientLines: [mode.configLine, "status-socket \(sockets.client)"],
+            serverArguments: ["--status-socket", sockets.server])
         do {
             _ = try run.start(timeout: 10)
             let warmUp = LoadSettings(
@@ -93,13 +115,17 @@ struct FECCommand: ParsableCommand {
             _ = try run.measure(warmUp)
             let load = LoadSettings(
                 target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds), flows: 1)
+            let rebuiltBefore = sockets.rebuilt()
             let before = CPUSample(run.daemons)
             let report = try run.measure(load, eventAfter: row.killsLink ? Double(seconds) / 2 : nil) {
                 run.kill(relay: 1)
             }
             let cpu = CPUSample(run.daemons).since(before).cpu.values.reduce(0, +)
+            let rebuiltAfter = sockets.rebuilt()
             keepDirectory = false
-            return FECResult(row: row, mode: mode, report: report, seconds: Double(seconds), cpuSeconds: cpu)
+            return FECResult(
+                row: row, mode: mode, report: report, seconds: Double(seconds), cpuSeconds: cpu,
+                rebuilt: (rebuiltAfter.up - rebuiltBefore.up, rebuiltAfter.down - rebuiltBefore.down))
         } catch let exit as ExitCode {
             keepDirectory = false
             throw exit
@@ -119,6 +145,10 @@ struct FECMode: Sendable {
         FECMode(name: "fec-4-2", configLine: "mode fec 4:2"),
         FECMode(name: "fec-8-4", configLine: "mode fec 8:4"),
     ]
+
+    /// Also balance mode, on request: one path per payload like fec, without parity, so fec's
+    /// CPU over balance's is the coding's own cost.
+    static let known = all + [FECMode(name: "balance", configLine: "mode balance")]
 }
 
 /// One row of the table: three links and the load offered.
@@ -129,16 +159,20 @@ struct FECRow: Sendable {
     let rate: Int
     let offered: Int
     let killsLink: Bool
+    /// One-way delay of every link.
+    var delay = TimeSpan(nanoseconds: 0)
+    /// Whether link 1 drops every upstream payload frame (and nothing else).
+    var dropsPayloads = false
 
     /// The relays' rate: `rate` datagrams a second, or unlimited at 0.
     var relayRate: RateCap? { rate > 0 ? .datagramsPerSecond(Double(rate)) : nil }
 
     var links: [(up: RelayLinkSettings, down: RelayLinkSettings)] {
-        (0..<3).map { _ in
-            (
-                RelayLinkSettings(dropProbability: drop, rate: relayRate),
-                RelayLinkSettings(dropProbability: drop, rate: relayRate)
-            )
+        (0..<3).map { index in
+            let down = RelayLinkSettings(dropProbability: drop, delay: delay, rate: relayRate)
+            var up = down
+            up.dropsPayloadFrames = dropsPayloads && index == 1
+            return (up, down)
         }
     }
 
@@ -149,6 +183,12 @@ struct FECRow: Sendable {
         FECRow(name: "rate", title: "3 links of 500/s", drop: 0, rate: 500, offered: 1_000, killsLink: false),
         FECRow(name: "clean", title: "3 clean links", drop: 0, rate: 0, offered: 1_000, killsLink: false),
         FECRow(name: "cpu", title: "3 clean links, 5,000/s", drop: 0, rate: 0, offered: 5_000, killsLink: false),
+        FECRow(
+            name: "delay", title: "3 clean links of 10 ms", drop: 0, rate: 0, offered: 1_000, killsLink: false,
+            delay: .milliseconds(10)),
+        FECRow(
+            name: "rebuild", title: "3 links of 10 ms, one drops payloads", drop: 0, rate: 0, offered: 1_000,
+            killsLink: false, delay: .milliseconds(10), dropsPayloads: true),
     ]
 }
 
@@ -160,6 +200,8 @@ struct FECResult {
     let seconds: Double
     /// CPU seconds of mpclient and mpserver together during the measured load.
     let cpuSeconds: Double
+    /// Payloads rebuilt during the measured load: by mpserver (up) and mpclient (down).
+    let rebuilt: (up: Int, down: Int)
 
     var sent: Int { report.load.sent }
     var lostUp: Double { ratio(max(sent - report.reachedTarget, 0), sent) }
@@ -169,6 +211,8 @@ struct FECResult {
     var bytesDownPerPayload: Double {
         Double(report.paths.reduce(0) { $0 + $1.down.bytesReceived }) / Double(max(report.echoed, 1))
     }
+    var rebuiltUp: Double { ratio(rebuilt.up, sent) }
+    var rebuiltDown: Double { ratio(rebuilt.down, report.echoed) }
     var roundTrip: Percentiles { Percentiles(samples: report.load.tracker.roundTripMicroseconds) }
     /// Microseconds of both daemons' CPU per payload (each payload crosses both, both ways).
     var cpuPerPayload: Double { cpuSeconds * 1e6 / Double(max(sent, 1)) }
@@ -176,7 +220,9 @@ struct FECResult {
     var summary: String {
         "lost up \(percent(lostUp)), down \(percent(lostDown)), delivered \(Int(deliveredUp))/s up, "
             + "\(Int(bytesUpPerPayload)) B up and \(Int(bytesDownPerPayload)) B down on the paths per payload, "
-            + "round trip p50 \(roundTrip.value(at: 0.5)) µs p99 \(roundTrip.value(at: 0.99)) µs, "
+            + "rebuilt \(percent(rebuiltUp)) up and \(percent(rebuiltDown)) down, "
+            + "round trip p50 \(roundTrip.value(at: 0.5)) µs p99 \(roundTrip.value(at: 0.99)) µs "
+            + "max \(roundTrip.value(at: 1)) µs, "
             + "CPU \(Int(cpuPerPayload.rounded())) µs per payload"
     }
 
@@ -185,8 +231,10 @@ struct FECResult {
         let fields: [(String, Double)] = [
             ("offered", Double(row.offered)), ("sent", Double(sent)), ("lostUp", lostUp), ("lostDown", lostDown),
             ("deliveredUp", deliveredUp), ("bytesUpPerPayload", bytesUpPerPayload),
-            ("bytesDownPerPayload", bytesDownPerPayload), ("rttP50", Double(roundTrip.value(at: 0.5))),
-            ("rttP99", Double(roundTrip.value(at: 0.99))), ("cpuMicrosecondsPerPayload", cpuPerPayload),
+            ("bytesDownPerPayload", bytesDownPerPayload), ("rebuiltUp", rebuiltUp), ("rebuiltDown", rebuiltDown),
+            ("rttP50", Double(roundTrip.value(at: 0.5))),
+            ("rttP99", Double(roundTrip.value(at: 0.99))), ("rttMax", Double(roundTrip.value(at: 1))),
+            ("cpuMicrosecondsPerPayload", cpuPerPayload),
         ]
         let numbers = fields.map { "\"\($0)\":\($1)" }.joined(separator: ",")
         return "{\"row\":\"\(row.name)\",\"mode\":\"\(mode.name)\",\(numbers)}"
@@ -194,15 +242,16 @@ struct FECResult {
 
     static func table(_ results: [FECResult]) -> String {
         var lines = [
-            "| links | mode | offered | lost up | lost down | delivered up/s | bytes up/payload | bytes down/payload | rtt p50 µs | rtt p99 µs | CPU µs/payload |",
-            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+            "| links | mode | offered | lost up | lost down | delivered up/s | bytes up/payload | bytes down/payload | rebuilt up / down | rtt p50 µs | rtt p99 µs | CPU µs/payload |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for result in results {
             let percentiles = result.roundTrip
             lines.append(
                 "| \(result.row.title) | \(result.mode.name) | \(result.row.offered)/s | \(percent(result.lostUp)) "
                     + "| \(percent(result.lostDown)) | \(Int(result.deliveredUp)) | \(Int(result.bytesUpPerPayload)) "
-                    + "| \(Int(result.bytesDownPerPayload)) | \(percentiles.value(at: 0.5)) "
+                    + "| \(Int(result.bytesDownPerPayload)) | \(percent(result.rebuiltUp)) / \(percent(result.rebuiltDown)) "
+                    + "| \(percentiles.value(at: 0.5)) "
                     + "| \(percentiles.value(at: 0.99)) | \((result.cpuPerPayload * 10).rounded() / 10) |")
         }
         return lines.joined(separator: "\n")
@@ -220,8 +269,8 @@ private func parseFECRows(_ text: String) throws -> [FECRow] {
 
 private func parseFECModes(_ text: String) throws -> [FECMode] {
     try text.split(separator: ",").map { name in
-        guard let mode = FECMode.all.first(where: { $0.name == name }) else {
-            throw LabError("unknown mode `\(name)': expected \(FECMode.all.map(\.name).joined(separator: ", "))")
+        guard let mode = FECMode.known.first(where: { $0.name == name }) else {
+            throw LabError("unknown mode `\(name)': expected \(FECMode.known.map(\.name).joined(separator: ", "))")
         }
         return mode
     }

@@ -42,6 +42,10 @@ struct RelayLinkSettings {
     var delay = TimeSpan(nanoseconds: 0)
     /// The link's capacity; `nil` is unlimited.
     var rate: RateCap?
+    /// Drops every payload frame (upstream or downstream data) and passes the rest: probes,
+    /// reports and parity. `mplab fec`'s rebuild row: a known share of payloads must be
+    /// rebuilt, on a path that stays up.
+    var dropsPayloadFrames = false
 }
 
 struct RelaySettings {
@@ -217,16 +221,24 @@ final class Relay {
             case .up:
                 up.received += 1
                 up.bytesReceived += datagram.count
-                dropped = truncated || upDrops.shouldDrop()
+                dropped = truncated || upDrops.shouldDrop() || (settings.up.dropsPayloadFrames && isPayload(datagram))
                 if dropped { up.dropped += 1 }
             case .down:
                 down.received += 1
                 down.bytesReceived += datagram.count
-                dropped = truncated || downDrops.shouldDrop()
+                dropped =
+                    truncated || downDrops.shouldDrop() || (settings.down.dropsPayloadFrames && isPayload(datagram))
                 if dropped { down.dropped += 1 }
             }
             if !dropped { forward(direction, client: client, bytes: UnsafeRawBufferPointer(datagram)) }
         }
+    }
+
+    /// True when `datagram` is a frame carrying a payload (its type byte, outside the seal).
+    private func isPayload(_ datagram: UnsafeMutableRawBufferPointer) -> Bool {
+        guard datagram.count > FrameLayout.typeOffset else { return false }
+        let type = datagram[FrameLayout.typeOffset]
+        return type == FrameType.upstreamData.rawValue || type == FrameType.downstreamData.rawValue
     }
 
     /// Adds a datagram of the receive batch to the batch for its destination; sent by

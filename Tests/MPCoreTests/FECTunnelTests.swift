@@ -139,10 +139,43 @@ import Testing
         }
         let before = tunnel.toTarget.count
         for number in 0..<4 { tunnel.send(Self.payload(number, length: 50)) }
+        #expect(tunnel.toTarget.count == before + 3)
+        // Rebuilt once its frame is overdue by the margin.
+        tunnel.now = tunnel.now + Defaults.fecRebuildMargin
+        tunnel.sendDueParity()
         #expect(tunnel.toTarget.count == before + 4)
         let late = try #require(held)
         tunnel.deliverUpstream(late, from: tunnel.bridgeAddress(0))
         #expect(tunnel.toTarget.count == before + 4)
         #expect(tunnel.server.drops[.duplicate] > 0)
+    }
+
+    /// Parity that overtakes a data frame of its group (sent together on paths of equal
+    /// delay) rebuilds nothing when the frame comes within the margin: it is delivered as
+    /// it came, and the group counts complete.
+    @Test func aDataFrameOvertakenByParityIsNotRebuilt() throws {
+        let tunnel = Self.established(seed: 13)
+        _ = Self.sendUpstream(tunnel, count: 4)
+        var held: [UInt8]?
+        tunnel.upstreamTamper[0] = { frame in
+            guard frame[FrameLayout.typeOffset] == FrameType.upstreamData.rawValue, held == nil else { return true }
+            held = frame
+            return false
+        }
+        let session = try #require(tunnel.server.sessions[tunnel.client.sessionID])
+        let complete = session.fecStatistics.groupsComplete
+        let duplicates = tunnel.server.drops[.duplicate]
+        let before = tunnel.toTarget.count
+        for number in 0..<4 { tunnel.send(Self.payload(number, length: 50)) }
+        #expect(tunnel.toTarget.count == before + 3)
+        tunnel.now = tunnel.now + TimeSpan(nanoseconds: Defaults.fecRebuildMargin.nanoseconds / 2)
+        tunnel.sendDueParity()
+        tunnel.deliverUpstream(try #require(held), from: tunnel.bridgeAddress(0))
+        tunnel.now = tunnel.now + Defaults.fecRebuildMargin
+        tunnel.sendDueParity()
+        #expect(tunnel.toTarget.count == before + 4)
+        #expect(session.fecStatistics.payloadsRebuilt == 0)
+        #expect(session.fecStatistics.groupsComplete == complete + 1)
+        #expect(tunnel.server.drops[.duplicate] == duplicates)
     }
 }

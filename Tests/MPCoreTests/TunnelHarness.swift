@@ -140,8 +140,15 @@ final class TunnelHarness {
     }
 
     /// Sends the parity frames due now, each side's, as the runtimes do after each payload
-    /// and at the groups' deadlines.
+    /// and at the groups' deadlines; first, as the rebuild timers do, the payloads whose
+    /// rebuilding is due.
     func sendDueParity() {
+        server.releaseRebuilt(now: now) { payload, session, flow in
+            toTarget.append((flow, session.sessionID, Array(payload)))
+        }
+        client.releaseRebuilt(now: now) { payload, address in
+            toApplication.append(Delivery(address: address, payload: Array(payload)))
+        }
         while let (length, path) = buffer.withUnsafeMutableBytes({ client.parity(now: now, into: $0) }) {
             upstreamParityFrames += 1
             sendUpstream(Array(buffer[..<length]), paths: [path])

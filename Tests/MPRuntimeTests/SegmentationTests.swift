@@ -73,6 +73,31 @@ struct SegmentationTests {
         #expect(batch.segments.count == batch.count)
     }
 
+    @Test func aLongerLeadingFrameStartsTheRunOfItsAddressAndTakesOneShorterFrameBeforeIt() {
+        let batch = SendBatch(capacity: 8, family: .ipv4)
+        let first = SocketAddress.loopbackIPv4(port: 1000)
+        let second = SocketAddress.loopbackIPv4(port: 1001)
+        let plan: [(size: Int, address: SocketAddress, leads: Bool)] = [
+            (100, first, false), (100, second, false), (100, first, false), (120, first, true), (100, first, false),
+            (90, second, true),
+        ]
+        let buffers = plan.map { [UInt8](repeating: 0, count: $0.size) }
+        func append(_ index: Int) {
+            guard index < plan.count else { return }
+            buffers[index].withUnsafeBytes { bytes in
+                batch.append(bytes, path: 0, to: plan[index].address, leads: plan[index].leads)
+                append(index + 1)
+            }
+        }
+        append(0)
+        #expect(batch.segments.build(from: batch, segmentLimit: .max))
+        let runs = (0..<batch.segments.count).map { Array(batch.segments.members(of: $0)) }
+        // Parity (120) goes ahead and the first payload frame ends its run; a shorter leader
+        // (90) waits its turn, as the shorter last datagram of its address's run.
+        #expect(runs == [[3, 0], [1, 5], [2, 4]])
+        #expect(batch.segments.segmentSize(of: 0) == 120 && batch.segments.segmentSize(of: 2) == 100)
+    }
+
     @Test func aRunHoldsAtMost64DatagramsAnd65507Bytes() {
         let batch = SendBatch(capacity: 128, family: .ipv4)
         let small = [UInt8](repeating: 0, count: 100)
