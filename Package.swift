@@ -57,7 +57,8 @@ let package = Package(
         .executableTarget(
             name: "mplab",
             dependencies: [
-                "MPRuntime", "MPLabSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MPRuntime", "MPLabSupport", "CLibcrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // What the lab and the tests share and the daemons never use: child processes, the
