@@ -28,7 +28,7 @@ struct CPUCommand: ParsableCommand {
     var ciphers: [Cipher] = Cipher.allCases
 
     @Option(help: "Payloads per second through each tunnel (the highest every tunnel carries).")
-    var rate = 50_000
+    var rate = 80_000
 
     @Option(help: "Rounds of each tunnel (3-40).")
     var rounds = 7

@@ -88,12 +88,27 @@ struct CPURun {
         guard let client = topology.process("mpclient"), let server = topology.process("mpserver") else {
             throw LabError("no daemon in the topology")
         }
-        let before = [client.pid, server.pid].map { ProcessClock.sample(pid: $0) }
-        let trial = try runner.run(topology, rate: command.rate, size: size)
-        let after = [client.pid, server.pid].map { ProcessClock.sample(pid: $0) }
-        guard trial.passed, trial.load.received > 0 else {
-            throw LabError("a round lost \(trial.summary): lower --rate so that every tunnel carries it")
+        var attempt = 1
+        while true {
+            let before = [client.pid, server.pid].map { ProcessClock.sample(pid: $0) }
+            let trial = try runner.run(topology, rate: command.rate, size: size)
+            let after = [client.pid, server.pid].map { ProcessClock.sample(pid: $0) }
+            if trial.passed, trial.load.received > 0 { return costs(before: before, after: after, trial: trial) }
+            // A round that lost is not measured: a neighbour's burst, or a rate too high.
+            warn("mplab cpu: \(size) B: a round lost \(trial.summary), attempt \(attempt) of \(Self.attempts)")
+            guard attempt < Self.attempts else {
+                throw LabError("rounds keep losing at \(command.rate)/s: lower --rate so that every tunnel carries it")
+            }
+            attempt += 1
         }
+    }
+
+    /// 3: a round that lost 1% or more is run again twice at most.
+    static let attempts = 3
+
+    private func costs(
+        before: [(all: Double, user: Double)], after: [(all: Double, user: Double)], trial: BenchTrial
+    ) -> RoundCosts {
         let microseconds = 1e6 / Double(trial.load.received)
         return RoundCosts(
             all: SideCosts(
