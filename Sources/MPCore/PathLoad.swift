@@ -81,10 +81,13 @@ public struct PathLoad: Sendable {
     static let busyShare = 0.7
     /// The delivery rates of the last 2 s make the estimate (two windows of 1 s).
     static let rateWindow = TimeSpan.seconds(1)
-    /// Before any sample: 1 Mbit/s, or the user's cap if lower. Too high costs a feedback
+    /// Before any sample: 2 Mbit/s, or the user's cap if lower. Too high costs a feedback
     /// delay of overload on a slow line (measured: 1% of 20 s lost on a 100/s line with
-    /// 10 Mbit/s); too low costs a few samples while the corrections raise it.
-    public static let initialRate = 125_000.0
+    /// 10 Mbit/s; at 4 Mbit/s the line that slows to 300/s lost 1.0-1.3% after the drop
+    /// in two runs of three); too low spreads TCP's first bursts over every path, whose
+    /// reordering costs it its slow start (WireGuard's TCP over 20 + 10 + 2 Mbit/s lines
+    /// carried 9-10 Mbit/s in its first second at 1 Mbit/s, 19-21 at 2 or 4).
+    public static let initialRate = 250_000.0
     /// Frames of 512 bytes or more are payload-sized: their delay is a payload's.
     static let largeFrame = 512
     /// The IP and UDP headers of a frame (IPv4: 20 + 8 bytes): what a frame costs on a link
@@ -116,6 +119,10 @@ public struct PathLoad: Sendable {
     var framesSent: UInt64 = 0
     /// The virtual queue, bytes, as of `backlogAt`.
     var backlog = 0.0
+    /// With a cap: the bytes put on the path drained at the cap alone, as of `backlogAt`,
+    /// never corrected by what the line does (a line faster than the cap must still carry
+    /// no more than the cap).
+    var capBacklog = 0.0
     /// The sum of the corrections made to the virtual queue, seconds.
     var corrections = 0.0
     var backlogAt: Timestamp?
@@ -152,6 +159,7 @@ public struct PathLoad: Sendable {
         drain(now: now)
         let wait = Float(backlog / drainRate)
         backlog += Double(bytes)
+        if cap != nil { capBacklog += Double(bytes) }
         bytesSent &+= UInt64(bytes)
         framesSent &+= 1
         if let last = log.isEmpty ? nil : log[(logNext + log.count - 1) % log.count], now - last.time < Self.logSpacing
@@ -176,7 +184,10 @@ public struct PathLoad: Sendable {
     /// payload after the queue, which is what the next payload waits for.
     func waitSeconds(now: Timestamp) -> Double {
         let rate = drainRate
-        return max(backlog - rate * (now - (backlogAt ?? now)).seconds, 0) / rate
+        let wait = max(backlog - rate * (now - (backlogAt ?? now)).seconds, 0) / rate
+        guard cap != nil else { return wait }
+        let capRate = capBytes
+        return max(wait, max(capBacklog - capRate * (now - (backlogAt ?? now)).seconds, 0) / capRate)
     }
 
     /// Takes a report's entry for the path: the last frame received on it was number
@@ -275,12 +286,13 @@ public struct PathLoad: Sendable {
     /// with it, 1.1%/1.6% without).
     var drainRate: Double {
         guard startup, queueDelay < Self.queueTolerance else { return rate }
-        return rate * Self.startupHeadroom
+        return min(rate * Self.startupHeadroom, capBytes)
     }
 
     private mutating func drain(now: Timestamp) {
         if let backlogAt, now > backlogAt {
             backlog = max(backlog - drainRate * (now - backlogAt).seconds, 0)
+            if cap != nil { capBacklog = max(capBacklog - capBytes * (now - backlogAt).seconds, 0) }
         }
         backlogAt = max(backlogAt ?? now, now)
     }

@@ -101,16 +101,16 @@ struct BalanceCommand: ParsableCommand {
             if let change = row.change {
                 let seconds = change.after + 5
                 let load = LoadSettings(
-                    target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds), flows: 1
-                )
+                    target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds),
+                    flows: 1, recordsArrivalOrder: true)
                 let report = try run.measure(load, eventAfter: Double(change.after)) {
                     run.setRate(links.rate(change.rate, size: size), relay: change.relay)
                 }
                 result = BalanceResult(report: report, seconds: Double(seconds), measuredFrom: change.after)
             } else {
                 let load = LoadSettings(
-                    target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds), flows: 1
-                )
+                    target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds),
+                    flows: 1, recordsArrivalOrder: true)
                 result = BalanceResult(report: try run.measure(load), seconds: Double(seconds), measuredFrom: nil)
             }
             keepDirectory = false
@@ -208,12 +208,16 @@ struct BalanceResult {
     /// Out of order on the way up (at the target), and on the round trip (the echoes back).
     var outOfOrderUp: Double { ratio(report.outOfOrderAtTarget, report.reachedTarget) }
     var outOfOrder: Double { ratio(report.load.tracker.outOfOrder, report.load.received) }
+    /// Out of order on the way back alone: echoes that came back after one the target sent
+    /// later.
+    var outOfOrderDown: Double { report.outOfOrderDown.map { ratio($0.count, $0.of) } ?? 0 }
 
     var summary: String {
         "lost up \(percent(lostUp)), down \(percent(lostDown))"
             + (measuredFrom.map { ", round trip after \($0) s \(percent(lostMeasured))" } ?? "")
             + ", delivered \(Int(deliveredUp))/s up, \(Int(deliveredDown))/s down, "
-            + "out of order \(percent(outOfOrderUp)) up, \(percent(outOfOrder)) round trip"
+            + "out of order \(percent(outOfOrderUp)) up, \(percent(outOfOrderDown)) down, "
+            + "\(percent(outOfOrder)) round trip"
     }
 
     /// One line of JSON: the row's name and figures (shares 0-1, rates per second).
@@ -221,7 +225,7 @@ struct BalanceResult {
         let fields: [(String, Double)] = [
             ("lostUp", lostUp), ("lostDown", lostDown), ("lostAfterChange", lostMeasured),
             ("deliveredUp", deliveredUp), ("deliveredDown", deliveredDown), ("outOfOrderUp", outOfOrderUp),
-            ("outOfOrder", outOfOrder),
+            ("outOfOrderDown", outOfOrderDown), ("outOfOrder", outOfOrder),
         ]
         let numbers = fields.map { "\"\($0)\":\($1)" }.joined(separator: ",")
         return "{\"row\":\"\(row.name)\",\"links\":\"\(links.rawValue)\",\"offered\":\(row.offered),\(numbers)}"
@@ -230,15 +234,15 @@ struct BalanceResult {
     static func table(_ rows: [(BalanceRow, BalanceResult)], links: BalanceLinks) -> String {
         let unit = links == .datagrams ? "datagrams/s" : "full-size frames/s on a line"
         var lines = [
-            "| links (\(unit)) | offered | lost up | lost down | lost after the change | delivered up/s | delivered down/s | out of order up | out of order round trip |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+            "| links (\(unit)) | offered | lost up | lost down | lost after the change | delivered up/s | delivered down/s | out of order up | down | round trip |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for (row, result) in rows {
             let after = result.measuredFrom == nil ? "" : percent(result.lostMeasured)
             lines.append(
                 "| \(row.title) | \(row.offered)/s | \(percent(result.lostUp)) | \(percent(result.lostDown)) | \(after) "
                     + "| \(Int(result.deliveredUp)) | \(Int(result.deliveredDown)) | \(percent(result.outOfOrderUp)) "
-                    + "| \(percent(result.outOfOrder)) |")
+                    + "| \(percent(result.outOfOrderDown)) | \(percent(result.outOfOrder)) |")
         }
         return lines.joined(separator: "\n")
     }

@@ -18,6 +18,9 @@ struct DemoReport {
     let echoed: Int
     /// Of those that reached the target, how many came after one sent later.
     let outOfOrderAtTarget: Int
+    /// Of the echoes that came back, how many came after one the target sent later, and of
+    /// how many (only where the run recorded the orders).
+    var outOfOrderDown: (count: Int, of: Int)? = nil
 
     /// Expected one-way loss: every path must drop the datagram.
     var expectedOneWayLoss: Double {

@@ -101,6 +101,8 @@ final class DemoRun {
     {
         let relaysBefore = relays.map { ($0.up, $0.down) }
         let echoBefore = (echo.received, echo.echoed, echo.outOfOrder)
+        echo.recordsEchoOrder = load.recordsArrivalOrder
+        let echoOrderBefore = echo.echoOrder.mapValues(\.count)
         let generator = try LoadGenerator(settings: load, lab: lab)
         let timer = lab.every(Self.childCheckInterval) { [unowned self] in checkChildren() }
         let once = eventAfter.map { lab.after(TimeSpan(seconds: $0), event) }
@@ -116,7 +118,29 @@ final class DemoRun {
         }
         return DemoReport(
             paths: paths, load: generator.report, reachedTarget: echo.received - echoBefore.0,
-            echoed: echo.echoed - echoBefore.1, outOfOrderAtTarget: echo.outOfOrder - echoBefore.2)
+            echoed: echo.echoed - echoBefore.1, outOfOrderAtTarget: echo.outOfOrder - echoBefore.2,
+            outOfOrderDown: generator.tracker.arrivalOrder.map {
+                Self.outOfOrder(arrivals: $0, sent: echo.echoOrderAdded(since: echoOrderBefore))
+            })
+    }
+
+    /// Of `arrivals` (sequence numbers in the order they came back), how many came after one
+    /// that the echo sent later (`sent`: the order it sent them in): the order the way back
+    /// delivered them in, apart from the way up's. Arrivals the echo did not send in this
+    /// run are left out.
+    static func outOfOrder(arrivals: [UInt64], sent: [UInt64]) -> (count: Int, of: Int) {
+        var position: [UInt64: Int] = [:]
+        position.reserveCapacity(sent.count)
+        for (index, sequence) in sent.enumerated() where position[sequence] == nil { position[sequence] = index }
+        var latest = -1
+        var count = 0
+        var judged = 0
+        for sequence in arrivals {
+            guard let index = position[sequence] else { continue }
+            judged += 1
+            if index < latest { count += 1 } else { latest = index }
+        }
+        return (count, judged)
     }
 
     /// Stops the loop when a child has exited: the tunnel cannot work without it.

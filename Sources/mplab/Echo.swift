@@ -27,6 +27,22 @@ final class EchoServer {
     let tracksOrder: Bool
     private(set) var outOfOrder = 0
     private var highest: [SocketAddress: UInt64] = [:]
+    /// With ``recordsEchoOrder``, per sender, the sequence numbers in the order they were
+    /// echoed: what the way back starts from (`mplab balance` compares it with the order the
+    /// echoes came back in).
+    private(set) var echoOrder: [SocketAddress: [UInt64]] = [:]
+
+    /// The sender whose ``echoOrder`` grew the most since `before` (a run's counts per
+    /// sender), and what it added.
+    func echoOrderAdded(since before: [SocketAddress: Int]) -> [UInt64] {
+        let grown = echoOrder.max {
+            $0.value.count - before[$0.key, default: 0] < $1.value.count - before[$1.key, default: 0]
+        }
+        guard let grown else { return [] }
+        return Array(grown.value[before[grown.key, default: 0]...])
+    }
+    /// Keeps ``echoOrder`` (8 bytes per datagram; only where a run asks for it).
+    var recordsEchoOrder = false
     private let socket: UDPSocket
     private let incoming = ReceiveBatch(capacity: EchoServer.receiveCapacity)
     /// The echoes of one receive, sent before the next (sooner when it is full).
@@ -76,6 +92,7 @@ final class EchoServer {
     private func noteOrder(_ datagram: UnsafeMutableRawBufferPointer, from sender: SocketAddress) {
         guard datagram.count >= LoadPayload.sequencedSize else { return }
         let sequence = LoadPayload.sequence(in: UnsafeRawBufferPointer(datagram))
+        if recordsEchoOrder { echoOrder[sender, default: []].append(sequence) }
         if let before = highest[sender], sequence < before {
             outOfOrder += 1
         } else {

@@ -13,6 +13,9 @@ struct LoadSettings {
     var size: Int
     var durationSeconds: Double
     var flows: Int
+    /// Keep the sequence numbers of the echoes in the order they came back
+    /// (``LoadTracker/arrivalOrder``).
+    var recordsArrivalOrder = false
 
     var plannedCount: Int { Int((Double(rate) * durationSeconds).rounded()) }
 }
@@ -51,7 +54,8 @@ final class LoadGenerator {
         self.settings = settings
         self.lab = lab
         tracker = LoadTracker(
-            size: settings.size, flows: settings.flows, plannedCount: settings.plannedCount, payload: payload)
+            size: settings.size, flows: settings.flows, plannedCount: settings.plannedCount, payload: payload,
+            recordsArrivalOrder: settings.recordsArrivalOrder)
         sendBuffer = .allocate(byteCount: max(settings.size, 1), alignment: 8)
         sockets = try (0..<settings.flows).map { _ in
             let socket = try UDPSocket(family: settings.target.family)

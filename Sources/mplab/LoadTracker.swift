@@ -16,13 +16,20 @@ struct LoadTracker {
     private(set) var outOfOrder = 0
     private(set) var misdelivered = 0
     private(set) var roundTripMicroseconds: [UInt32] = []
+    /// The distinct numbered echoes' sequence numbers in the order they came back, when
+    /// asked for (`nil` otherwise).
+    private(set) var arrivalOrder: [UInt64]?
     /// One bit per sequence number: seen already.
     private var seen: [UInt64]
     /// Per flow, the highest sequence number received so far, or -1.
     private var highest: [Int64]
 
-    init(size: Int, flows: Int, plannedCount: Int, payload: LoadPayload) {
+    init(size: Int, flows: Int, plannedCount: Int, payload: LoadPayload, recordsArrivalOrder: Bool = false) {
         self.size = size
+        if recordsArrivalOrder {
+            arrivalOrder = []
+            arrivalOrder?.reserveCapacity(plannedCount)
+        }
         self.payload = payload
         self.flows = flows
         seen = Array(repeating: 0, count: plannedCount / 64 + 1)
@@ -98,6 +105,7 @@ struct LoadTracker {
         guard word < seen.count, seen[word] & bit == 0 else { return false }
         seen[word] |= bit
         received += 1
+        arrivalOrder?.append(sequence)
         if Int64(sequence) < highest[flow] { outOfOrder += 1 } else { highest[flow] = Int64(sequence) }
         return true
     }

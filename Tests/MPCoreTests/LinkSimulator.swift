@@ -257,6 +257,7 @@ final class LinkSimulator {
             }
             guard let length else { return }
             echoSentAt[id] = now
+            echoOrder[id] = echoOrder.count
             for path in session.replyPaths(now: now, bytes: length).members {
                 sendDown(Array(buffer[..<length]), path: path)
             }
@@ -268,6 +269,9 @@ final class LinkSimulator {
 
     /// When the target echoed each payload.
     private var echoSentAt: [Int: Timestamp] = [:]
+    /// The order the target echoed the payloads in: the way back's order is judged by it,
+    /// apart from the way up's.
+    private var echoOrder: [Int: Int] = [:]
 
     private func receiveDownstream(_ frame: [UInt8], path: Int) {
         var frame = frame
@@ -275,8 +279,10 @@ final class LinkSimulator {
         switch verdict {
         case .deliver(let payload, _):
             let id = payloadID(frame, at: payload.lowerBound)
-            if let sentAt = echoSentAt[id], let payloadSentAt = sendTimes[id], payloadSentAt >= measureFrom {
-                downstream.record(id: id, sentAt: sentAt, now: now, path: path)
+            if let sentAt = echoSentAt[id], let echoed = echoOrder[id], let payloadSentAt = sendTimes[id],
+                payloadSentAt >= measureFrom
+            {
+                downstream.record(id: echoed, sentAt: sentAt, now: now, path: path)
             }
         case .accepted:
             for path in 0..<up.count {
