@@ -1,6 +1,12 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The data path's exclusivity is checked statically and, in debug builds (the tests), at
+// run time too; release builds of MPCore and MPRuntime skip the run-time check, which took
+// about 5% of the daemons' CPU (swift_beginAccess and its thread-local access set, on
+// every frame). Fuzz/run.sh turns it back on for the fuzzers.
+let releaseExclusivity = ["-enforce-exclusivity=unchecked"]
+
 let package = Package(
     name: "mptunnel",
     platforms: [.macOS(.v13)],
@@ -34,7 +40,9 @@ let package = Package(
         // unspecialized, every frame paid for run-time generic metadata lookups.
         .target(
             name: "MPCore", dependencies: ["CLibcrypto", "CISAL"],
-            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))],
+            swiftSettings: [
+                .unsafeFlags(["-cross-module-optimization"] + releaseExclusivity, .when(configuration: .release))
+            ],
             // libm for `rounded()`, which swift-crypto's dependencies used to link in.
             linkerSettings: [.linkedLibrary("m")]
         ),
@@ -44,7 +52,8 @@ let package = Package(
             dependencies: [
                 "MPCore", "CLibev", "CSocketExtras",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: [.unsafeFlags(releaseExclusivity, .when(configuration: .release))]
         ),
         // Flags and start-up shared by the two daemons' command lines.
         .target(
@@ -57,7 +66,8 @@ let package = Package(
         .executableTarget(
             name: "mplab",
             dependencies: [
-                "MPRuntime", "MPLabSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MPRuntime", "MPLabSupport", "CLibcrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // What the lab and the tests share and the daemons never use: child processes, the

@@ -25,8 +25,11 @@ case $which in
     *) echo "usage: $0 [frame|sealed|config|all] [seconds]" >&2; exit 2 ;;
 esac
 
+# Exclusivity checked at run time, which Package.swift turns off for release builds of the
+# daemons: a fuzzer is where an overlapping access should trap.
 swift_flags=(-c release --package-path "$root" --scratch-path "$scratch"
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DMPTUNNEL_FUZZING)
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DMPTUNNEL_FUZZING
+    -Xswiftc -enforce-exclusivity=checked)
 
 runtime=$(ls "$(dirname "$(realpath "$(command -v swift)")")"/../lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null | head -n 1)
 if [ -z "$runtime" ]; then

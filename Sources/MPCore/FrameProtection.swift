@@ -11,18 +11,28 @@
 public struct FrameProtection: Sendable {
     /// The derived per-direction keys (one per cipher), each kept in its own libcrypto
     /// context for the session's life, the cipher this side seals with, and whether the body
-    /// is encrypted or only authenticated.
-    struct SessionKey: Sendable {
+    /// is encrypted or only authenticated. A class, so that a frame retains one reference
+    /// (or none) where a struct of two contexts retained both.
+    final class SessionKey: Sendable {
         let chaCha20Poly1305: CipherContext
         let aes256GCM: CipherContext
         let cipher: Cipher
         let encrypts: Bool
 
-        /// The context of `cipher` (fields, not a dictionary: this runs for every frame).
-        func context(for cipher: Cipher) -> CipherContext {
+        init(chaCha20Poly1305: CipherContext, aes256GCM: CipherContext, cipher: Cipher, encrypts: Bool) {
+            self.chaCha20Poly1305 = chaCha20Poly1305
+            self.aes256GCM = aes256GCM
+            self.cipher = cipher
+            self.encrypts = encrypts
+        }
+
+        /// Calls `body` with the context of `cipher`: fields and a switch, not a dictionary
+        /// nor a returned reference, as this runs for every frame.
+        @inline(__always)
+        func withContext<Result>(for cipher: Cipher, _ body: (CipherContext) -> Result) -> Result {
             switch cipher {
-            case .chaCha20Poly1305: chaCha20Poly1305
-            case .aes256GCM: aes256GCM
+            case .chaCha20Poly1305: body(chaCha20Poly1305)
+            case .aes256GCM: body(aes256GCM)
             }
         }
     }
@@ -78,9 +88,11 @@ public struct FrameProtection: Sendable {
         if !Self.bindsPathID(header.type) { frame[FrameLayout.pathIDOffset] = 0 }
         defer { frame[FrameLayout.pathIDOffset] = pathID }
         let cipher: Cipher = header.flags.contains(.aesGCM) ? .aes256GCM : .chaCha20Poly1305
-        let opened = Self.open(
-            frame, bodyEnd: bodyEnd, sequence: header.sequence, encrypted: header.flags.contains(.encrypted),
-            with: sessionKey.context(for: cipher))
+        let opened = sessionKey.withContext(for: cipher) { context in
+            Self.open(
+                frame, bodyEnd: bodyEnd, sequence: header.sequence, encrypted: header.flags.contains(.encrypted),
+                with: context)
+        }
         return opened ? .success(FrameLayout.headerSize..<bodyEnd) : .failure(.authenticationFailed)
     }
 
@@ -116,11 +128,12 @@ extension FrameProtection {
         let tag = UnsafeMutableRawBufferPointer(rebasing: frame[bodyEnd..<(bodyEnd + FrameLayout.tagSize)])
         let header = UnsafeRawBufferPointer(rebasing: frame[..<FrameLayout.headerSize])
         let headerAndBody = UnsafeRawBufferPointer(rebasing: frame[..<bodyEnd])
-        let context = sessionKey.context(for: sessionKey.cipher)
-        let sealed = withNonce(sequence) { nonce in
-            sessionKey.encrypts
-                ? context.seal(body, nonce: nonce, authenticating: header, tag: tag)
-                : context.seal(nothing, nonce: nonce, authenticating: headerAndBody, tag: tag)
+        let sealed = sessionKey.withContext(for: sessionKey.cipher) { context in
+            withNonce(sequence) { nonce in
+                sessionKey.encrypts
+                    ? context.seal(body, nonce: nonce, authenticating: header, tag: tag)
+                    : context.seal(nothing, nonce: nonce, authenticating: headerAndBody, tag: tag)
+            }
         }
         // libcrypto refuses to seal only for sizes no datagram has, or when it is broken,
         // which Keyring.selfTest checks at start: a bug here, not bad input.

@@ -133,7 +133,7 @@ public struct Keyring: Sendable {
         _ = try Libcrypto.randomBytes(count: 1)
         let sessionKey = try deriveSessionKey(from: key, info: Self.upstreamLabel + bigEndianBytes(1))
         for cipher in Cipher.allCases {
-            let context = sessionKey.context(for: cipher)
+            let context = sessionKey.withContext(for: cipher) { $0 }
             // 64 bytes: a 32-byte header as associated data, 16 of body and a 16-byte tag.
             var frame = [UInt8](repeating: 0x5A, count: 64)
             let works = frame.withUnsafeMutableBytes { frame in

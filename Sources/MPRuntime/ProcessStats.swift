@@ -10,6 +10,16 @@ public enum ProcessStats {
 
     /// User plus system CPU seconds `pid` has used so far; nil when it is gone.
     public static func cpuSeconds(pid: pid_t) -> Double? {
+        times(pid: pid).map { $0.user + $0.system }
+    }
+
+    /// User CPU seconds `pid` has used so far; nil when it is gone. The kernel splits its
+    /// precise total between user and system by sampling at its ticks.
+    public static func userSeconds(pid: pid_t) -> Double? {
+        times(pid: pid)?.user
+    }
+
+    private static func times(pid: pid_t) -> (user: Double, system: Double)? {
         guard let text = try? TextFile.read(path: "/proc/\(pid)/stat"),
             let close = text.lastIndex(of: ")")
         else { return nil }
@@ -17,7 +27,7 @@ public enum ProcessStats {
         // are fields 14 and 15, so offsets 11 and 12 from field 3.
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / ticksPerSecond
+        return (user / ticksPerSecond, system / ticksPerSecond)
     }
 
     /// Resident memory of `pid` in kilobytes (VmRSS); nil when it is gone.

@@ -23,7 +23,7 @@ struct BenchRun {
     func run() throws -> BenchReport {
         let machine = BenchMachine.current(directory: workspace.directory)
         warn("mplab bench: \(machine.markdown)")
-        let keyFile = command.sealing.contains(.sealed) ? try makeKeyFile() : nil
+        let keyFile = command.sealing.contains(.sealed) ? try Self.makeKeyFile(in: workspace) : nil
         var cases: [BenchCase] = []
         for size in command.sizes {
             cases.append(try measure(.reference, size: size, keyFile: nil))
@@ -119,7 +119,7 @@ struct BenchRun {
     }
 
     /// A key made by `mpserver --genkey`, as a user makes one, readable by its owner only.
-    private func makeKeyFile() throws -> String {
+    static func makeKeyFile(in workspace: DemoWorkspace) throws -> String {
         let path = workspace.directory + "/bench.key"
         let child = try ChildProcess.spawn(
             name: "mpserver --genkey", executable: workspace.serverBinary, arguments: ["--genkey"], logPath: path)

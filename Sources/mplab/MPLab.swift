@@ -17,6 +17,6 @@ struct MPLab: ParsableCommand {
         version: Release.versionText,
         subcommands: [
             RelayCommand.self, EchoCommand.self, LoadCommand.self, DemoCommand.self, BenchCommand.self,
-            SessionsCommand.self, BalanceCommand.self, FECCommand.self,
+            SessionsCommand.self, BalanceCommand.self, FECCommand.self, CPUCommand.self,
         ])
 }

@@ -49,7 +49,7 @@ struct LabToolTests {
         "every subcommand has --help",
         arguments: [
             ("relay", "--drop"), ("echo", "--listen"), ("load", "--flows"), ("demo", "--keep-logs"),
-            ("bench", "--latency-rate"),
+            ("bench", "--latency-rate"), ("cpu", "--floor-frames"),
         ])
     func help(subcommand: String, flag: String) throws {
         let (status, output) = try run([subcommand, "--help"])
@@ -69,6 +69,7 @@ struct LabToolTests {
             (["relay", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:2000", "--rate", "2000000"], "`2000000'"),
             (["load", "--to", "127.0.0.1:3000", "--size", "70000"], "`70000'"),
             (["demo", "--drop", "0.1,x"], "`x'"),
+            (["cpu", "--ciphers", "aes-256-gcm,rot13"], "`rot13'"),
         ])
     func badInput(arguments: [String], quoted: String) throws {
         let (status, output) = try run(arguments)
