@@ -15,26 +15,12 @@ extension FECResult {
             for mode in modes where mode.name != "duplicate" {
                 let coded = results.filter { $0.row.name == row.name && $0.mode.name == mode.name }
                 let ratios = zip(coded, duplicate).map { $0.cpuPerPayload / max($1.cpuPerPayload, 1e-9) }
-                let text = ratios.map { format2($0) }.joined(separator: ", ")
+                let text = ratios.map { fixed($0, 2) }.joined(separator: ", ")
                 lines.append(
-                    "CPU per payload, \(row.name), \(mode.name) over duplicate: \(text); median \(format2(median(ratios)))"
+                    "CPU per payload, \(row.name), \(mode.name) over duplicate: \(text); median \(fixed(median(ratios), 2))"
                 )
             }
         }
         return lines.joined(separator: "\n")
     }
-}
-
-private func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return 0 }
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
-/// `value` with two decimals.
-private func format2(_ value: Double) -> String {
-    let hundredths = Int((value * 100).rounded())
-    let fraction = hundredths % 100
-    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
 }
