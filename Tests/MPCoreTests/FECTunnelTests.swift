@@ -30,6 +30,18 @@ import Testing
         return tunnel
     }
 
+    /// Keeps back the first upstream data frame on path 0 (everything else passes); the
+    /// returned function gives it, `nil` until one was sent.
+    static func holdFirstDataFrame(_ tunnel: TunnelHarness) -> () -> [UInt8]? {
+        var held: [UInt8]?
+        tunnel.upstreamTamper[0] = { frame in
+            guard frame[FrameLayout.typeOffset] == FrameType.upstreamData.rawValue, held == nil else { return true }
+            held = frame
+            return false
+        }
+        return { held }
+    }
+
     /// Sends `count` payloads upstream, one a millisecond, ticking as the runtime does; returns
     /// how many distinct ones reached the target intact.
     static func sendUpstream(_ tunnel: TunnelHarness, count: Int, first: Int = 0) -> Int {
@@ -131,12 +143,7 @@ import Testing
     @Test func aRebuiltPayloadPassesTheReplayWindowOnce() throws {
         let tunnel = Self.established(seed: 11)
         _ = Self.sendUpstream(tunnel, count: 4)
-        var held: [UInt8]?
-        tunnel.upstreamTamper[0] = { frame in
-            guard frame[FrameLayout.typeOffset] == FrameType.upstreamData.rawValue, held == nil else { return true }
-            held = frame
-            return false
-        }
+        let held = Self.holdFirstDataFrame(tunnel)
         let before = tunnel.toTarget.count
         for number in 0..<4 { tunnel.send(Self.payload(number, length: 50)) }
         #expect(tunnel.toTarget.count == before + 3)
@@ -144,7 +151,7 @@ import Testing
         tunnel.now = tunnel.now + Defaults.fecRebuildMargin
         tunnel.sendDueParity()
         #expect(tunnel.toTarget.count == before + 4)
-        let late = try #require(held)
+        let late = try #require(held())
         tunnel.deliverUpstream(late, from: tunnel.bridgeAddress(0))
         #expect(tunnel.toTarget.count == before + 4)
         #expect(tunnel.server.drops[.duplicate] > 0)
@@ -156,12 +163,7 @@ import Testing
     @Test func aDataFrameOvertakenByParityIsNotRebuilt() throws {
         let tunnel = Self.established(seed: 13)
         _ = Self.sendUpstream(tunnel, count: 4)
-        var held: [UInt8]?
-        tunnel.upstreamTamper[0] = { frame in
-            guard frame[FrameLayout.typeOffset] == FrameType.upstreamData.rawValue, held == nil else { return true }
-            held = frame
-            return false
-        }
+        let held = Self.holdFirstDataFrame(tunnel)
         let session = try #require(tunnel.server.sessions[tunnel.client.sessionID])
         let complete = session.fecStatistics.groupsComplete
         let duplicates = tunnel.server.drops[.duplicate]
@@ -170,7 +172,7 @@ import Testing
         #expect(tunnel.toTarget.count == before + 3)
         tunnel.now = tunnel.now + TimeSpan(nanoseconds: Defaults.fecRebuildMargin.nanoseconds / 2)
         tunnel.sendDueParity()
-        tunnel.deliverUpstream(try #require(held), from: tunnel.bridgeAddress(0))
+        tunnel.deliverUpstream(try #require(held()), from: tunnel.bridgeAddress(0))
         tunnel.now = tunnel.now + Defaults.fecRebuildMargin
         tunnel.sendDueParity()
         #expect(tunnel.toTarget.count == before + 4)
