@@ -16,8 +16,6 @@ static inline void mp_ev_timer_set(ev_timer *w, ev_tstamp after, ev_tstamp repea
 
 static inline void mp_ev_signal_init(ev_signal *w, void (*cb)(struct ev_loop *, ev_signal *, int), int signum) { ev_signal_init(w, cb, signum); }
 
-static inline void mp_ev_prepare_init(ev_prepare *w, void (*cb)(struct ev_loop *, ev_prepare *, int)) { ev_prepare_init(w, cb); }
-
 static inline int mp_ev_is_active(const void *w) { return ev_is_active(w); }
 
 #endif

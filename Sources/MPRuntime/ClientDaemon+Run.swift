@@ -33,10 +33,6 @@ extension ClientDaemon {
             watcher.start()
             path.watcher = watcher
         }
-        // Payloads from every path read in one loop iteration go to the application together.
-        let flush = PrepareWatcher(loop: loop) { [unowned self] in sendToApplication() }
-        flush.start()
-        watchers.append(flush)
         let timer = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: true) { [unowned self] in tick() }
         timer.start()
         watchers.append(timer)
@@ -172,17 +168,18 @@ extension ClientDaemon {
     func pathReadable(_ path: ClientPath) {
         var taken = 0
         while taken < DataPath.receiveBatch {
-            // The path's batch is about to be reused: what it delivered goes out first.
-            if taken > 0 { sendToApplication() }
-            switch path.socket.receive(into: path.frames) {
+            switch path.socket.receive(into: frames) {
             case .received(let count):
                 taken += count
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, path: path, now: now) }
-                // Rebuilt payloads go in the same call as the batch's, after them; the batch's
-                // own wait for the end of the loop iteration.
-                if session.hasRebuilt || rebuildDeadline != nil { releaseRebuiltPayloads(now: now) }
-                if count < path.frames.capacity { return }
+                // Rebuilt payloads go in the same call as the batch's, after them.
+                if session.hasRebuilt || rebuildDeadline != nil {
+                    releaseRebuiltPayloads(now: now)
+                } else {
+                    sendToApplication()
+                }
+                if count < frames.capacity { return }
             case .wouldBlock: return
             case .failed: taken += 1  // ICMP from an earlier send: the bridge or mpserver is not there yet
             }
@@ -191,11 +188,11 @@ extension ClientDaemon {
 
     /// Judges the frame in slot `index` of the batch, or each frame of a coalesced run.
     private func receivedDatagrams(_ index: Int, path: ClientPath, now: Timestamp) {
-        guard path.frames.length(index) < FrameBuffer.capacity else {
+        guard frames.length(index) < FrameBuffer.capacity else {
             dropLog.record(.oversized, firstByte: nil, source: path.endpoint, now: now)
             return
         }
-        path.frames.forEachDatagram(in: index) { receivedFrame($0, path: path, now: now) }
+        frames.forEachDatagram(in: index) { receivedFrame($0, path: path, now: now) }
     }
 
     private func receivedFrame(_ frame: UnsafeMutableRawBufferPointer, path: ClientPath, now: Timestamp) {
@@ -218,18 +215,16 @@ extension ClientDaemon {
         }
     }
 
-    /// Sends the application the payloads rebuilt from mpserver's parity whose rebuilding is
-    /// due (a payload whose own frame came in time is not rebuilt), behind those delivered
-    /// before them, in one call: the rebuilt ones' bytes lie in the session's kept payloads
-    /// only until the next frame. Sets the timer for the next group due.
+    /// Sends the application the payloads of the batch, then those rebuilt from mpserver's
+    /// parity whose rebuilding is due (a payload whose own frame came in time is not
+    /// rebuilt), in one call: the rebuilt ones' bytes lie in the session's kept payloads
+    /// until the next frame. Sets the timer for the next group due.
     private func releaseRebuiltPayloads(now: Timestamp) {
-        var rebuilt = false
         session.releaseRebuilt(now: now) { payload, address in
             if toApplication.isFull { sendToApplication() }
             toApplication.append(datagram: payload, to: address)
-            rebuilt = true
         }
-        if rebuilt { sendToApplication() }
+        sendToApplication()
         releaseHeldPayloads(now: now)
         // Set once per group: the deadline moves only when another group waits. Stopped when
         // none waits (its frames came in time), so it wakes nobody for nothing.
@@ -261,7 +256,7 @@ extension ClientDaemon {
     }
 
     /// Sends the application the payloads delivered since the last call, in one call (they
-    /// lie in their paths' batches of frames: before the next receive on any of those paths).
+    /// lie in the batch of frames: before the next receive).
     func sendToApplication() {
         guard toApplication.count > 0 else { return }
         listenSocket.send(toApplication) { _, sent in

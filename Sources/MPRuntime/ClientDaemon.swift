@@ -13,10 +13,6 @@ final class ClientPath {
     private(set) var address: SocketAddress
     private(set) var socket: UDPSocket
     var watcher: IOWatcher?
-    /// Frames from mpserver on this path, a batch per receive. One per path: the payloads
-    /// delivered from it wait there until the end of the loop iteration, so that those of
-    /// every path that was readable go to the application in one call.
-    let frames = ReceiveBatch(capacity: DataPath.batchSize)
     var framesSent = 0
     var sendFailures = 0
     /// Times the path got a new socket.
@@ -82,8 +78,9 @@ public final class ClientDaemon {
     var scheduled: [ScheduledFrame] = []
     /// Frames for one path, sent in one call: two runs of offloaded datagrams.
     let outgoing = SendBatch(capacity: 2 * SegmentPlan.maximumSegments, family: .ipv4)
-    /// Payloads for the application from the frames of one loop iteration (each lies in its
-    /// path's batch), sent in one call when the loop is about to wait.
+    /// Frames from mpserver, a batch per receive (one path's socket at a time).
+    let frames = ReceiveBatch(capacity: DataPath.batchSize)
+    /// Payloads for the application from the frames of one receive, sent in one call.
     let toApplication: SendBatch
     var dropLog: DropLog
     var watchers: [AnyObject] = []

@@ -1,7 +1,7 @@
 // What every libev watcher wrapper shares: the C watcher lives at a fixed heap address
 // owned by a Swift object, which the C callback finds through the watcher's `data` field
-// (every libev watcher begins with the fields of `ev_watcher`). IOWatcher, TimerWatcher,
-// SignalWatcher and PrepareWatcher each add only their kind's init and start/stop functions.
+// (every libev watcher begins with the fields of `ev_watcher`). IOWatcher, TimerWatcher and
+// SignalWatcher each add only their kind's init and start/stop functions.
 import CLibev
 
 /// A heap-allocated libev watcher of type `CWatcher` and the handler it runs.
