@@ -87,6 +87,13 @@ public enum Defaults {
     /// mpserver infers the client's mode from the upstream data of the last one or two of
     /// these epochs (copies per payload, and which paths carried data).
     public static let mirrorEpoch = TimeSpan.seconds(1)
+    /// A data path (R21) that carried neither upstream data nor a receiver report for this
+    /// long, while another data path did, leaves the data paths at once: mpclient stopped
+    /// sending on it (its relay died, it handed over to a backup). Four report intervals, so
+    /// a live path that carries only reports (a download in balance mode) stays even if a
+    /// few in a row are lost; shorter than mpclient's 1.5 s hand-over to a backup, so the
+    /// replies follow the backup as soon as it carries the data.
+    public static let mirrorStaleAfter = TimeSpan.seconds(1)
     /// A down path with no authentic frame for this many probe intervals (10 s by default)
     /// gets a new socket, and its host name is looked up again; again after as many more
     /// while it stays silent. Ten missed probes: long past a flapping link's outage, and a

@@ -33,8 +33,12 @@ public struct PathHealth: Hashable, Sendable {
     public private(set) var lastChange: Timestamp?
     /// Round-trip time from the echoes.
     public private(set) var roundTrip = RoundTripEstimator()
-    /// When the last authentic frame of any type arrived on the path; `nil` if none yet.
+    /// When the last authentic frame of any type arrived on the path, or mpserver last
+    /// received on it by its report (the path carries the session); `nil` if neither yet.
     public private(set) var lastHeard: Timestamp?
+    /// When the last authentic frame arrived on the path, this way: what says the replies
+    /// sent on it come through (``isQuiet(now:)``); `nil` if none yet.
+    public private(set) var lastReceived: Timestamp?
     /// Lost probes in a row (reset by an echo).
     public private(set) var consecutiveLosses = 0
     /// Echoes in a row (reset by a lost probe).
@@ -74,15 +78,18 @@ public struct PathHealth: Hashable, Sendable {
     /// Silence after which a path counts as quiet: 1.5 probe intervals, half an interval past
     /// the echo that should have come. A quiet path is not down (one lost echo makes it
     /// quiet); quiet primaries only bring in the backup paths early (``ClientSession/pathsFor(now:)``),
-    /// so a backup takes over within 2 s of the last primary dying, not 2.5 s.
+    /// so a backup takes over within 2 s of the last primary dying, not 2.5 s. Only frames
+    /// that came back on the path count: one that delivers upstream but whose replies are
+    /// lost (its relay restarted on a new source port, and mpserver has not moved the
+    /// path's address yet, R18b) stays quiet, so the backup keeps carrying the replies.
     public var quietLimit: TimeSpan {
         TimeSpan(nanoseconds: probeInterval.nanoseconds / 2 &* 3)
     }
 
-    /// True when nothing authentic was heard on the path for ``quietLimit`` at `now`
-    /// (counted from the first probe when nothing was ever heard).
+    /// True when no authentic frame came back on the path for ``quietLimit`` at `now`
+    /// (counted from the first probe when nothing ever came).
     public func isQuiet(now: Timestamp) -> Bool {
-        guard let heard = lastHeard ?? firstProbe else { return false }
+        guard let heard = lastReceived ?? firstProbe else { return false }
         return now - heard >= quietLimit
     }
 
@@ -123,6 +130,7 @@ public struct PathHealth: Hashable, Sendable {
     /// number that authenticated, counted without being opened (R7b).
     public mutating func recordHeard(now: Timestamp) {
         lastHeard = now
+        lastReceived = now
     }
 
     /// Records that the path delivered to the other side at `time` (from its receiver
@@ -157,6 +165,7 @@ public struct PathHealth: Hashable, Sendable {
         probeRoundTrips[slot] = (now - sentAt).nanoseconds
         probesEchoed &+= 1
         lastHeard = max(lastHeard ?? now, now)
+        lastReceived = now
         roundTrip.add(now - sentAt)
         consecutiveLosses = 0
         consecutiveEchoes += 1
@@ -171,6 +180,7 @@ public struct PathHealth: Hashable, Sendable {
     public mutating func recordAcceptance(now: Timestamp) {
         for slot in probeOutcomes.indices where probeOutcomes[slot] == .pending { probeOutcomes[slot] = .empty }
         lastHeard = max(lastHeard ?? now, now)
+        lastReceived = now
     }
 
     /// Decides the probes whose echo is overdue at `now` and applies the down rules.

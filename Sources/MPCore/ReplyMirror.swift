@@ -8,7 +8,9 @@
 ///   recent data, the data paths of the last epoch that had any stay in force. Before any
 ///   data, and for two epochs after the first data or receiver report (the data paths are
 ///   not known yet: a session's first payload has reached mpserver on the fastest path
-///   alone when it is answered), every path heard from is used.
+///   alone when it is answered), every path heard from is used. A data path that carried
+///   nothing for ``Defaults/mirrorStaleAfter`` while another one did is dropped at once
+///   (mpclient stopped using it), so replies never wait an epoch on a dead path.
 /// - Copies per payload over the same epochs tell the mode: at least 1.25 copies (duplicate
 ///   mode sends one per up path, 2 or more) means duplicate, and every reply goes on every
 ///   data path; fewer means balance, and each reply goes on one data path, the one where
@@ -47,25 +49,33 @@ public struct ReplyMirror: Hashable, Sendable {
     var previousReportPaths = PathSet()
     /// When the first data frame or receiver report arrived; `nil` before.
     var firstTraffic: Timestamp?
+    /// When each path last carried a data frame or a receiver report (zero: never).
+    var lastTraffic: [Timestamp]
 
     /// No data seen yet: replies go on every path heard from.
     public init() {
         pathCopies = Array(repeating: 0, count: Defaults.maximumPaths)
         previousPathCopies = Array(repeating: 0, count: Defaults.maximumPaths)
+        lastTraffic = Array(repeating: Timestamp(nanoseconds: 0), count: Defaults.maximumPaths)
     }
 
     /// Records an upstream data frame on `path` at `now`: `fresh` for the first copy of its
     /// payload (authentic), false for a duplicate. A duplicate is usually counted without
     /// being opened (receiver rule R13b), so its path id and type are unauthenticated hints:
     /// they can sway the verdict and the weights, but replies still go only to paths heard
-    /// from by authentic frames.
-    public mutating func recordData(path: Int, fresh: Bool, now: Timestamp) {
+    /// from by authentic frames. A frame that did not come from the path's reply address
+    /// (`fromPathAddress` false: its relay restarted on a new source port, and mpserver has
+    /// not moved the path yet, R18b) counts in the verdict only: replies on that path would
+    /// go to the old address, so it does not make the path a data path.
+    public mutating func recordData(path: Int, fresh: Bool, now: Timestamp, fromPathAddress: Bool = true) {
         guard path >= 0, path < pathCopies.count else { return }
         roll(now: now)
         if firstTraffic == nil { firstTraffic = now }
         copies += 1
         if fresh { payloads += 1 }
+        guard fromPathAddress else { return }
         pathCopies[path] += 1
+        lastTraffic[path] = now
         lastDataPaths.insert(path: path)
     }
 
@@ -73,11 +83,13 @@ public struct ReplyMirror: Hashable, Sendable {
     /// path carries the session, so replies go on it, even while the application sends
     /// nothing (a download: with data paths taken from upstream data alone, the last few
     /// upstream payloads decided, and one that arrived on one path only left the replies
-    /// on that path). Reports do not count in the mode verdict.
-    public mutating func recordReport(path: Int, now: Timestamp) {
-        guard path >= 0, path < pathCopies.count else { return }
+    /// on that path). Reports do not count in the mode verdict; one that did not come from
+    /// the path's reply address does not count at all (as in ``recordData(path:fresh:now:fromPathAddress:)``).
+    public mutating func recordReport(path: Int, now: Timestamp, fromPathAddress: Bool = true) {
+        guard fromPathAddress, path >= 0, path < pathCopies.count else { return }
         roll(now: now)
         if firstTraffic == nil { firstTraffic = now }
+        lastTraffic[path] = now
         reportPaths.insert(path: path)
     }
 
@@ -88,7 +100,8 @@ public struct ReplyMirror: Hashable, Sendable {
     }
 
     /// The data paths among `heard` at `now` (R21): those that carried upstream data in
-    /// this epoch or the previous one; else those of the last epoch with data; else `heard`.
+    /// this epoch or the previous one, less those stale for ``Defaults/mirrorStaleAfter``
+    /// while another one is not; else those of the last epoch with data; else `heard`.
     /// Every one of them, whatever the mode: receiver reports go on all.
     public mutating func dataPaths(heard: PathSet, now: Timestamp) -> PathSet {
         roll(now: now)
@@ -98,7 +111,18 @@ public struct ReplyMirror: Hashable, Sendable {
         var recent = reportPaths.union(previousReportPaths).intersection(heard)
         for path in heard.members where pathCopies[path] + previousPathCopies[path] > 0 { recent.insert(path: path) }
         if recent.isEmpty { recent = lastDataPaths.intersection(heard) }
-        return recent.isEmpty ? heard : recent
+        return recent.isEmpty ? heard : fresh(recent, now: now)
+    }
+
+    /// `paths` less those that carried nothing for ``Defaults/mirrorStaleAfter`` at `now`,
+    /// when at least one of them did; all of `paths` when none did (a quiet upstream says
+    /// nothing about which paths mpclient uses).
+    private func fresh(_ paths: PathSet, now: Timestamp) -> PathSet {
+        var result = PathSet()
+        for path in paths.members where now - lastTraffic[path] < Defaults.mirrorStaleAfter {
+            result.insert(path: path)
+        }
+        return result.isEmpty ? paths : result
     }
 
     private mutating func roll(now: Timestamp) {

@@ -91,8 +91,9 @@ extension ServerEngine {
             _ = admitInOrder(
                 header, payload: UnsafeRawBufferPointer(start: nil, count: 0), session: session, path: path, now: now)
         }
+        let fromPathAddress = session.pathAddresses[path] == address
         if header.type == .clientReport {
-            session.mirror.recordReport(path: path, now: now)
+            session.mirror.recordReport(path: path, now: now, fromPathAddress: fromPathAddress)
             PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { entry in
                 session.paths[entry.path].peerReportedLoss = entry.loss
                 _ = session.paths[entry.path].recordReport(received: entry.framesReceived)
@@ -105,7 +106,9 @@ extension ServerEngine {
         }
         if header.type == .upstreamParity {
             guard
-                session.receiveParity(header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now)
+                session.receiveParity(
+                    header, body: UnsafeRawBufferPointer(rebasing: frame[body]), path: path, now: now,
+                    fromPathAddress: fromPathAddress)
             else { return drop(.malformed) }
             noteRebuilt(session)
             return .consumed
@@ -120,7 +123,7 @@ extension ServerEngine {
                 into: reply)
         }
         session.payloadsDelivered &+= 1
-        session.mirror.recordData(path: path, fresh: true, now: now)
+        session.mirror.recordData(path: path, fresh: true, now: now, fromPathAddress: fromPathAddress)
         let payload = UnsafeRawBufferPointer(rebasing: frame[body])
         session.keepForParity(payload, sequence: header.sequence, now: now)
         noteRebuilt(session)
@@ -170,11 +173,14 @@ extension ServerEngine {
     ) -> Inbound {
         if header.type == .probe { session.probeCopyHeard(on: path, from: address, sequence: header.sequence) }
         session.recordReceive(path: path, bytes: bytes, now: now, duplicate: true)
+        let fromPathAddress = session.pathAddresses[path] == address
         if header.type == .upstreamData {
-            session.mirror.recordData(path: path, fresh: false, now: now)
+            session.mirror.recordData(path: path, fresh: false, now: now, fromPathAddress: fromPathAddress)
             session.reorder?.recordCopy(sequence: header.sequence, path: path, now: now)
         }
-        if header.type == .clientReport { session.mirror.recordReport(path: path, now: now) }
+        if header.type == .clientReport {
+            session.mirror.recordReport(path: path, now: now, fromPathAddress: fromPathAddress)
+        }
         return drop(.duplicate)
     }
 

@@ -14,13 +14,15 @@ extension ServerSession {
 
     /// A fresh authentic upstream parity frame (rules F1–F4), arrived on `path`: holds its
     /// parity, and mirrors its group size and parity count for the replies (R21b).
-    func receiveParity(_ header: FrameHeader, body: UnsafeRawBufferPointer, path: Int, now: Timestamp) -> Bool {
+    func receiveParity(
+        _ header: FrameHeader, body: UnsafeRawBufferPointer, path: Int, now: Timestamp, fromPathAddress: Bool = true
+    ) -> Bool {
         guard let parity = ParityHeader.decode(body, sequence: header.sequence) else { return false }
         if fecReceiver == nil { fecReceiver = FECReceiver() }
         let window = receiveWindow
         guard fecReceiver?.parityArrived(parity, body: body, now: now, isSeen: { window.peek($0) != .fresh }) == true
         else { return false }
-        mirror.recordReport(path: path, now: now)
+        mirror.recordReport(path: path, now: now, fromPathAddress: fromPathAddress)
         lastParityReceived = now
         let settings = FECSettings(dataShards: parity.groupSize, parityShards: parity.parityShards)
         if fecSender?.settings != settings { fecSender = FECSender(settings: settings) }

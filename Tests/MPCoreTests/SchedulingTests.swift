@@ -85,6 +85,108 @@ struct SchedulingTests {
         #expect(tunnel.client.health[0].state == .up, "the primary is only quiet, not down yet")
     }
 
+    /// One primary in duplicate mode looks like balance to mpserver (one copy per payload),
+    /// so each reply goes on one data path: the dead primary must leave the data paths as
+    /// soon as the backup carries what it carried, not an epoch or two later.
+    @Test(
+        "replies come back over the backup as soon as it carries the data, wherever the epoch stands",
+        arguments: [0, 100, 300, 500, 700, 900])
+    func backupRepliesTakeOver(offsetMilliseconds: UInt64) {
+        let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))
+        tunnel.establish()
+        tunnel.send([0])
+        let flow = tunnel.toTarget[0].flow
+        // An echoed stream, a payload every 10 ms, as the end-to-end test runs it.
+        func step() {
+            tunnel.send([1])
+            tunnel.reply([2], flow: flow)
+            tunnel.advance(.milliseconds(10), step: .milliseconds(10))
+        }
+        for _ in 0..<(300 + Int(offsetMilliseconds / 10)) { step() }
+        tunnel.lossRates[0] = 1
+        let cut = tunnel.now
+        let delivered = tunnel.toApplication.count
+        while tunnel.toApplication.count == delivered, tunnel.now - cut < .seconds(4) { step() }
+        let after = tunnel.now - cut
+        // The backup carries data 1.5 s after the primary's last frame (its quiet limit);
+        // a reply comes back in the same 10 ms step.
+        #expect(
+            tunnel.toApplication.count > delivered && after <= .milliseconds(1_510),
+            "replies back after \(after.seconds) s")
+    }
+
+    /// A primary that delivers upstream but whose replies are lost (a relay restarted on a
+    /// new source port before mpserver moved the path, or a one-way outage) is quiet: the
+    /// reports that say it delivers do not send the backup away while no reply comes.
+    @Test("a primary whose replies are lost stays quiet: the backup carries the replies throughout")
+    func backupCarriesRepliesOfOneWayPrimary() {
+        let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))
+        tunnel.establish()
+        tunnel.send([0])
+        let flow = tunnel.toTarget[0].flow
+        func step() {
+            tunnel.send([1])
+            tunnel.reply([2], flow: flow)
+            tunnel.advance(.milliseconds(10), step: .milliseconds(10))
+        }
+        for _ in 0..<300 { step() }
+        tunnel.downstreamBlackholes.insert(0)
+        for _ in 0..<200 { step() }
+        let delivered = tunnel.toApplication.count
+        for _ in 0..<800 { step() }
+        let replies = tunnel.toApplication.count - delivered
+        #expect(replies >= 790, "\(replies) of 800 replies in the 8 s after the backup took over")
+    }
+
+    /// A relay restarted on a new source port carries upstream at once, but mpserver moves
+    /// the path's reply address only after two probes from it (R18b): until then the path
+    /// is no data path, or a reply given to it alone (balance) would go to the old address.
+    @Test("data from an address the path has not moved to counts in the verdict, not in the data paths")
+    func mirrorIgnoresUnmovedAddress() {
+        var mirror = ReplyMirror()
+        var now = ms(1_000)
+        for _ in 0..<300 {
+            mirror.recordData(path: 1, fresh: true, now: now)
+            now = now + .milliseconds(10)
+        }
+        #expect(mirror.dataPaths(heard: .first(2), now: now) == PathSet(path: 1))
+        #expect(mirror.isBalanced, "one copy per payload")
+        for _ in 0..<200 {
+            mirror.recordData(path: 1, fresh: true, now: now)
+            mirror.recordData(path: 0, fresh: false, now: now, fromPathAddress: false)
+            mirror.recordReport(path: 0, now: now, fromPathAddress: false)
+            now = now + .milliseconds(10)
+        }
+        #expect(mirror.dataPaths(heard: .first(2), now: now) == PathSet(path: 1))
+        #expect(!mirror.isBalanced, "two copies per payload: duplicate, every reply on path 1")
+        mirror.recordData(path: 0, fresh: false, now: now)
+        #expect(mirror.dataPaths(heard: .first(2), now: now) == .first(2), "moved: path 0 carries replies again")
+    }
+
+    /// A path that stopped carrying anything leaves the data paths after
+    /// ``Defaults/mirrorStaleAfter``, not one or two epochs later; a quiet upstream keeps them all.
+    @Test("a data path silent for mirrorStaleAfter while another carries data leaves the data paths")
+    func mirrorDropsStalePath() {
+        var mirror = ReplyMirror()
+        var now = ms(1_000)
+        for _ in 0..<300 {
+            for path in 0..<2 { mirror.recordData(path: path, fresh: path == 0, now: now) }
+            now = now + .milliseconds(10)
+        }
+        #expect(mirror.dataPaths(heard: .first(2), now: now) == .first(2))
+        let cut = now
+        mirror.recordData(path: 0, fresh: true, now: cut)  // path 0's last frame
+        while now - cut < Defaults.mirrorStaleAfter {
+            #expect(mirror.dataPaths(heard: .first(2), now: now) == .first(2))
+            mirror.recordData(path: 1, fresh: true, now: now)
+            now = now + .milliseconds(10)
+        }
+        #expect(mirror.dataPaths(heard: .first(2), now: now) == PathSet(path: 1))
+        var idle = ReplyMirror()
+        for path in 0..<2 { idle.recordData(path: path, fresh: path == 0, now: ms(1_000)) }
+        #expect(idle.dataPaths(heard: .first(2), now: ms(3_500)) == .first(2), "nothing fresh: every data path stays")
+    }
+
     @Test("one lost echo on an idle primary brings the backup in for half a probe interval at most")
     func quietPrimaryHedgesBriefly() {
         let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))
