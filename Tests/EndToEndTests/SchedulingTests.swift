@@ -30,6 +30,7 @@ struct SchedulingTests {
         let serverPort = freeUDPPort()
         var relayPorts: [UInt16] = []
         var relays: [ChildProcess] = []
+        var server: ChildProcess?
 
         /// `target`: a port to forward to (the test's own socket), or nil for an echo target.
         init(
@@ -37,7 +38,7 @@ struct SchedulingTests {
         ) throws {
             targetPort = target ?? freeUDPPort()
             if target == nil { try lab.startEcho(port: targetPort) }
-            try lab.startServer(port: serverPort, targetPort: targetPort, arguments: serverArguments)
+            server = try lab.startServer(port: serverPort, targetPort: targetPort, arguments: serverArguments)
             for (index, shape) in shapes.enumerated() {
                 let port = freeUDPPort()
                 relays.append(
@@ -99,14 +100,16 @@ struct SchedulingTests {
             return late.max() ?? 0
         }
 
-        /// An mpclient in balance mode over both relays, once mpserver mirrors balance mode:
-        /// after a second of load at `rate`, since it judges the copies per payload over a
-        /// whole epoch (rule R21); until then every reply goes on both paths and the down
-        /// links carry each one twice. The session starts under load, as a user's would.
+        /// An mpclient in balance mode over both relays, once mpserver has mirrored balance
+        /// mode for a second of load at `rate`: it answers on every path for the first two
+        /// epochs of a session (rule R21: two seconds, every reply on both paths, the down
+        /// links carrying each one twice), and then starts its own estimates of the down
+        /// links. The session starts under load, as a user's would.
         func startBalancedClient(rate: Int) throws -> (port: UInt16, process: ChildProcess) {
             let client = try startClient(paths: [0, 1], extraLines: ["mode balance"])
             #expect(try lab.waitForTunnel(listenPort: client.port), "\(lab.logs)")
-            _ = try throughput(listenPort: client.port, rate: rate, seconds: 1)
+            _ = try throughput(listenPort: client.port, rate: rate, seconds: 3)
+            if let server { #expect(try lab.status(of: server).text.contains("mode=balance"), "\(lab.logs)") }
             return client
         }
 
