@@ -85,6 +85,23 @@ struct SchedulingTests {
         #expect(tunnel.client.health[0].state == .up, "the primary is only quiet, not down yet")
     }
 
+    /// A tunnel over a primary (path 0) and a backup (path 1), and a step of an echoed
+    /// stream as the end-to-end test runs it: a payload and its reply, then 10 ms.
+    static func echoedStreamOverPrimaryAndBackup() -> (TunnelHarness, () -> Void) {
+        let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))
+        tunnel.establish()
+        tunnel.send([0])
+        let flow = tunnel.toTarget[0].flow
+        return (
+            tunnel,
+            {
+                tunnel.send([1])
+                tunnel.reply([2], flow: flow)
+                tunnel.advance(.milliseconds(10), step: .milliseconds(10))
+            }
+        )
+    }
+
     /// One primary in duplicate mode looks like balance to mpserver (one copy per payload),
     /// so each reply goes on one data path: the dead primary must leave the data paths as
     /// soon as the backup carries what it carried, not an epoch or two later.
@@ -92,16 +109,7 @@ struct SchedulingTests {
         "replies come back over the backup as soon as it carries the data, wherever the epoch stands",
         arguments: [0, 100, 300, 500, 700, 900])
     func backupRepliesTakeOver(offsetMilliseconds: UInt64) {
-        let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))
-        tunnel.establish()
-        tunnel.send([0])
-        let flow = tunnel.toTarget[0].flow
-        // An echoed stream, a payload every 10 ms, as the end-to-end test runs it.
-        func step() {
-            tunnel.send([1])
-            tunnel.reply([2], flow: flow)
-            tunnel.advance(.milliseconds(10), step: .milliseconds(10))
-        }
+        let (tunnel, step) = Self.echoedStreamOverPrimaryAndBackup()
         for _ in 0..<(300 + Int(offsetMilliseconds / 10)) { step() }
         tunnel.lossRates[0] = 1
         let cut = tunnel.now
@@ -120,15 +128,7 @@ struct SchedulingTests {
     /// reports that say it delivers do not send the backup away while no reply comes.
     @Test("a primary whose replies are lost stays quiet: the backup carries the replies throughout")
     func backupCarriesRepliesOfOneWayPrimary() {
-        let tunnel = TunnelHarness(paths: 2, backupPaths: PathSet(path: 1))
-        tunnel.establish()
-        tunnel.send([0])
-        let flow = tunnel.toTarget[0].flow
-        func step() {
-            tunnel.send([1])
-            tunnel.reply([2], flow: flow)
-            tunnel.advance(.milliseconds(10), step: .milliseconds(10))
-        }
+        let (tunnel, step) = Self.echoedStreamOverPrimaryAndBackup()
         for _ in 0..<300 { step() }
         tunnel.downstreamBlackholes.insert(0)
         for _ in 0..<200 { step() }
