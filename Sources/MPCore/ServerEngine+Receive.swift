@@ -82,8 +82,10 @@ extension ServerEngine {
         session.recordReceive(path: path, bytes: frame.count, now: now)
         // A path's departure entry (``PathReport``) names only frames from the path's own
         // address: a bridge that rewrites the path ids of its copies must not date another
-        // path's departures with its own frames (mpclient's estimates of that path).
-        if session.pathAddresses[path] == address {
+        // path's departures with its own frames (mpclient's estimates of that path). The
+        // mirror, likewise, makes a data path only of frames from there (R18b, R21).
+        let fromPathAddress = session.pathAddresses[path] == address
+        if fromPathAddress {
             session.paths[path].recordFresh(sequence: header.sequence, now: now)
         }
         if header.type != .upstreamData {
@@ -91,7 +93,6 @@ extension ServerEngine {
             _ = admitInOrder(
                 header, payload: UnsafeRawBufferPointer(start: nil, count: 0), session: session, path: path, now: now)
         }
-        let fromPathAddress = session.pathAddresses[path] == address
         if header.type == .clientReport {
             session.mirror.recordReport(path: path, now: now, fromPathAddress: fromPathAddress)
             PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { entry in

@@ -49,12 +49,11 @@ extension ClientDaemon {
                 sendDueParity(now: MonotonicClock.now())
             }
             parityTimer = parity
-            let rebuild = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
-                rebuildDeadline = nil
+            let rebuild = DeadlineTimer(loop: loop) { [unowned self] in
                 releaseRebuiltPayloads(now: MonotonicClock.now())
             }
             rebuildTimer = rebuild
-            watchers.append(contentsOf: [parity, rebuild])
+            watchers.append(contentsOf: [parity, rebuild.watcher])
         }
         if session.reorder != nil {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
@@ -174,7 +173,7 @@ extension ClientDaemon {
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, path: path, now: now) }
                 // Rebuilt payloads go in the same call as the batch's, after them.
-                if session.hasRebuilt || rebuildDeadline != nil {
+                if session.hasRebuilt || rebuildTimer?.deadline != nil {
                     releaseRebuiltPayloads(now: now)
                 } else {
                     sendToApplication()
@@ -226,16 +225,8 @@ extension ClientDaemon {
         }
         sendToApplication()
         releaseHeldPayloads(now: now)
-        // Set once per group: the deadline moves only when another group waits. Stopped when
-        // none waits (its frames came in time), so it wakes nobody for nothing.
-        let deadline = session.rebuildDeadline
-        guard deadline != rebuildDeadline else { return }
-        rebuildDeadline = deadline
-        if let deadline {
-            rebuildTimer?.reschedule(after: Self.drainDelay(deadline - now))
-        } else {
-            rebuildTimer?.stop()
-        }
+        // Set once per group: the deadline moves only when another group waits.
+        rebuildTimer?.follow(session.rebuildDeadline, now: now)
     }
 
     /// `mode fec`: sends the open group's parity frames if they are due (the group is full or

@@ -90,8 +90,7 @@ public final class ClientDaemon {
     var parityTimer: TimerWatcher?
     var parityDeadline: Timestamp?
     /// `mode fec`: fires when the first downstream group waiting to be rebuilt is due.
-    var rebuildTimer: TimerWatcher?
-    var rebuildDeadline: Timestamp?
+    var rebuildTimer: DeadlineTimer?
     /// Parity frames that could not be sent (their path's send failed).
     var paritySendFailures = 0
     var applicationSendFailures = 0

@@ -28,12 +28,11 @@ extension ServerDaemon {
             parityTimerFired()
         }
         parityTimer = parity
-        let rebuild = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
-            rebuildDeadline = nil
+        let rebuild = DeadlineTimer(loop: loop) { [unowned self] in
             releaseRebuiltPayloads(now: MonotonicClock.now())
         }
         rebuildTimer = rebuild
-        watchers = [listenWatcher, timer, reports, parity, rebuild]
+        watchers = [listenWatcher, timer, reports, parity, rebuild.watcher]
         if engine.reorderWindow != .off {
             let drain = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: false) { [unowned self] in
                 releaseHeldPayloads(now: MonotonicClock.now())
@@ -55,7 +54,7 @@ extension ServerDaemon {
                 let now = MonotonicClock.now()
                 for index in 0..<count { receivedDatagrams(index, now: now) }
                 // Rebuilt payloads of the batch's flow go in the same call, after its own.
-                if engine.rebuilding.isEmpty && rebuildDeadline == nil {
+                if engine.rebuilding.isEmpty && rebuildTimer?.deadline == nil {
                     sendToTarget()
                 } else {
                     releaseRebuiltPayloads(now: now)
@@ -128,16 +127,8 @@ extension ServerDaemon {
             forward(payload, session: session, flowID: flowID, now: now)
         }
         sendToTarget()
-        // Set once per group: the deadline moves only when another group waits. Stopped when
-        // none waits (its frames came in time), so it wakes nobody for nothing.
-        let deadline = engine.rebuildDeadline
-        guard deadline != rebuildDeadline else { return }
-        rebuildDeadline = deadline
-        if let deadline {
-            rebuildTimer?.reschedule(after: ClientDaemon.drainDelay(deadline - now))
-        } else {
-            rebuildTimer?.stop()
-        }
+        // Set once per group: the deadline moves only when another group waits.
+        rebuildTimer?.follow(engine.rebuildDeadline, now: now)
     }
 
     /// Mirrored `mode fec`: sends `session`'s reply parity frames if due (the group is full

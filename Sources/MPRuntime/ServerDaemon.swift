@@ -94,8 +94,7 @@ public final class ServerDaemon {
     var parityWaiting: [ServerSession<SocketAddress>] = []
     var parityDeadline: Timestamp?
     /// Mirrored `mode fec`: fires when the first upstream group waiting to be rebuilt is due.
-    var rebuildTimer: TimerWatcher?
-    var rebuildDeadline: Timestamp?
+    var rebuildTimer: DeadlineTimer?
     var counters = ServerCounters()
     /// Answers `mpserver --status`; `nil` when there is none.
     var controlSocket: ControlSocket?
