@@ -66,12 +66,20 @@ public struct PathLoad: Sendable {
     /// virtual queue by the difference.
     static let queueTolerance = TimeSpan(nanoseconds: 200_000)
     static let correctionGain = 1.0
-    /// In startup a path is given four times its estimate, and startup ends when a busy
-    /// sample delivered less than 1.25 times the estimate, or a queue stood. Four, not two:
-    /// a path that starts at ``initialRate`` reaches 20 Mbit/s in two samples, not four
-    /// (WireGuard's TCP over 20 + 10 + 2 Mbit/s lines carried 16-18 Mbit/s in its first
-    /// second instead of 4-5; no row of the simulated balance table lost more).
-    static let startupHeadroom = 4.0
+    /// While a path's capacity is unknown (``isProbing``) and it shows no queue, it is given
+    /// 64 times its estimate: a TCP sender's slow start outgrows any estimate within a
+    /// few round trips, and spilling it onto slower paths before the fast one shows a queue
+    /// reorders it into retransmissions (WireGuard's TCP cubic over unlimited 5, 15 and
+    /// 30 ms paths, first second up: 27 Mbit/s and 239 retransmissions at four times; at
+    /// 64, 246 and 234 Mbit/s in two runs of three, the third lost datagrams in a receive
+    /// buffer at once and cubic started from 48). The first report that shows a queue
+    /// returns the path to its estimate.
+    static let startupHeadroom = 64.0
+    /// A path that lost or queued while used (its estimate cut, ``update``) has a known
+    /// capacity for 10 s: carrying less than its estimate since does not make it probe
+    /// again (a line that slowed from 1,000 to 300/s, probed again each time its queue
+    /// emptied, lost 2.2% over the next 5 s; none with it).
+    static let saturationMemory = TimeSpan.seconds(10)
     static let startupGrowth = 1.25
     /// Delivery under 80% of sending means the path drops what it cannot carry (random loss
     /// of up to 20% does not look like saturation).
@@ -137,6 +145,12 @@ public struct PathLoad: Sendable {
     /// The last sample was taken while this side sent the path less than ``busyShare`` of
     /// its estimate.
     var appLimited = false
+    /// When a sample last showed the path saturated: used, and a queue stood or it lost.
+    var saturatedAt: Timestamp?
+    /// The estimate says only what the path was given, not what it can carry: in startup,
+    /// or application-limited with no saturation for ``saturationMemory`` (the downloads'
+    /// direction after an upload, whose estimate its acknowledgements set).
+    var isProbing = true
 
     /// A path capped at `cap` (`nil`: no cap).
     public init(cap: RateCap? = nil) {
@@ -250,6 +264,9 @@ public struct PathLoad: Sendable {
             rate = max(delivered, queuedThroughout ? 0 : rate / 2)
             self.delivered.reset(to: rate, now: now)
             startup = false
+            // A queue behind traffic that did not use the path (a busy machine delaying
+            // acknowledgements) says nothing of the path's capacity.
+            if busy { saturatedAt = now }
         } else if busy {
             // Startup ends at the first busy sample that did not deliver a quarter more than
             // the estimate (BBR leaves its startup when the bandwidth stops growing). A path
@@ -271,12 +288,13 @@ public struct PathLoad: Sendable {
         }
         rate = min(max(rate, Self.minimumRate), capBytes)
         appLimited = !busy && !queuedThroughout
+        isProbing = startup || (appLimited && saturatedAt.map { now - $0 >= Self.saturationMemory } ?? true)
     }
 
     /// The rate the virtual queue drains at: the estimate, or ``startupHeadroom`` times it
-    /// while the estimate still grows from the first one and the last sample showed no queue
-    /// (BBR's startup: the rate doubles with each sample until a queue shows or it stops
-    /// growing).
+    /// while the path's capacity is unknown (``isProbing``) and the last report showed no
+    /// queue (BBR's startup: the rate grows with each sample until a queue shows or it
+    /// stops growing).
     ///
     /// Once out of startup a path drains at its estimate even when its last sample showed no
     /// queue: a path that always carries a queue (the fast one beside a slower, longer one)
@@ -285,7 +303,7 @@ public struct PathLoad: Sendable {
     /// 200/s lines, the slow one 20 ms longer, at 750/s: 4.5%/5.7% out of order up/down
     /// with it, 1.1%/1.6% without).
     var drainRate: Double {
-        guard startup, queueDelay < Self.queueTolerance else { return rate }
+        guard isProbing, queueDelay < Self.queueTolerance else { return rate }
         return min(rate * Self.startupHeadroom, capBytes)
     }
 

@@ -286,7 +286,7 @@ extension ClientDaemon {
     /// balance mode). A path whose send fails is counted and skipped; the others go on.
     func sendOnScheduledPaths(length: Int, now: Timestamp) {
         let frame = outbound.prefix(length)
-        let scheduled = session.pathsFor(now: now)
+        let scheduled = session.pathsFor(now: now, bytes: length)
         let fastest = session.fastestPath(among: scheduled, now: now)
         for index in scheduled.members where index < paths.count {
             FrameHeader.setPathID(UInt8(index), in: frame)

@@ -24,4 +24,53 @@ struct PathLoadTests {
         empty.recordSend(sequence: 5, bytes: 100, now: start)
         #expect(empty.departure(of: 4) == nil)
     }
+
+    /// A link of `capacity` bytes a second and 5 ms of delay, fed `rate` frames of `bytes`
+    /// bytes a second for `seconds` from `start`, with a report every 50 ms naming the last
+    /// frame arrived (as ``PathReport`` does); returns when it ended.
+    private static func drive(
+        _ load: inout PathLoad, link: inout (capacity: Double, free: Double, arrivals: [(UInt64, Double)]),
+        sequence: inout UInt64, from start: Double, seconds: Double, rate: Double, bytes: Int
+    ) -> Double {
+        var time = start
+        var nextReport = start + 0.05
+        let end = start + seconds
+        while time < end {
+            load.recordSend(sequence: sequence, bytes: bytes, now: Timestamp(nanoseconds: UInt64(time * 1e9)))
+            link.free = max(link.free, time) + Double(bytes + PathLoad.headerOverhead) / link.capacity
+            link.arrivals.append((sequence, link.free + 0.005))
+            sequence += 1
+            time += 1 / rate
+            while nextReport <= time {
+                let arrived = link.arrivals.filter { $0.1 <= nextReport }
+                if let last = arrived.last {
+                    load.recordFeedback(
+                        sequence: last.0, received: arrived.count, arrival: Timestamp(nanoseconds: UInt64(last.1 * 1e9)))
+                }
+                nextReport += 0.05
+            }
+        }
+        return end
+    }
+
+    @Test("a path probes for more while it was never saturated, and not for 10 s after it was")
+    func probingAfterSaturation() {
+        var load = PathLoad()
+        var link = (capacity: 1_000.0 * 1_260, free: 0.0, arrivals: [(UInt64, Double)]())
+        var sequence: UInt64 = 0
+        // Light traffic (acknowledgements of an upload): the estimate says only what the
+        // path was given, so it may take 64 times that before a queue shows.
+        var time = Self.drive(&load, link: &link, sequence: &sequence, from: 1, seconds: 2, rate: 100, bytes: 100)
+        #expect(load.isProbing && load.drainRate == load.rate * PathLoad.startupHeadroom, "\(load.rate)")
+        // Twice what the link carries: a queue stands, the estimate is the link's capacity.
+        time = Self.drive(&load, link: &link, sequence: &sequence, from: time, seconds: 1, rate: 2_000, bytes: 1_232)
+        #expect(!load.isProbing && abs(load.rate / link.capacity - 1) < 0.2, "\(load.rate)")
+        #expect(load.drainRate == load.rate)
+        // Light again: the capacity is known for 10 s from the last saturated sample.
+        link.free = time + 1  // the queue drains in the pause
+        time = Self.drive(&load, link: &link, sequence: &sequence, from: time + 1, seconds: 5, rate: 100, bytes: 100)
+        #expect(!load.isProbing && load.drainRate == load.rate)
+        time = Self.drive(&load, link: &link, sequence: &sequence, from: time, seconds: 6, rate: 100, bytes: 100)
+        #expect(load.isProbing && load.drainRate == load.rate * PathLoad.startupHeadroom)
+    }
 }

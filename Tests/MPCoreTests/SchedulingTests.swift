@@ -219,15 +219,17 @@ struct SchedulingTests {
         #expect(tunnel.client.upPaths == .first(2))
     }
 
-    @Test("balance mode sends each payload once, spread evenly over equal paths")
+    @Test("balance mode sends each payload once, spread over equal paths")
     func balanceEqual() {
         let tunnel = TunnelHarness(paths: 2, mode: .balance)
         tunnel.establish()
         let duplicates = tunnel.server.drops[.duplicate]  // receiver reports go on every path
         for index in 0..<1_000 { tunnel.send([UInt8(index & 0xFF)]) }
-        // Evenly, give or take the first frames of startup (path 0 takes four more at 2 Mbit/s).
+        // Over both, give or take the first frames of startup: while the paths' capacities
+        // are unknown each drains at 64 times 2 Mbit/s, so the one whose first frames arrived
+        // a little sooner takes more of a burst sent at one instant.
         let frames = tunnel.upstreamDataFrames
-        #expect(frames.count == 2 && frames.reduce(0, +) == 1_000 && abs(frames[0] - frames[1]) <= 8, "\(frames)")
+        #expect(frames.count == 2 && frames.reduce(0, +) == 1_000 && frames.min()! >= 400, "\(frames)")
         #expect(tunnel.toTarget.count == 1_000)
         #expect(tunnel.server.drops[.duplicate] == duplicates)
     }
@@ -240,14 +242,14 @@ struct SchedulingTests {
             client.health[path].recordEcho(sentAt: ms(1_000), now: ms(1_000 + rtt))
             client.health[path].recordHeard(now: ms(1_000 + rtt))
         }
-        // Before any report: 2 Mbit/s each, drained four times as fast while starting up with
-        // no queue measured, and one-way delays half the round trips (5 and 45 ms). A
-        // 1,232-byte frame and its headers take 1.26 ms, so the 5 ms path takes 32
-        // before its queue outgrows the other path's extra 40 ms.
+        // Before any report: 2 Mbit/s each, drained 64 times as fast while the capacity is
+        // unknown and no queue measured, and one-way delays half the round trips (5 and
+        // 45 ms). A 1,232-byte frame and its headers take 1.26 ms / 64, so the 5 ms path
+        // takes 508 before its queue outgrows the other path's extra 40 ms.
         var picks: [Int] = []
-        for _ in 0..<34 { picks += client.pathsFor(now: ms(1_100), bytes: 1_232).members }
-        #expect(picks == Array(repeating: 0, count: 32) + [1, 0])
-        #expect(client.loads?.loads.map(\.payloads) == [33, 1])
+        for _ in 0..<510 { picks += client.pathsFor(now: ms(1_100), bytes: 1_232).members }
+        #expect(picks == Array(repeating: 0, count: 508) + [1, 0])
+        #expect(client.loads?.loads.map(\.payloads) == [509, 1])
     }
 
     @Test("mpserver mirrors balance mode: each reply on one path, spread like the upstream data")

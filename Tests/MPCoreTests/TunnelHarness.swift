@@ -129,7 +129,7 @@ final class TunnelHarness {
             return client.encodePayload(length: payload.count, from: address, now: now, in: frame)
         }
         guard case .send(let length) = outcome else { return }
-        let scheduled = client.pathsFor(now: now)
+        let scheduled = client.pathsFor(now: now, bytes: length)
         var paths = Array(scheduled.members)
         if let fastest = client.fastestPath(among: scheduled, now: now) {
             paths += Array(repeating: fastest.path, count: fastest.copies - 1)
@@ -173,7 +173,7 @@ final class TunnelHarness {
         }
         guard let length else { return }
         defer { sendDueParity() }
-        let replyPaths = session.replyPaths(now: now).members.flatMap {
+        let replyPaths = session.replyPaths(now: now, bytes: length).members.flatMap {
             Array(repeating: $0, count: session.mirror.copies(onPath: $0))
         }
         for path in replyPaths {
