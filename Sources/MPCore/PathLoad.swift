@@ -75,10 +75,10 @@ public struct PathLoad: Sendable {
     /// buffer at once and cubic started from 48). The first report that shows a queue
     /// returns the path to its estimate.
     static let startupHeadroom = 64.0
-    /// A path that lost or queued while used (its estimate cut, ``update``) has a known
-    /// capacity for 10 s: carrying less than its estimate since does not make it probe
-    /// again (a line that slowed from 1,000 to 300/s, probed again each time its queue
-    /// emptied, lost 2.2% over the next 5 s; none with it).
+    /// A path that did not deliver what it was given while used (``saturatedAt``) has a
+    /// known capacity for 10 s: carrying less than its estimate since does not make it
+    /// probe again (a line that slowed from 1,000 to 300/s, probing again each time its
+    /// queue emptied, lost 2.2% of the next 5 s; ``LoadBalancer/probeLead`` guards the same).
     static let saturationMemory = TimeSpan.seconds(10)
     static let startupGrowth = 1.25
     /// Delivery under 80% of sending means the path drops what it cannot carry (random loss
@@ -145,12 +145,16 @@ public struct PathLoad: Sendable {
     /// The last sample was taken while this side sent the path less than ``busyShare`` of
     /// its estimate.
     var appLimited = false
-    /// When a sample last showed the path saturated: used, and a queue stood or it lost.
+    /// When a sample last showed the path saturated: used, and it delivered less than
+    /// ``keepUpShare`` of what it was given.
     var saturatedAt: Timestamp?
     /// The estimate says only what the path was given, not what it can carry: in startup,
     /// or application-limited with no saturation for ``saturationMemory`` (the downloads'
     /// direction after an upload, whose estimate its acknowledgements set).
     var isProbing = true
+    /// Set by ``LoadBalancer``: the path's delay is the lowest of the candidates' by
+    /// ``LoadBalancer/probeLead`` or more, so probing gives it headroom.
+    var leads = true
 
     /// A path capped at `cap` (`nil`: no cap).
     public init(cap: RateCap? = nil) {
@@ -264,9 +268,10 @@ public struct PathLoad: Sendable {
             rate = max(delivered, queuedThroughout ? 0 : rate / 2)
             self.delivered.reset(to: rate, now: now)
             startup = false
-            // A queue behind traffic that did not use the path (a busy machine delaying
-            // acknowledgements) says nothing of the path's capacity.
-            if busy { saturatedAt = now }
+            // Saturated only when it did not deliver what it was given: a queue that stands
+            // while the path delivers all (a busy machine delaying acknowledgements) says
+            // nothing of the path's capacity.
+            if busy && delivered < Self.keepUpShare * sending { saturatedAt = now }
         } else if busy {
             // Startup ends at the first busy sample that did not deliver a quarter more than
             // the estimate (BBR leaves its startup when the bandwidth stops growing). A path
@@ -292,8 +297,8 @@ public struct PathLoad: Sendable {
     }
 
     /// The rate the virtual queue drains at: the estimate, or ``startupHeadroom`` times it
-    /// while the path's capacity is unknown (``isProbing``) and the last report showed no
-    /// queue (BBR's startup: the rate grows with each sample until a queue shows or it
+    /// while the path's capacity is unknown (``isProbing``), it leads the paths of its
+    /// session (``leads``), and the last report showed no queue (BBR's startup: the rate grows with each sample until a queue shows or it
     /// stops growing).
     ///
     /// Once out of startup a path drains at its estimate even when its last sample showed no
@@ -303,7 +308,7 @@ public struct PathLoad: Sendable {
     /// 200/s lines, the slow one 20 ms longer, at 750/s: 4.5%/5.7% out of order up/down
     /// with it, 1.1%/1.6% without).
     var drainRate: Double {
-        guard isProbing, queueDelay < Self.queueTolerance else { return rate }
+        guard isProbing, leads, queueDelay < Self.queueTolerance else { return rate }
         return min(rate * Self.startupHeadroom, capBytes)
     }
 

@@ -2,7 +2,7 @@ import Testing
 
 @testable import MPCore
 
-@Suite("A path's load: the departure log")
+@Suite("A path's load: the departure log and probing")
 struct PathLoadTests {
     @Test("a report's frame is dated by its own entry, or half way to the next when the log skipped it")
     func departureLookup() {
@@ -72,5 +72,29 @@ struct PathLoadTests {
         #expect(!load.isProbing && load.drainRate == load.rate)
         time = Self.drive(&load, link: &link, sequence: &sequence, from: time, seconds: 6, rate: 100, bytes: 100)
         #expect(load.isProbing && load.drainRate == load.rate * PathLoad.startupHeadroom)
+    }
+
+    @Test("a probing path takes a burst alone only while its delay leads the others' by 1 ms")
+    func probingLeads() {
+        // Path 0 saturated (its capacity known), path 1 probing, both at 2 Mbit/s: 20 frames
+        // of 1,232 bytes sent at one instant.
+        func picks(delays: [Int64]) -> [Int] {
+            var balancer = LoadBalancer(caps: [nil, nil])
+            balancer.loads[0].isProbing = false
+            let now = Timestamp(nanoseconds: 1_000_000_000)
+            return (0..<20).map { sequence in
+                let path = balancer.earliest(among: .first(2), bytes: 1_232, now: now) {
+                    TimeSpan(nanoseconds: UInt64(delays[$0]))
+                }!
+                balancer.recordSend(path: path, sequence: UInt64(sequence), bytes: 1_232, now: now, payload: true)
+                return path
+            }
+        }
+        // The same delay (0.5 ms apart): no headroom, so the two share the burst.
+        let even = picks(delays: [500_000, 0])
+        #expect(abs(even.filter { $0 == 1 }.count - 10) <= 1, "\(even)")
+        // Path 1 10 ms sooner: it takes the burst alone.
+        let lead = picks(delays: [10_000_000, 0])
+        #expect(lead == Array(repeating: 1, count: 20), "\(lead)")
     }
 }
