@@ -41,13 +41,12 @@ public struct LoadBalancer: Sendable {
             }
             lowest = min(lowest ?? base, base)
         }
-        func delay(_ path: Int) -> Double {
-            measured ? Double((loads[path].baseDelay ?? 0) &- (lowest ?? 0)) / 1e9 : fallback(path).seconds
-        }
+        // Measured: over the lowest base delay; else the fallback's.
+        let reference = measured ? lowest : nil
         var first: (path: Int, delay: Double)?
         var second = Double.infinity
         for path in candidates.members where path < loads.count {
-            let own = delay(path)
+            let own = delay(of: path, over: reference, fallback: fallback)
             if let leader = first, own >= leader.delay {
                 second = min(second, own)
             } else {
@@ -58,10 +57,17 @@ public struct LoadBalancer: Sendable {
         var best: (path: Int, arrival: Double)?
         for path in candidates.members where path < loads.count {
             loads[path].leads = path == first?.path && second - (first?.delay ?? 0) >= Self.probeLead
-            let arrival = loads[path].waitSeconds(now: now) + delay(path)
+            let arrival = loads[path].waitSeconds(now: now) + delay(of: path, over: reference, fallback: fallback)
             if best.map({ arrival < $0.arrival }) ?? true { best = (path, arrival) }
         }
         return best?.path
+    }
+
+    /// The one-way delay of `path` over `reference` (the lowest base delay), seconds; the
+    /// fallback's when there is no reference.
+    private func delay(of path: Int, over reference: Int64?, fallback: (Int) -> TimeSpan) -> Double {
+        guard let reference else { return fallback(path).seconds }
+        return Double((loads[path].baseDelay ?? 0) &- reference) / 1e9
     }
 
     /// Counts a frame (`sequence`, `bytes`) put on `path` at `now`; `payload` when it carries one.
