@@ -45,7 +45,8 @@ struct PathLoadTests {
                 let arrived = link.arrivals.filter { $0.1 <= nextReport }
                 if let last = arrived.last {
                     load.recordFeedback(
-                        sequence: last.0, received: arrived.count, arrival: Timestamp(nanoseconds: UInt64(last.1 * 1e9)))
+                        sequence: last.0, received: arrived.count, arrival: Timestamp(nanoseconds: UInt64(last.1 * 1e9))
+                    )
                 }
                 nextReport += 0.05
             }
