@@ -53,8 +53,9 @@ struct FECCommand: ParsableCommand {
 
     @Option(
         help: """
-            Rounds of every row and mode, one after the other; with more than one, each mode's CPU \
-            per payload over duplicate mode's of the same round follows the table.
+            Rounds of every row and mode, one after the other (every other round in the reverse \
+            order); with more than one, each mode's CPU per payload over duplicate mode's of the \
+            same round, and its round trip p99 less duplicate mode's, follow the table.
             """)
     var rounds = 1
 
@@ -74,7 +75,9 @@ struct FECCommand: ParsableCommand {
         var results: [FECResult] = []
         for round in 1...rounds {
             for row in rows {
-                for mode in modes {
+                // Every other round the other way round, so that a drift of the machine
+                // during a round weighs on every mode alike.
+                for mode in round % 2 == 1 ? modes : modes.reversed() {
                     warn("mplab fec: \(row.name), \(mode.name), round \(round): \(row.title), \(row.offered)/s offered")
                     let result = try measure(row, mode: mode)
                     warn("mplab fec: \(row.name), \(mode.name): \(result.summary)")
@@ -86,7 +89,7 @@ struct FECCommand: ParsableCommand {
             for result in results { emit(result.json) }
         } else {
             emit(FECResult.table(results))
-            if rounds > 1 { emit(FECResult.cpuRatios(results, rows: rows, modes: modes)) }
+            if rounds > 1 { emit(FECResult.roundComparisons(results, rows: rows, modes: modes)) }
         }
     }
 
