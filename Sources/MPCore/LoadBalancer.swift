@@ -60,7 +60,12 @@ public struct LoadBalancer: Sendable {
             let arrival = loads[path].waitSeconds(now: now) + delay(of: path, over: reference, fallback: fallback)
             if best.map({ arrival < $0.arrival }) ?? true { best = (path, arrival) }
         }
-        return best?.path
+        guard let best else { return nil }
+        // A path that lost the payload to its queue alone was what limited it: used.
+        for path in candidates.members where path < loads.count && path != best.path {
+            if delay(of: path, over: reference, fallback: fallback) < best.arrival { loads[path].declined = true }
+        }
+        return best.path
     }
 
     /// The one-way delay of `path` over `reference` (the lowest base delay), seconds; the

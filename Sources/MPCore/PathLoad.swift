@@ -84,8 +84,9 @@ public struct PathLoad: Sendable {
     /// Delivery under 80% of sending means the path drops what it cannot carry (random loss
     /// of up to 20% does not look like saturation).
     static let keepUpShare = 0.8
-    /// Sending at 70% or more of the estimate counts as using the path: only then can a
-    /// sample lower the estimate.
+    /// Sending at 70% or more of the estimate, while the scheduler gave another path a
+    /// payload because of this one's queue (``declined``), counts as using the path: only
+    /// then can a sample lower the estimate.
     static let busyShare = 0.7
     /// The delivery rates of the last 2 s make the estimate (two windows of 1 s).
     static let rateWindow = TimeSpan.seconds(1)
@@ -117,7 +118,18 @@ public struct PathLoad: Sendable {
     /// clocks' offset (the same for every path of the session: only differences mean
     /// anything); `nil` before a sample. A payload's delay on a link that serializes it
     /// includes its serialization; on one that sends a short burst at once it does not.
-    public var baseDelay: Int64? { largeFrameDelay.value ?? frameDelay.value }
+    ///
+    /// At most any frame's lowest delay plus a full-size frame's serialization at the
+    /// estimate: a path that carried payloads only behind a queue (the slower one, given a
+    /// burst at the start) keeps that queue in its payloads' lowest delay while it carries
+    /// none, and it would carry none again, as the delay says it is slower than it is
+    /// (simulated 600 + 200/s lines, the slow one 20 ms longer: 68 ms, and a fifth of the
+    /// replies lost on the fast one's full queue for the rest of the run).
+    public var baseDelay: Int64? {
+        guard let any = frameDelay.value else { return largeFrameDelay.value }
+        guard let large = largeFrameDelay.value else { return any }
+        return min(large, any &+ Int64(Self.typicalFrameCost / rate * 1e9))
+    }
     /// Payloads the scheduler gave the path.
     public internal(set) var payloads = 0
 
@@ -142,18 +154,25 @@ public struct PathLoad: Sendable {
     /// True until the estimate stops growing (``startupGrowth``) or a queue stands, and
     /// again when the path is used after an application-limited sample.
     var startup = true
-    /// The last sample was taken while this side sent the path less than ``busyShare`` of
-    /// its estimate.
+    /// The last sample was taken while the path limited nothing: this side sent it less
+    /// than ``busyShare`` of its estimate, or never gave another path a payload because of
+    /// its queue (``declined``).
     var appLimited = false
     /// When a sample last showed the path saturated: used, and it delivered less than
     /// ``keepUpShare`` of what it was given.
     var saturatedAt: Timestamp?
     /// The estimate says only what the path was given, not what it can carry: in startup,
-    /// or application-limited with no saturation for ``saturationMemory``. Not yet the
-    /// downloads' direction right after an upload: its acknowledgements kept it busy at the
-    /// estimate they set, so a download there may start on every path (test bed: cubic down
-    /// in its first second 10-25 Mbit/s in five runs of eight, 166-199 in the other three).
+    /// or application-limited with no saturation for ``saturationMemory``. Such is the
+    /// downloads' direction after an upload: its acknowledgements set the estimate and kept
+    /// the path at it, but the path never held back a payload, so a download there starts
+    /// on the fastest path alone.
     var isProbing = true
+    /// Set by ``LoadBalancer`` when a payload went elsewhere only because of this path's
+    /// virtual queue (without it, the path would have delivered the payload first) since
+    /// the last sample: the path was used up to its estimate, not application-limited.
+    var declined = false
+    /// The last report showed the path's queue (``queueThreshold``).
+    var lastQueued = false
     /// Set by ``LoadBalancer``: the path's delay is the lowest of the candidates' by
     /// ``LoadBalancer/probeLead`` or more, so probing gives it headroom.
     var leads = true
@@ -233,6 +252,7 @@ public struct PathLoad: Sendable {
         }
         let serialization = TimeSpan(seconds: 2 * Double(bytesSent / max(framesSent, 1)) / rate)
         let queued = queueDelay > Self.queueThreshold + serialization
+        lastQueued = queued
         let sample = Sample(departure: departure, arrival: arrival, received: received, queued: queued)
         guard let reference else {
             self.reference = sample
@@ -257,16 +277,23 @@ public struct PathLoad: Sendable {
 
     /// The estimate after a sample, BBR's bottleneck bandwidth: the highest delivery rate
     /// of the samples taken while this side used the path (sending at ``busyShare`` of the
-    /// estimate or more) over the last two ``rateWindow``s; a sample taken while it used the
-    /// path less (application-limited) only raises it. An estimate too low rises as the
-    /// virtual queue's corrections give the path more. A path whose queue stood from one
-    /// sample to the next
-    /// delivered at its capacity all along, so that is its rate at once (a link that slowed
-    /// down is known within a sample); one that lost more than chance while used
-    /// (``keepUpShare``) halves at most, as the loss may be its own.
+    /// estimate or more while its queue held payloads back, ``declined``) over the last two
+    /// ``rateWindow``s; a sample taken while the path limited nothing (application-limited)
+    /// only raises it, as BBR's application-limited samples do. An estimate too low rises
+    /// as the virtual queue's corrections give the path more. A path whose queue stood from
+    /// one sample to the next while it held payloads back delivered at its capacity all
+    /// along, so that is its rate at once (a link that slowed down is known within a
+    /// sample); one that lost more than chance while used (``keepUpShare``) halves at most,
+    /// as the loss may be its own. A queue that stands while the path held nothing back is
+    /// a loaded machine's delay, not the path's capacity: acknowledgements of an upload,
+    /// taking it, set the estimate to their own rate, and the download after the upload
+    /// then started on every path (test bed: 7-26 Mbit/s in its first second in seven runs
+    /// of ten).
     private mutating func update(delivered: Double, sending: Double, queuedThroughout: Bool, now: Timestamp) {
-        let busy = sending >= Self.busyShare * rate
-        if queuedThroughout || (busy && delivered < Self.keepUpShare * sending) {
+        let busy = declined && sending >= Self.busyShare * rate
+        let standing = declined && queuedThroughout
+        declined = false
+        if standing || (busy && delivered < Self.keepUpShare * sending) {
             rate = max(delivered, queuedThroughout ? 0 : rate / 2)
             self.delivered.reset(to: rate, now: now)
             startup = false
@@ -294,14 +321,17 @@ public struct PathLoad: Sendable {
             rate = max(rate, delivered)
         }
         rate = min(max(rate, Self.minimumRate), capBytes)
-        appLimited = !busy && !queuedThroughout
+        appLimited = !busy && !standing
         isProbing = startup || (appLimited && saturatedAt.map { now - $0 >= Self.saturationMemory } ?? true)
     }
 
     /// The rate the virtual queue drains at: the estimate, or ``startupHeadroom`` times it
     /// while the path's capacity is unknown (``isProbing``), it leads the paths of its
-    /// session (``leads``), and the last report showed no queue (BBR's startup: the rate
-    /// grows with each sample until a queue shows or it stops growing).
+    /// session (``leads``), and the last report showed no queue over ``queueThreshold``
+    /// (BBR's startup: the rate grows with each sample until a queue shows or it stops
+    /// growing). A loaded machine's delay of a millisecond or two is no queue: stopping at
+    /// 0.2 ms, a download after an upload carried 16-97 Mbit/s in its first second in five
+    /// test bed runs, 122-139 in three at ``queueThreshold``.
     ///
     /// Once out of startup a path drains at its estimate even when its last sample showed no
     /// queue: a path that always carries a queue (the fast one beside a slower, longer one)
@@ -310,7 +340,7 @@ public struct PathLoad: Sendable {
     /// 200/s lines, the slow one 20 ms longer, at 750/s: 4.5%/5.7% out of order up/down
     /// with it, 1.1%/1.6% without).
     var drainRate: Double {
-        guard isProbing, leads, queueDelay < Self.queueTolerance else { return rate }
+        guard isProbing, leads, !lastQueued else { return rate }
         return min(rate * Self.startupHeadroom, capBytes)
     }
 

@@ -27,10 +27,11 @@ struct PathLoadTests {
 
     /// A link of `capacity` bytes a second and 5 ms of delay, fed `rate` frames of `bytes`
     /// bytes a second for `seconds` from `start`, with a report every 50 ms naming the last
-    /// frame arrived (as ``PathReport`` does); returns when it ended.
+    /// frame arrived (as ``PathReport`` does); returns when it ended. `used`: the scheduler
+    /// gave other paths payloads because of this one's queue (``PathLoad/declined``).
     private static func drive(
         _ load: inout PathLoad, link: inout (capacity: Double, free: Double, arrivals: [(UInt64, Double)]),
-        sequence: inout UInt64, from start: Double, seconds: Double, rate: Double, bytes: Int
+        sequence: inout UInt64, from start: Double, seconds: Double, rate: Double, bytes: Int, used: Bool = false
     ) -> Double {
         var time = start
         var nextReport = start + 0.05
@@ -44,6 +45,7 @@ struct PathLoadTests {
             while nextReport <= time {
                 let arrived = link.arrivals.filter { $0.1 <= nextReport }
                 if let last = arrived.last {
+                    if used { load.declined = true }
                     load.recordFeedback(
                         sequence: last.0, received: arrived.count, arrival: Timestamp(nanoseconds: UInt64(last.1 * 1e9))
                     )
@@ -64,7 +66,8 @@ struct PathLoadTests {
         var time = Self.drive(&load, link: &link, sequence: &sequence, from: 1, seconds: 2, rate: 100, bytes: 100)
         #expect(load.isProbing && load.drainRate == load.rate * PathLoad.startupHeadroom, "\(load.rate)")
         // Twice what the link carries: a queue stands, the estimate is the link's capacity.
-        time = Self.drive(&load, link: &link, sequence: &sequence, from: time, seconds: 1, rate: 2_000, bytes: 1_232)
+        time = Self.drive(
+            &load, link: &link, sequence: &sequence, from: time, seconds: 1, rate: 2_000, bytes: 1_232, used: true)
         #expect(!load.isProbing && abs(load.rate / link.capacity - 1) < 0.2, "\(load.rate)")
         #expect(load.drainRate == load.rate)
         // Light again: the capacity is known for 10 s from the last saturated sample.
@@ -73,6 +76,65 @@ struct PathLoadTests {
         #expect(!load.isProbing && load.drainRate == load.rate)
         time = Self.drive(&load, link: &link, sequence: &sequence, from: time, seconds: 6, rate: 100, bytes: 100)
         #expect(load.isProbing && load.drainRate == load.rate * PathLoad.startupHeadroom)
+    }
+
+    @Test("a path that carried all it was given at the estimate that traffic set, never limiting it, probes")
+    func probingAtOwnEstimate() {
+        // Acknowledgements of an upload, 3.2 Mbit/s of small frames on a 10 Mbit/s link:
+        // more than the first estimate, so the estimate grows to their rate and they keep
+        // the path at it. Only the scheduler knows whether the path limited anything.
+        for used in [false, true] {
+            var load = PathLoad()
+            var link = (capacity: 1_000.0 * 1_260, free: 0.0, arrivals: [(UInt64, Double)]())
+            var sequence: UInt64 = 0
+            _ = Self.drive(
+                &load, link: &link, sequence: &sequence, from: 1, seconds: 3, rate: 4_000, bytes: 72, used: used)
+            #expect(abs(load.rate / (4_000 * 100) - 1) < 0.2, "\(load.rate)")
+            // Never declined: application-limited, so a download may take the path at once.
+            #expect(load.isProbing == !used, "used \(used)")
+        }
+    }
+
+    @Test("a payload's base delay is at most a small frame's plus a payload's serialization")
+    func baseDelayBound() {
+        var load = PathLoad()
+        let start = Timestamp(nanoseconds: 1_000_000_000)
+        // A payload that waited 48 ms behind a burst, then only reports 20 ms long.
+        load.recordSend(sequence: 0, bytes: 1_232, now: start)
+        load.recordFeedback(sequence: 0, received: 1, arrival: start + .milliseconds(68))
+        #expect(load.baseDelay == 68_000_000)
+        for sequence in UInt64(1)...5 {
+            let sent = start + .milliseconds(100 * sequence)
+            load.recordSend(sequence: sequence, bytes: 100, now: sent)
+            load.recordFeedback(sequence: sequence, received: 1 + Int(sequence), arrival: sent + .milliseconds(20))
+        }
+        // 20 ms plus 1,260 bytes at the first estimate of 2 Mbit/s (5.04 ms).
+        #expect(load.baseDelay == 25_040_000)
+    }
+
+    @Test("a path counts as used when a payload went elsewhere because of its queue, not of its delay")
+    func declinedByQueue() {
+        var balancer = LoadBalancer(caps: [nil, nil])
+        balancer.loads[0].isProbing = false
+        balancer.loads[1].isProbing = false
+        let now = Timestamp(nanoseconds: 1_000_000_000)
+        // Path 1 10 ms longer; path 0 at the first estimate, 5 ms a payload.
+        func pick() -> Int {
+            let path = balancer.earliest(among: .first(2), bytes: 1_232, now: now) {
+                TimeSpan(nanoseconds: $0 == 0 ? 0 : 10_000_000)
+            }!
+            balancer.recordSend(path: path, sequence: 0, bytes: 1_232, now: now, payload: true)
+            return path
+        }
+        // Path 0 first: path 1 lost by its delay alone.
+        #expect(pick() == 0)
+        let slowerDeclined = balancer.loads[1].declined
+        #expect(!slowerDeclined)
+        // Path 0's queue passes 10 ms: the next payload goes on path 1 because of it.
+        #expect(pick() == 0)
+        #expect(pick() == 1)
+        let (fastDeclined, chosenDeclined) = (balancer.loads[0].declined, balancer.loads[1].declined)
+        #expect(fastDeclined && !chosenDeclined)
     }
 
     @Test("a probing path takes a burst alone only while its delay leads the others' by 1 ms")
