@@ -57,7 +57,10 @@ extension ClientSession {
         PathReport.forEachEntry(in: body) { entry in
             guard paths.indices.contains(entry.path) else { return }
             paths[entry.path].peerReportedLoss = entry.loss
-            guard paths[entry.path].recordReport(received: entry.framesReceived) else { return }
+            let sentThrough = loads?.framesSent(onPath: entry.path, throughReport: body, now: now)
+            guard paths[entry.path].recordReport(received: entry.framesReceived, sentThrough: sentThrough) else {
+                return
+            }
             // Heard when mpserver last received on it, not when the report came: a report
             // that left late (mpserver heard nothing for a while) does not revive a dead path.
             guard now.nanoseconds > entry.age.nanoseconds else { return }

@@ -95,6 +95,26 @@ public struct LoadBalancer: Sendable {
         }
     }
 
+    /// The frames put on `path` up to and including the last one the receiver report
+    /// `body` names as received there, modulo 2^32 (``PathStatistics/recordReport(received:sentThrough:)``);
+    /// `nil` when the log does not hold it or it left ``deliveryHorizon`` or more before
+    /// `now`: a path that delivered nothing since then counts what it was sent since, so
+    /// its loss rises.
+    func framesSent(onPath path: Int, throughReport body: UnsafeRawBufferPointer, now: Timestamp) -> UInt32? {
+        guard loads.indices.contains(path) else { return nil }
+        var frames: UInt32?
+        PathReport.forEachDeparture(in: body) { entry in
+            guard entry.path == path, let departure = loads[path].departure(of: entry.sequence),
+                now - departure.time < Self.deliveryHorizon
+            else { return }
+            frames = departure.frames
+        }
+        return frames
+    }
+
+    /// A path whose last delivered frame left a second ago or more delivers nothing now.
+    static let deliveryHorizon = TimeSpan.seconds(1)
+
     /// The share of the payloads the scheduler gave `path` (0...1); 0 before any.
     public func share(of path: Int) -> Double {
         var total = 0

@@ -97,7 +97,9 @@ extension ServerEngine {
             session.mirror.recordReport(path: path, now: now, fromPathAddress: fromPathAddress)
             PathReport.forEachEntry(in: UnsafeRawBufferPointer(rebasing: frame[body])) { entry in
                 session.paths[entry.path].peerReportedLoss = entry.loss
-                _ = session.paths[entry.path].recordReport(received: entry.framesReceived)
+                let sentThrough = session.loads?.framesSent(
+                    onPath: entry.path, throughReport: UnsafeRawBufferPointer(rebasing: frame[body]), now: now)
+                _ = session.paths[entry.path].recordReport(received: entry.framesReceived, sentThrough: sentThrough)
             }
             let reported = session.paths
             session.loads?.recordReport(UnsafeRawBufferPointer(rebasing: frame[body])) {

@@ -144,6 +144,37 @@ struct PathReportTests {
         #expect(abs((path.reportedLoss ?? 0) - 0.1) < 1e-9)
     }
 
+    @Test("with the frames sent up to the last one received, frames in flight are not counted as lost")
+    func lossWindowInFlight() {
+        // A queue filling: 600 frames sent, the report names the 400th as the last arrived,
+        // and all 400 arrived. Counted against every frame sent, 33% would look lost.
+        var exact = PathStatistics()
+        var counted = PathStatistics()
+        for path in [0, 1] {
+            var statistics = PathStatistics()
+            _ = statistics.recordReport(received: 0, sentThrough: path == 0 ? 0 : nil)
+            statistics.framesSent = 600
+            _ = statistics.recordReport(received: 400, sentThrough: path == 0 ? 400 : nil)
+            if path == 0 { exact = statistics } else { counted = statistics }
+        }
+        #expect(abs((counted.reportedLoss ?? 0) - 1.0 / 3) < 1e-4)
+        // 400 is under the window of 500: no figure yet; then 600 known, 590 arrived.
+        #expect(exact.reportedLoss == nil)
+        exact.framesSent = 800
+        _ = exact.recordReport(received: 590, sentThrough: 600)
+        #expect(abs((exact.reportedLoss ?? 0) - 10.0 / 600) < 1e-4)
+        // The path stops delivering: no frame of the last second named, so the frames sent
+        // since the window opened count, and the loss rises.
+        exact.framesSent = 1_400
+        _ = exact.recordReport(received: 590, sentThrough: nil)
+        #expect(abs((exact.reportedLoss ?? 0) - 1) < 1e-9)
+        // The count wraps at 2^32.
+        var wrapped = PathStatistics()
+        _ = wrapped.recordReport(received: 0, sentThrough: UInt32.max - 99)
+        _ = wrapped.recordReport(received: 500, sentThrough: 400)
+        #expect(wrapped.reportedLoss == 0)
+    }
+
     @Test("departure entries name each path's last fresh frame and its age; older readers skip them")
     func departureEntries() {
         var statistics = Array(repeating: PathStatistics(), count: 2)
