@@ -84,7 +84,8 @@ public final class ServerSession<Address: Hashable> {
     func setAddress(_ address: Address, of path: Int) {
         if let current = pathAddresses[path], current != address {
             addressMoves[path] = AddressMove(previous: current)
-        } else {
+        } else if addressMoves[path] != nil {
+            // Only then: a write through the subscript allocates even when the key is absent.
             addressMoves[path]?.candidate = nil
         }
         pathAddresses[path] = address

@@ -162,11 +162,13 @@ extension ServerDaemon {
     private func parityTimerFired() {
         let now = MonotonicClock.now()
         parityDeadline = nil
-        let waiting = parityWaiting
-        parityWaiting.removeAll(keepingCapacity: true)
-        for session in waiting where engine.sessions[session.sessionID] === session {
-            sendDueParity(for: session, now: now)
+        swap(&parityWaiting, &parityFiring)
+        // By index: a debug build's unspecialized array iterator allocates on every step.
+        for index in 0..<parityFiring.count where engine.sessions[parityFiring[index].sessionID] === parityFiring[index]
+        {
+            sendDueParity(for: parityFiring[index], now: now)
         }
+        parityFiring.removeAll(keepingCapacity: true)
     }
 
     /// Sends each session's receiver report that is due (every ``Defaults/reportInterval``
