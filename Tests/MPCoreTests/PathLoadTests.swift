@@ -66,8 +66,9 @@ struct PathLoadTests {
         var time = Self.drive(&load, link: &link, sequence: &sequence, from: 1, seconds: 2, rate: 100, bytes: 100)
         #expect(load.isProbing && load.drainRate == load.rate * PathLoad.startupHeadroom, "\(load.rate)")
         // Twice what the link carries: a queue stands, the estimate is the link's capacity.
-        time = Self.drive(
-            &load, link: &link, sequence: &sequence, from: time, seconds: 1, rate: 2_000, bytes: 1_232, used: true)
+        // Saturated whether or not the scheduler held payloads back: a probing path that
+        // leads takes a burst alone, and its overflow must end the probing.
+        time = Self.drive(&load, link: &link, sequence: &sequence, from: time, seconds: 1, rate: 2_000, bytes: 1_232)
         #expect(!load.isProbing && abs(load.rate / link.capacity - 1) < 0.2, "\(load.rate)")
         #expect(load.drainRate == load.rate)
         // Light again: the capacity is known for 10 s from the last saturated sample.
