@@ -288,11 +288,12 @@ public struct PathLoad: Sendable {
     /// (``keepUpShare``) halves at most, as the loss may be its own, and stops probing even
     /// if it held nothing back: a probing path that leads takes a burst alone, and counting
     /// its overflow as no saturation kept it probing into further overflows (lines of 20 +
-    /// 10 + 2 Mbit/s, cubic up: 19.4-26.9 Mbit/s in seven runs; counted, 23.6-26.5 in five). A queue that stands while the path held nothing back is
-    /// a loaded machine's delay, not the path's capacity: acknowledgements of an upload,
-    /// taking it, set the estimate to their own rate, and the download after the upload
-    /// then started on every path (test bed: 7-26 Mbit/s in its first second in seven runs
-    /// of ten).
+    /// 10 + 2 Mbit/s, cubic up: 19.4-26.9 Mbit/s in seven runs; counted, 23.6-26.5 in five).
+    ///
+    /// A queue that stands while the path held nothing back is a loaded machine's delay,
+    /// not the path's capacity: acknowledgements of an upload, taking it, set the estimate
+    /// to their own rate, and the download after the upload then started on every path
+    /// (test bed: 7-26 Mbit/s in its first second in seven runs of ten).
     private mutating func update(delivered: Double, sending: Double, queuedThroughout: Bool, now: Timestamp) {
         let loaded = sending >= Self.busyShare * rate
         let busy = declined && loaded
