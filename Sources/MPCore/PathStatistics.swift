@@ -80,6 +80,9 @@ public struct PathStatistics: Hashable, Sendable {
         }
         let sent: Int
         if let sentThrough, let opened = lossWindowThrough {
+            // A report that left before the one that opened the window (a copy on a slower
+            // path) names an earlier frame: it tells nothing new, and must not wrap around.
+            guard Int32(bitPattern: sentThrough &- opened) >= 0 else { return grew }
             sent = Int(sentThrough &- opened)
         } else {
             sent = framesSent - lossWindowSent

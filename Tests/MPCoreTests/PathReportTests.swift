@@ -163,6 +163,11 @@ struct PathReportTests {
         exact.framesSent = 800
         _ = exact.recordReport(received: 590, sentThrough: 600)
         #expect(abs((exact.reportedLoss ?? 0) - 10.0 / 600) < 1e-4)
+        // An older report, sent before the last one (a copy on a slower path), names an
+        // earlier frame: the window stays open and the figure stays.
+        exact.framesSent = 900
+        _ = exact.recordReport(received: 580, sentThrough: 590)
+        #expect(abs((exact.reportedLoss ?? 0) - 10.0 / 600) < 1e-4)
         // The path stops delivering: no frame of the last second named, so the frames sent
         // since the window opened count, and the loss rises.
         exact.framesSent = 1_400
