@@ -1,13 +1,14 @@
-// `mplab fec --rounds N`: the coding cost and the added latency judged against their noise. The daemons' CPU per
-// payload swings by a third from run to run on a shared machine, as the relays and other
-// programs wake them more or less often; each round measures every mode back to back, so
-// a mode's ratio to duplicate mode's of the same round, and the median over rounds, are
-// steadier than any one figure.
+// `mplab fec --rounds N`: the coding cost and the added latency judged against their
+// noise. The daemons' CPU per payload swings by a third from run to run on a shared
+// machine, as the relays and other programs wake them more or less often; each round
+// measures every mode back to back, so a mode's ratio to duplicate mode's of the same
+// round, and the median over rounds, are steadier than any one figure.
 
 extension FECResult {
     /// Per row and mode other than duplicate: CPU per payload over duplicate mode's in the
-    /// same round, and round trip p99 less duplicate mode's (a p99 of 20,000 round trips moves
-    /// by hundreds of µs from run to run here), each round and the median. Empty without duplicate mode among `modes`.
+    /// same round, and round trip p99 less duplicate mode's (a p99 of 20,000 round trips
+    /// moves by hundreds of µs from run to run here), each round and the median. Empty
+    /// without duplicate mode among `modes`.
     static func roundComparisons(_ results: [FECResult], rows: [FECRow], modes: [FECMode]) -> String {
         guard modes.contains(where: { $0.name == "duplicate" }) else { return "" }
         var lines = [""]
