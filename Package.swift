@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "mplab",
             dependencies: [
-                "MPRuntime", "MPLabSupport", "CLibcrypto",
+                "MPRuntime", "MPLabSupport", "CLibcrypto", "CSocketExtras",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -103,9 +103,15 @@ struct BalanceCommand: ParsableCommand {
                 let load = LoadSettings(
                     target: run.clientAddress, rate: row.offered, size: size, durationSeconds: Double(seconds),
                     flows: 1, recordsArrivalOrder: true)
+                var failure: Error?
                 let report = try run.measure(load, eventAfter: Double(change.after)) {
-                    run.setRate(links.rate(change.rate, size: size), relay: change.relay)
+                    do {
+                        try run.setRate(links.rate(change.rate, size: size), relay: change.relay)
+                    } catch {
+                        failure = error
+                    }
                 }
+                if let failure { throw failure }
                 result = BalanceResult(report: report, seconds: Double(seconds), measuredFrom: change.after)
             } else {
                 let load = LoadSettings(

@@ -57,8 +57,8 @@ final class DemoRun {
     }
 
     /// Makes relay `index` a link of `rate` datagrams per second both ways from now on.
-    func setRate(_ rate: RateCap?, relay index: Int) {
-        relays[index].setRate(rate)
+    func setRate(_ rate: RateCap?, relay index: Int) throws {
+        try relays[index].setRate(rate)
     }
 
     /// Makes relay `index` drop everything both ways from now on.

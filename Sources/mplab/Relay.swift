@@ -121,20 +121,20 @@ final class Relay {
         // A different stream for replies, so the two directions drop independently.
         var seeds = SplitMix64(seed: settings.seed)
         downDrops = DropDecider(probability: settings.down.dropProbability, seed: seeds.next())
-        upDelay = makeDelayQueue(settings.up)
-        downDelay = makeDelayQueue(settings.down)
-        upLink = makeLink(settings.up)
-        downLink = makeLink(settings.down)
+        upDelay = try makeDelayQueue(settings.up)
+        downDelay = try makeDelayQueue(settings.down)
+        upLink = try makeLink(settings.up)
+        downLink = try makeLink(settings.down)
     }
 
-    private func makeDelayQueue(_ link: RelayLinkSettings) -> RelayDelayQueue? {
+    private func makeDelayQueue(_ link: RelayLinkSettings) throws -> RelayDelayQueue? {
         guard link.delay.nanoseconds > 0 else { return nil }
-        return RelayDelayQueue(loop: lab.loop) { [unowned self] in deliver($0, client: $1, bytes: $2) }
+        return try RelayDelayQueue(loop: lab.loop) { [unowned self] in deliver($0, client: $1, bytes: $2) }
     }
 
-    private func makeLink(_ link: RelayLinkSettings) -> RelayRateLimiter? {
+    private func makeLink(_ link: RelayLinkSettings) throws -> RelayRateLimiter? {
         guard let rate = link.rate else { return nil }
-        return RelayRateLimiter(loop: lab.loop, rate: rate) { [unowned self] in
+        return try RelayRateLimiter(loop: lab.loop, rate: rate) { [unowned self] in
             propagate($0, client: $1, bytes: $2)
         }
     }
@@ -142,13 +142,18 @@ final class Relay {
     var mappingCount: Int { mappings.count }
 
     /// Makes both directions links of `rate` from now on (`nil`: unlimited); what the old
-    /// links hold still leaves on their schedule.
-    func setRate(_ rate: RateCap?) {
-        settings.up.rate = rate
-        settings.down.rate = rate
+    /// links hold still leaves on their schedule. Throws, and keeps the old links, when the
+    /// kernel gives no timer.
+    func setRate(_ rate: RateCap?) throws {
+        var up = settings.up
+        var down = settings.down
+        up.rate = rate
+        down.rate = rate
+        let links = (try makeLink(up), try makeLink(down))
+        settings.up = up
+        settings.down = down
         retiredLinks += [upLink, downLink].compactMap { $0 }
-        upLink = makeLink(settings.up)
-        downLink = makeLink(settings.down)
+        (upLink, downLink) = links
     }
 
     /// Drops every datagram both ways from now on: the link died (`mplab fec`'s kill row).

@@ -2,7 +2,7 @@
 // for the queue of a rate-limited link (--rate, see RelayRateLimiter). Callers give due
 // times that never decrease (a fixed delay, or departures spaced by the rate keep arrival
 // order), so a FIFO suffices: one byte ring and one ring of entries, both allocated once;
-// one timer wakes the relay when the oldest is due.
+// one timer (a ``PreciseTimer``) wakes the relay when the oldest is due.
 import MPCore
 import MPRuntime
 
@@ -33,15 +33,16 @@ final class RelayDelayQueue {
     private var readOffset = 0
     /// The most a datagram left after its due time since the last ``takeLateness()``.
     private var lateness = TimeSpan(nanoseconds: 0)
-    private var timer: TimerWatcher!
+    private var timer: PreciseTimer!
     private let deliver: (RelayDirection, SocketAddress, UnsafeRawBufferPointer) -> Void
 
     /// A queue of at most `entryCapacity` datagrams and `byteCapacity` bytes (each clamped
-    /// to the maximum) that hands each one to `deliver` when it is due.
+    /// to the maximum) that hands each one to `deliver` when it is due; throws when the
+    /// kernel gives no timer.
     init(
         loop: EventLoop, byteCapacity: Int = maximumByteCapacity, entryCapacity: Int = maximumEntryCapacity,
         deliver: @escaping (RelayDirection, SocketAddress, UnsafeRawBufferPointer) -> Void
-    ) {
+    ) throws {
         self.byteCapacity = min(max(byteCapacity, 1), Self.maximumByteCapacity)
         self.entryCapacity = min(max(entryCapacity, 1), Self.maximumEntryCapacity)
         self.deliver = deliver
@@ -49,13 +50,10 @@ final class RelayDelayQueue {
         let placeholder = Entry(
             direction: .up, client: .loopbackIPv4(port: 0), offset: 0, length: 0, due: Timestamp(nanoseconds: 0))
         entries = Array(repeating: placeholder, count: self.entryCapacity)
-        timer = TimerWatcher(loop: loop, interval: .milliseconds(1), repeating: false) { [unowned self] in
-            deliverDue(now: MonotonicClock.now())
-        }
+        timer = try PreciseTimer(loop: loop) { [unowned self] in deliverDue(now: MonotonicClock.now()) }
     }
 
     deinit {
-        timer.stop()
         storage.deallocate()
     }
 
@@ -80,7 +78,7 @@ final class RelayDelayQueue {
         entries[index] = Entry(direction: direction, client: client, offset: offset, length: bytes.count, due: due)
         if entryCount == 0 {
             readOffset = offset
-            timer.reschedule(after: due - now)
+            timer.fire(at: due)
         }
         entryCount += 1
         writeOffset = offset + bytes.count
@@ -104,7 +102,7 @@ final class RelayDelayQueue {
         while entryCount > 0 {
             let entry = entries[firstEntry]
             guard entry.due <= now else {
-                timer.reschedule(after: entry.due - now)
+                timer.fire(at: entry.due)
                 return
             }
             lateness = max(lateness, now - entry.due)

@@ -43,11 +43,12 @@ final class RelayRateLimiter {
     /// would have left had the bucket not let it go earlier) plus its time on the link.
     private var nextFree: Timestamp?
 
-    /// A link of `rate` (above zero) that hands each departing datagram to `deliver`.
+    /// A link of `rate` (above zero) that hands each departing datagram to `deliver`;
+    /// throws when the kernel gives no timer.
     init(
         loop: EventLoop, rate: RateCap,
         deliver: @escaping (RelayDirection, SocketAddress, UnsafeRawBufferPointer) -> Void
-    ) {
+    ) throws {
         self.rate = rate
         let length: Int
         switch rate {
@@ -66,7 +67,7 @@ final class RelayRateLimiter {
             burst = max(Self.queueTime, TimeSpan(nanoseconds: fullSize.nanoseconds * UInt64(Self.minimumQueueLength)))
             length = max(Int(burst.seconds * 1e9 / Double(perDatagram.nanoseconds)), Self.minimumQueueLength)
         }
-        queue = RelayDelayQueue(
+        queue = try RelayDelayQueue(
             loop: loop, byteCapacity: length * Self.bytesPerQueuedDatagram, entryCapacity: length, deliver: deliver)
     }
 
