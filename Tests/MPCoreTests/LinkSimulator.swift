@@ -16,6 +16,10 @@ struct SimulatedLink {
     /// When the link is free to send the next datagram.
     var nextFree: Timestamp?
     var overflowed = 0
+    /// Up to this much more delay, uniformly random, as a loaded relay's late timers add; the
+    /// link stays first in, first out.
+    var jitter = TimeSpan(nanoseconds: 0)
+    var lastArrival: Timestamp?
 
     /// A full-size frame on the line: 1,200 bytes of payload, the frame header, IP and UDP.
     static let fullFrame = 1_260
@@ -31,7 +35,7 @@ struct SimulatedLink {
     /// lost or the queue is full.
     mutating func arrival(now: Timestamp, bytes: Int, random: inout SplitMix64) -> Timestamp? {
         if loss > 0, Double(random.next() % 1_000_000) / 1_000_000 < loss { return nil }
-        guard rate > 0 else { return now + delay }
+        guard rate > 0 else { return jittered(now + delay, random: &random) }
         let interval = 1_000_000_000 / UInt64(rate)
         let service = perByte ? interval * UInt64(bytes + 28) / UInt64(Self.fullFrame) : interval
         let queueLength = max(Int((Double(rate) * 0.05).rounded()), 4)
@@ -44,7 +48,15 @@ struct SimulatedLink {
             return nil
         }
         nextFree = slot + TimeSpan(nanoseconds: service)
-        return max(slot, now) + delay
+        return jittered(max(slot, now) + delay, random: &random)
+    }
+
+    private mutating func jittered(_ arrival: Timestamp, random: inout SplitMix64) -> Timestamp {
+        guard jitter.nanoseconds > 0 else { return arrival }
+        let late = arrival + TimeSpan(nanoseconds: random.next() % jitter.nanoseconds)
+        let kept = max(late, lastArrival ?? late)
+        lastArrival = kept
+        return kept
     }
 }
 
