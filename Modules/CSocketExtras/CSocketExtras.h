@@ -1,10 +1,10 @@
 // Declarations that Swift's Glibc module hides (it is built without _GNU_SOURCE): the batch
-// datagram calls recvmmsg and sendmmsg, the UDP segmentation options of <netinet/udp.h>
-// and <linux/udp.h>, and the timerfd calls of <sys/timerfd.h> (values fixed by the kernel's ABI). No system header is included: a second copy of
-// <sys/socket.h>'s types next to Glibc's is refused (fd_set) or hides names (MSG_TRUNC) in
-// whole-module builds. `vec` points at an array of struct mmsghdr, which the Swift side
-// lays out itself (a struct msghdr, then an unsigned int, padded to 8 bytes: 64 bytes on
-// 64-bit Linux). Header only; glibc provides the symbols.
+// datagram calls recvmmsg and sendmmsg, the UDP segmentation options of <netinet/udp.h> and
+// <linux/udp.h>, and the timerfd calls of <sys/timerfd.h> (values fixed by the kernel's ABI).
+// No system header is included: a second copy of <sys/socket.h>'s types next to Glibc's is
+// refused (fd_set) or hides names (MSG_TRUNC) in whole-module builds. `vec` points at an array
+// of struct mmsghdr, which the Swift side lays out itself (a struct msghdr, then an unsigned
+// int, padded to 8 bytes: 64 bytes on 64-bit Linux). Header only; glibc provides the symbols.
 #ifndef CSOCKETEXTRAS_H
 #define CSOCKETEXTRAS_H
 
