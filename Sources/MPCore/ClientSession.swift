@@ -241,17 +241,19 @@ public final class ClientSession<Address: Hashable> {
 
     /// Balance mode: writes a receiver report into `frame` if one is due at `now` and
     /// returns its length and the one path it goes on (where it arrives first); `nil` when
-    /// none is due: every ``Defaults/feedbackInterval`` while frames of the session arrive,
+    /// none is due: every ``Defaults/feedbackInterval`` (or ``Defaults/feedbackShortInterval``
+    /// while they arrive fast) while frames of the session arrive,
     /// between the reports on every path, so that mpserver's estimates of the paths'
     /// capacities (``PathLoad``) follow within a few tens of milliseconds.
     /// `frame` must hold ``FrameLayout/maximumOverhead`` + 416 bytes.
     public func feedback(now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> (length: Int, path: Int)? {
-        guard isAccepted, loads != nil,
-            now - (lastFeedbackSent ?? Timestamp(nanoseconds: 0)) >= Defaults.feedbackInterval
-        else { return nil }
+        guard isAccepted, loads != nil else { return nil }
         var received = 0
         for path in paths.indices { received &+= paths[path].framesReceived }
-        guard received != receivedAtLastFeedback, frame.count >= PathReport.maximumFrameLength else { return nil }
+        let elapsed = now - (lastFeedbackSent ?? Timestamp(nanoseconds: 0))
+        guard Defaults.isFeedbackDue(after: elapsed, frames: received &- receivedAtLastFeedback),
+            frame.count >= PathReport.maximumFrameLength
+        else { return nil }
         let candidates = candidatePaths(now: now)
         let estimated = FrameLayout.maximumOverhead + PathReport.entriesLength(paths)
         guard let path = loads?.earliest(among: candidates, bytes: estimated, now: now, fallback: fallbackDelay)

@@ -150,20 +150,20 @@ public final class ServerEngine<Address: Hashable> {
     /// For a session whose mpclient balances (``ReplyMirror/isBalanced``): writes a receiver
     /// report into `frame` if one is due at `now` and returns its length and the one path it
     /// goes on (where it arrives first); `nil` when none is due: every
-    /// ``Defaults/feedbackInterval`` while frames of the session arrive, between the reports
+    /// ``Defaults/feedbackInterval`` (``Defaults/feedbackShortInterval`` while they arrive
+    /// fast) while frames of the session arrive, between the reports
     /// on every path, so that mpclient's estimates of the paths' capacities (``PathLoad``)
     /// follow within a few tens of milliseconds. `frame` must hold
     /// ``PathReport/maximumFrameLength`` bytes.
     public func feedback(
         for session: ServerSession<Address>, now: Timestamp, into frame: UnsafeMutableRawBufferPointer
     ) -> (length: Int, path: Int)? {
-        guard session.mirror.isBalanced,
-            now - (session.lastFeedbackSent ?? Timestamp(nanoseconds: 0)) >= Defaults.feedbackInterval
-        else { return nil }
+        guard session.mirror.isBalanced else { return nil }
         let received = session.totals.framesReceived
-        guard received != session.receivedAtLastFeedback, frame.count >= PathReport.maximumFrameLength else {
-            return nil
-        }
+        let elapsed = now - (session.lastFeedbackSent ?? Timestamp(nanoseconds: 0))
+        guard Defaults.isFeedbackDue(after: elapsed, frames: received &- session.receivedAtLastFeedback),
+            frame.count >= PathReport.maximumFrameLength
+        else { return nil }
         let estimated = FrameLayout.maximumOverhead + PathReport.entriesLength(session.paths)
         guard let path = session.earliestPath(among: session.reportPaths(now: now), bytes: estimated, now: now) else {
             return nil

@@ -38,7 +38,7 @@ extension ClientDaemon {
         watchers.append(timer)
         if session.loads != nil {
             // Balance mode: a report on one path between the ticks' reports on every path.
-            let feedback = TimerWatcher(loop: loop, interval: Defaults.feedbackInterval, repeating: true) {
+            let feedback = TimerWatcher(loop: loop, interval: Defaults.feedbackShortInterval, repeating: true) {
                 [unowned self] in sendFeedback()
             }
             feedback.start()

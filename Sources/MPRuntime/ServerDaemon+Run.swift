@@ -20,7 +20,8 @@ extension ServerDaemon {
         listenWatcher.start()
         let timer = TimerWatcher(loop: loop, interval: Self.tickInterval, repeating: true) { [unowned self] in tick() }
         timer.start()
-        let reports = TimerWatcher(loop: loop, interval: Defaults.feedbackInterval, repeating: true) { [unowned self] in
+        let reports = TimerWatcher(loop: loop, interval: Defaults.feedbackShortInterval, repeating: true) {
+            [unowned self] in
             sendReports()
         }
         reports.start()
@@ -173,7 +174,7 @@ extension ServerDaemon {
 
     /// Sends each session's receiver report that is due (every ``Defaults/reportInterval``
     /// while its frames arrive) on every data path (R21): mpclient learns which paths
-    /// deliver, whatever their probes lose. Runs every ``Defaults/feedbackInterval``: a
+    /// deliver, whatever their probes lose. Runs every ``Defaults/feedbackShortInterval``: a
     /// balanced session's one-path reports go out in between.
     func sendReports() {
         let now = MonotonicClock.now()

@@ -192,7 +192,7 @@ final class LinkSimulator {
             if let (length, path) = buffer.withUnsafeMutableBytes({ client.feedback(now: now, into: $0) }) {
                 sendUp(Array(buffer[..<length]), path: path)
             }
-            schedule(.clientFeedback, at: now + Defaults.feedbackInterval)
+            schedule(.clientFeedback, at: now + Defaults.feedbackShortInterval)
         case .serverReports:
             for session in server.sessions.values {
                 if let (length, path) = buffer.withUnsafeMutableBytes({
@@ -204,7 +204,7 @@ final class LinkSimulator {
                     for path in session.reportPaths(now: now).members { sendDown(Array(buffer[..<length]), path: path) }
                 }
             }
-            schedule(.serverReports, at: now + Defaults.feedbackInterval)
+            schedule(.serverReports, at: now + Defaults.feedbackShortInterval)
         }
     }
 
