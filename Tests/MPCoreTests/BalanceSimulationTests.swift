@@ -60,6 +60,12 @@ struct BalanceSimulationTests {
             return
         }
         #expect(inOrder(), "\(Self.describe(lab))")
+        // Without jitter the scheduler's plan holds to within 5%: a slower path left draining
+        // at twice its estimate (a first startup that never ended) put 7.5% out of order up.
+        if jitterMicroseconds == 0 {
+            let planned = lab.upstream.outOfOrderShare < 0.05 && lab.downstream.outOfOrderShare < 0.05
+            #expect(planned, "\(Self.describe(lab))")
+        }
     }
 
     @Test("1,000 up/100 down on one link, 100 up/1,000 down on the other, 900/s each way: under 1% lost")

@@ -94,9 +94,9 @@ struct PathLoadTests {
                 &load, link: &link, sequence: &sequence, from: 1, seconds: 3, rate: 4_000, bytes: 72, used: used)
             #expect(abs(load.rate / (4_000 * 100) - 1) < 0.2, "\(load.rate)")
             // Never declined: application-limited, so a download may take the path at once.
-            // Declined, but by the virtual queue alone (the link's stayed empty): still in its
-            // first startup, so it probes as well.
-            #expect(load.isProbing, "used \(used)")
+            // Declined by the virtual queue alone (the link's stayed empty), the first startup
+            // goes on only while the delivery grows: three samples that did not end it.
+            #expect(load.isProbing == !used, "used \(used)")
         }
     }
 

@@ -226,7 +226,7 @@ struct SchedulingTests {
         let duplicates = tunnel.server.drops[.duplicate]  // receiver reports go on every path
         for index in 0..<1_000 { tunnel.send([UInt8(index & 0xFF)]) }
         // Over both, give or take the first frames of startup: while the paths' capacities
-        // are unknown each drains at 64 times 2 Mbit/s, so the one whose first frames arrived
+        // are unknown each drains faster than its estimate, so the one whose first frames arrived
         // a little sooner takes more of a burst sent at one instant.
         let frames = tunnel.upstreamDataFrames
         #expect(frames.count == 2 && frames.reduce(0, +) == 1_000 && frames.min()! >= 400, "\(frames)")
@@ -242,14 +242,15 @@ struct SchedulingTests {
             client.health[path].recordEcho(sentAt: ms(1_000), now: ms(1_000 + rtt))
             client.health[path].recordHeard(now: ms(1_000 + rtt))
         }
-        // Before any report: 2 Mbit/s each, drained 64 times as fast while the capacity is
-        // unknown and no queue measured, and one-way delays half the round trips (5 and
-        // 45 ms). A 1,232-byte frame and its headers take 1.26 ms / 64, so the 5 ms path
-        // takes 508 before its queue outgrows the other path's extra 40 ms.
+        // Before any report: 2 Mbit/s each, and one-way delays half the round trips (5 and
+        // 45 ms). While the capacity is unknown and no queue measured, the leading path
+        // drains at 1 Gbit/s (more than 64 times 2 Mbit/s): a 1,232-byte frame and its
+        // headers take 10.08 µs, so the 5 ms path takes 3,969 before its queue outgrows the
+        // other path's extra 40 ms.
         var picks: [Int] = []
-        for _ in 0..<510 { picks += client.pathsFor(now: ms(1_100), bytes: 1_232).members }
-        #expect(picks == Array(repeating: 0, count: 508) + [1, 0])
-        #expect(client.loads?.loads.map(\.payloads) == [509, 1])
+        for _ in 0..<3_971 { picks += client.pathsFor(now: ms(1_100), bytes: 1_232).members }
+        #expect(picks == Array(repeating: 0, count: 3_969) + [1, 0])
+        #expect(client.loads?.loads.map(\.payloads) == [3_970, 1])
     }
 
     @Test("mpserver mirrors balance mode: each reply on one path, spread like the upstream data")
