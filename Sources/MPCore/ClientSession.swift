@@ -241,10 +241,10 @@ public final class ClientSession<Address: Hashable> {
 
     /// Balance mode: writes a receiver report into `frame` if one is due at `now` and
     /// returns its length and the one path it goes on (where it arrives first); `nil` when
-    /// none is due: every ``Defaults/feedbackInterval`` (or ``Defaults/feedbackShortInterval``
-    /// while they arrive fast) while frames of the session arrive,
-    /// between the reports on every path, so that mpserver's estimates of the paths'
-    /// capacities (``PathLoad``) follow within a few tens of milliseconds.
+    /// none is due: every ``Defaults/feedbackInterval`` while frames of the session arrive
+    /// (``Defaults/feedbackShortInterval`` while they arrive fast), between the reports on
+    /// every path, so that mpserver's estimates of the paths' capacities (``PathLoad``)
+    /// follow within a few tens of milliseconds.
     /// `frame` must hold ``FrameLayout/maximumOverhead`` + 416 bytes.
     public func feedback(now: Timestamp, into frame: UnsafeMutableRawBufferPointer) -> (length: Int, path: Int)? {
         guard isAccepted, loads != nil else { return nil }

@@ -382,9 +382,9 @@ public struct PathLoad: Sendable {
     /// session (``leads``), and the last report showed no queue over ``queueThreshold``
     /// (BBR's startup: the rate grows with each sample until a queue shows or it stops
     /// growing); ``startupGain`` times it in the same case without leading, in the path's
-    /// first startup only (``firstStartup``). A loaded machine's delay of a millisecond or two is no queue: stopping at
-    /// 0.2 ms, a download after an upload carried 16-97 Mbit/s in its first second in five
-    /// test bed runs, 122-139 in three at ``queueThreshold``.
+    /// first startup only (``firstStartup``). A loaded machine's delay of a millisecond or
+    /// two is no queue: stopping at 0.2 ms, a download after an upload carried 16-97 Mbit/s
+    /// in its first second in five test bed runs, 122-139 in three at ``queueThreshold``.
     ///
     /// Once out of startup a path drains at its estimate even when its last sample showed no
     /// queue: a path that always carries a queue (the fast one beside a slower, longer one)

@@ -150,9 +150,9 @@ public final class ServerEngine<Address: Hashable> {
     /// For a session whose mpclient balances (``ReplyMirror/isBalanced``): writes a receiver
     /// report into `frame` if one is due at `now` and returns its length and the one path it
     /// goes on (where it arrives first); `nil` when none is due: every
-    /// ``Defaults/feedbackInterval`` (``Defaults/feedbackShortInterval`` while they arrive
-    /// fast) while frames of the session arrive, between the reports
-    /// on every path, so that mpclient's estimates of the paths' capacities (``PathLoad``)
+    /// ``Defaults/feedbackInterval`` while frames of the session arrive
+    /// (``Defaults/feedbackShortInterval`` while they arrive fast), between the reports on
+    /// every path, so that mpclient's estimates of the paths' capacities (``PathLoad``)
     /// follow within a few tens of milliseconds. `frame` must hold
     /// ``PathReport/maximumFrameLength`` bytes.
     public func feedback(

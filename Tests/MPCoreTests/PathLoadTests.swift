@@ -95,7 +95,7 @@ struct PathLoadTests {
             #expect(abs(load.rate / (4_000 * 100) - 1) < 0.2, "\(load.rate)")
             // Never declined: application-limited, so a download may take the path at once.
             // Declined by the virtual queue alone (the link's stayed empty), the first startup
-            // goes on only while the delivery grows: three samples that did not end it.
+            // goes on only while the delivery grows: three samples that did not grow end it.
             #expect(load.isProbing == !used, "used \(used)")
         }
     }
