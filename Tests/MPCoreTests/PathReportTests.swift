@@ -210,4 +210,18 @@ struct PathReportTests {
             #expect(departures == [[1, 0x0102_0304, 12_345_000]])
         }
     }
+
+    @Test("balance reports: every 20 ms while 32 frames arrived since the last, else every 50 ms, never for none")
+    func feedbackCadence() {
+        let ms = { TimeSpan.milliseconds($0) }
+        // Fast traffic: due at 20 ms, not before.
+        #expect(!Defaults.isFeedbackDue(after: ms(19), frames: 1_000))
+        #expect(Defaults.isFeedbackDue(after: ms(20), frames: 32))
+        // Slow traffic (a report would take a payload's slot on a slow line): 50 ms.
+        #expect(!Defaults.isFeedbackDue(after: ms(20), frames: 31))
+        #expect(!Defaults.isFeedbackDue(after: ms(49), frames: 31))
+        #expect(Defaults.isFeedbackDue(after: ms(50), frames: 1))
+        // Nothing arrived: nothing to report, however long.
+        #expect(!Defaults.isFeedbackDue(after: .seconds(10), frames: 0))
+    }
 }
